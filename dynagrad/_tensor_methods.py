@@ -1,0 +1,346 @@
+"""Attach the op functions to Tensor as methods and operators, and define the in-place forms.
+
+Kept apart from tensor.py so each op is written once, in its family's module, and the method is just
+that function.
+"""
+from __future__ import annotations
+
+from . import random as _random
+from .autograd import state
+from .backend import xp
+from .ops import elementwise as E
+from .ops import index as I
+from .ops import linalg as L
+from .ops import reduce as R
+from .ops import shape as S
+from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
+from .ops.index import *  # noqa: F403
+from .ops.inplace import _overlap_error, apply_inplace
+from .ops.linalg import *  # noqa: F403
+from .ops.reduce import *  # noqa: F403
+from .ops.shape import *  # noqa: F403
+from .tensor import Tensor, bump_version
+
+_T = Tensor
+
+
+def _rev(fn):
+    def r(self, other):
+        return fn(other, self)
+    r.__name__ = "__r" + fn.__name__ + "__"
+    return r
+
+
+def _binary_inplace(ufunc, outofplace):
+    """``x.add_(y)``: straight into memory when no graph is recorded (optimizer updates), else via the graph."""
+    def method(self, other, *, alpha=1):
+        if not state.grad_enabled or not (self._requires_grad or (isinstance(other, _T) and other._requires_grad)):
+            o = other._data if isinstance(other, _T) else other
+            if alpha != 1:
+                o = o * alpha
+            d = self._data
+            try:
+                ufunc(d, o, out=d, casting="same_kind")
+            except TypeError:
+                from .dtypes import result_type
+                raise RuntimeError(f"result type {result_type(self, other).name.capitalize()} can't be cast to "
+                                   f"the desired output type {self.dtype.name.capitalize()}") from None
+            except ValueError as e:
+                if "read-only" in str(e):
+                    raise _overlap_error() from None
+                raise RuntimeError(f"output with shape {list(d.shape)} doesn't match the broadcast shape "
+                                   f"{list(xp.broadcast_shapes(d.shape, xp.shape(o)))}") from None
+            bump_version(self)
+            return self
+        if alpha != 1:
+            return apply_inplace(self, outofplace, other, alpha=alpha)
+        return apply_inplace(self, outofplace, other)
+    method.__name__ = outofplace.__name__ + "_"
+    return method
+
+
+def _div_inplace(self, other, *, rounding_mode=None):
+    if rounding_mode is None and self._data.dtype.kind in "fc":
+        return _binary_inplace(xp.true_divide, E.div)(self, other)
+    return apply_inplace(self, E.div, other, rounding_mode=rounding_mode)
+
+
+def _unary_inplace(fn):
+    def method(self, *args, **kw):
+        return apply_inplace(self, fn, *args, **kw)
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+def zero_(self):
+    """Fill with zeros in place."""
+    return fill_(self, 0)
+
+
+def fill_(self, value):
+    if isinstance(value, _T) and value._requires_grad and state.grad_enabled:
+        return apply_inplace(self, lambda t, v: S.expand(v.to(t.dtype), t.shape), value)
+    if self._requires_grad and self.grad_fn is None and state.grad_enabled:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    if state.grad_enabled and self._requires_grad:
+        return apply_inplace(self, lambda t, v: _full_like_graph(t, v), value)
+    if not self._data.flags.writeable:
+        raise _overlap_error()
+    self._data[...] = value._data if isinstance(value, _T) else value
+    bump_version(self)
+    return self
+
+
+def _full_like_graph(t, v):
+    # the new value does not depend on the old one: multiply by zero keeps the graph well formed
+    return t * 0 + (v._data.item() if isinstance(v, _T) else v)
+
+
+def copy_(self, src, non_blocking: bool = False):
+    """Copy ``src`` (broadcast, cast) into this tensor in place; differentiable w.r.t. ``src``."""
+    if not isinstance(src, _T):
+        from .creation import as_tensor
+        src = as_tensor(src)
+    if state.grad_enabled and (self._requires_grad or src._requires_grad):
+        return apply_inplace(self, _copy_value, src)
+    d = self._data
+    if not d.flags.writeable:
+        raise _overlap_error()
+    try:
+        d[...] = src._data
+    except ValueError:
+        raise RuntimeError(f"output with shape {list(d.shape)} doesn't match the broadcast shape "
+                           f"{list(src._data.shape)}") from None
+    bump_version(self)
+    return self
+
+
+def _copy_value(t, src):
+    out = src.to(t.dtype) if src._data.dtype != t._data.dtype else src
+    if out._data.shape != t._data.shape:
+        out = S.expand(out, t._data.shape)
+    if t._requires_grad:  # keep the old history connected with a zero gradient (PyTorch's CopyBackwards)
+        return out + t * 0
+    return out
+
+
+def set_(self, source):
+    """Make this tensor share ``source``'s data (no graph)."""
+    self._data = source._data
+    bump_version(self)
+    return self
+
+
+def _random_fill(draw):
+    def method(self, *args, generator=None, **kw):
+        if self._requires_grad and self.grad_fn is None and state.grad_enabled:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._data[...] = draw(self._data.shape, self._data.dtype, generator, *args, **kw)
+        bump_version(self)
+        return self
+    return method
+
+
+def _uniform(shape, dt, gen, a=0.0, b=1.0):
+    return _random.uniform_array(shape, a, b, dt, gen)
+
+
+def _normal(shape, dt, gen, mean=0.0, std=1.0):
+    return _random.normal_array(shape, mean, std, dt, gen)
+
+
+def _random_int(shape, dt, gen, low=0, high=None):
+    if high is None:
+        if low == 0:
+            high = 2 ** 24 if dt.kind == "f" else xp.iinfo(dt).max
+        else:
+            low, high = 0, low
+    return _random._rng(gen).integers(low, high, size=shape).astype(dt)
+
+
+def _bernoulli(shape, dt, gen, p=0.5):
+    p = p._data if isinstance(p, _T) else p
+    return (_random._rng(gen).random(shape) < p).astype(dt)
+
+
+def _exponential(shape, dt, gen, lambd=1.0):
+    return (_random._rng(gen).exponential(1.0 / lambd, size=shape)).astype(dt)
+
+
+def _geometric(shape, dt, gen, p):
+    return _random._rng(gen).geometric(p, size=shape).astype(dt)
+
+
+def _log_normal(shape, dt, gen, mean=1.0, std=2.0):
+    return _random._rng(gen).lognormal(mean, std, size=shape).astype(dt)
+
+
+def _cauchy(shape, dt, gen, median=0.0, sigma=1.0):
+    return (median + sigma * _random._rng(gen).standard_cauchy(size=shape)).astype(dt)
+
+
+def bernoulli(self, p=None, *, generator=None):
+    return _random.bernoulli(self, p, generator=generator)
+
+
+def _apply_py(self, fn):
+    self._data[...] = xp.vectorize(fn, otypes=[self._data.dtype])(self._data)
+    bump_version(self)
+    return self
+
+
+def _squeeze_(self, dim=None):
+    self._data = S.squeeze(self.detach(), dim)._data
+    return self
+
+
+def _unsqueeze_(self, dim):
+    self._data = S.unsqueeze(self.detach(), dim)._data
+    return self
+
+
+def _t_(self):
+    self._data = self._data.T
+    return self
+
+
+def _resize_(self, *size):
+    shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    n = 1
+    for s in shape:
+        n *= s
+    flat = self._data.reshape(-1)
+    if flat.size >= n:
+        self._data = flat[:n].reshape(shape)
+    else:
+        self._data = xp.concatenate([flat, xp.zeros(n - flat.size, flat.dtype)]).reshape(shape)
+    return self
+
+
+def _getitem(self, idx):
+    return I.getitem(self, idx)
+
+
+def _setitem(self, idx, value):
+    I.setitem(self, idx, value)
+
+
+def _iop(fast):
+    def iop(self, other):
+        return fast(self, other)
+    return iop
+
+
+add_ = _binary_inplace(xp.add, E.add)
+sub_ = _binary_inplace(xp.subtract, E.sub)
+mul_ = _binary_inplace(xp.multiply, E.mul)
+div_ = _div_inplace
+
+_METHODS = {
+    # operators
+    "__add__": E.add, "__radd__": _rev(E.add), "__iadd__": _iop(add_),
+    "__sub__": E.sub, "__rsub__": _rev(E.sub), "__isub__": _iop(sub_),
+    "__mul__": E.mul, "__rmul__": _rev(E.mul), "__imul__": _iop(mul_),
+    "__truediv__": E.div, "__rtruediv__": _rev(E.div), "__itruediv__": _iop(div_),
+    "__floordiv__": E.floor_divide, "__rfloordiv__": _rev(E.floor_divide),
+    "__mod__": E.remainder, "__rmod__": _rev(E.remainder),
+    "__pow__": E.pow, "__rpow__": _rev(E.pow), "__ipow__": _unary_inplace(E.pow),
+    "__matmul__": L.matmul, "__rmatmul__": _rev(L.matmul),
+    "__neg__": E.neg, "__pos__": lambda self: self, "__abs__": E.abs,
+    "__invert__": lambda self: E.logical_not(self) if self._data.dtype == bool else E.bitwise_not(self),
+    "__and__": lambda a, b: E.bitwise_and(a, b), "__or__": lambda a, b: E.bitwise_or(a, b),
+    "__xor__": lambda a, b: E.bitwise_xor(a, b),
+    "__rand__": lambda a, b: E.bitwise_and(b, a), "__ror__": lambda a, b: E.bitwise_or(b, a),
+    "__rxor__": lambda a, b: E.bitwise_xor(b, a),
+    "__iand__": _unary_inplace(E.bitwise_and), "__ior__": _unary_inplace(E.bitwise_or),
+    "__ixor__": _unary_inplace(E.bitwise_xor),
+    "__eq__": E.eq, "__ne__": E.ne, "__lt__": E.lt, "__le__": E.le, "__gt__": E.gt, "__ge__": E.ge,
+    "__getitem__": _getitem, "__setitem__": _setitem,
+    # in-place
+    "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "subtract_": sub_, "multiply_": mul_,
+    "divide_": div_, "true_divide_": div_,
+    "zero_": zero_, "fill_": fill_, "copy_": copy_, "set_": set_,
+    "uniform_": _random_fill(_uniform), "normal_": _random_fill(_normal), "random_": _random_fill(_random_int),
+    "bernoulli_": _random_fill(_bernoulli), "exponential_": _random_fill(_exponential),
+    "geometric_": _random_fill(_geometric), "log_normal_": _random_fill(_log_normal),
+    "cauchy_": _random_fill(_cauchy),
+    "apply_": _apply_py, "map_": lambda self, other, fn: _apply_py(self, fn),
+    "squeeze_": _squeeze_, "unsqueeze_": _unsqueeze_, "t_": _t_, "resize_": _resize_,
+    "index_put_": I.index_put_,
+    # not straightforward names
+    "bernoulli": bernoulli, "multinomial": _random.multinomial,
+    "view_as": S.view_as, "reshape_as": S.reshape_as,
+    "T": property(S.T), "mT": property(S.mT), "H": property(S.T), "mH": property(S.mT),
+}
+
+_INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
+                 "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "abs",
+                 "relu", "sign", "floor", "ceil", "trunc", "frac", "round", "clamp", "clip", "clamp_min",
+                 "clamp_max", "masked_fill", "masked_scatter", "index_fill", "index_copy", "index_add", "scatter",
+                 "scatter_add", "scatter_reduce", "lerp", "addcmul", "addcdiv", "fmod", "remainder",
+                 "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
+                 "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
+                 "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
+                 "xlogy", "sgn"]
+
+_PLAIN = [
+    # elementwise
+    "add", "sub", "mul", "div", "true_divide", "divide", "floor_divide", "remainder", "fmod", "pow", "neg",
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos",
+    "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "erf", "reciprocal", "abs", "relu",
+    "sign", "sgn", "floor", "ceil", "trunc", "frac", "round", "clamp", "clip", "clamp_min", "clamp_max", "square",
+    "maximum", "minimum", "atan2", "lerp", "addcmul", "addcdiv", "xlogy", "nan_to_num", "rsub",
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "isclose", "allclose",
+    "equal", "subtract", "multiply",
+    # reductions
+    "sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin",
+    "var", "std", "var_mean", "std_mean", "norm", "logsumexp", "all", "any", "count_nonzero", "cumsum",
+    "cumprod", "cummax", "cummin", "logcumsumexp", "softmax", "log_softmax",
+    # shape
+    "reshape", "view", "flatten", "unflatten", "ravel", "permute", "transpose", "swapaxes", "swapdims", "t",
+    "movedim", "moveaxis", "squeeze", "unsqueeze", "expand", "expand_as", "broadcast_to", "repeat", "tile",
+    "repeat_interleave", "flip", "fliplr", "flipud", "roll", "rot90", "split", "chunk", "tensor_split", "unbind",
+    "narrow", "select", "tril", "triu", "contiguous", "clone", "diagonal", "diag", "diag_embed", "trace",
+    "unfold",
+    # index
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
+    "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim",
+    "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "bincount",
+    "where",
+    # linalg
+    "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
+    "inverse", "det",
+]
+
+_MODULES = (E, R, S, I, L)
+
+
+def _lookup(name):
+    for m in _MODULES:
+        f = getattr(m, name, None)
+        if f is not None and callable(f):
+            return f
+    raise AttributeError(name)
+
+
+def install() -> None:
+    for name in _PLAIN:
+        setattr(Tensor, name, _lookup(name))
+    Tensor.where = lambda self, condition, other: I.where(condition, self, other)
+    for name in _INPLACE_FROM:
+        setattr(Tensor, name + "_", _unary_inplace(_lookup(name)))
+    for name, fn in _METHODS.items():
+        setattr(Tensor, name, fn)
+    Tensor.absolute = Tensor.abs
+    Tensor.arccos, Tensor.arcsin, Tensor.arctan = Tensor.acos, Tensor.asin, Tensor.atan
+    Tensor.negative = Tensor.neg
+    Tensor.fix = Tensor.trunc
+    Tensor.concat = None
+    del Tensor.concat
+    # __eq__ is defined, so hashing must be restated: tensors hash by identity, as in PyTorch
+    Tensor.__hash__ = lambda self: id(self)
+
+
+install()

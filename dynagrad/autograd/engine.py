@@ -1,0 +1,306 @@
+"""The backward engine: reverse-mode differentiation over the recorded graph, without recursion.
+
+``run_backward`` counts, for every node reachable from the roots, how many edges lead into it, then runs
+nodes whose count has dropped to zero, handing each gradient on once. Gradients arriving at a node are
+summed first; broadcasting is undone here, once, rather than in every op; leaves accumulate into ``.grad``.
+A node drops what it saved as soon as it has run unless ``retain_graph``.
+"""
+from __future__ import annotations
+
+from .. import _source
+from ..backend import xp
+from . import state
+from .graph import Node
+
+
+def _sum_to(g, shape):
+    """Sum ``g`` down to ``shape`` (the inverse of broadcasting)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    if isinstance(g, xp.ndarray):
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        return g.reshape(shape)
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    return g.reshape(shape)
+
+
+def _check_shape(g, shape, node) -> None:
+    # after _sum_to a gradient must have the input's shape exactly; anything else is an op's bug
+    if tuple(g.shape) != tuple(shape):
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient - got shape "
+                           f"{list(g.shape)} but expected shape compatible with {list(shape)}")
+
+
+def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=None,
+                 allow_unused: bool = False, accumulate: bool = True):
+    """Backpropagate ``grads`` from ``roots`` (Tensors).
+
+    With ``accumulate`` (``Tensor.backward``) leaf gradients go into ``.grad`` (only into ``inputs`` when
+    given); without it (``autograd.grad``) the gradients of ``inputs`` are returned instead.
+    """
+    from ..tensor import Tensor
+
+    where = _source.user_frame(2)
+    # -- seed the root gradients ---------------------------------------------------------------------
+    buffers: dict = {}
+    start = []
+    for t, g in zip(roots, grads):
+        target = t.grad_fn if t.grad_fn is not None else t
+        gv = g if create_graph else (g._data if isinstance(g, Tensor) else g)
+        if isinstance(target, Node):
+            buf = buffers.get(target)
+            if buf is None:
+                buf = buffers[target] = [None] * len(target.meta)
+                start.append(target)
+            nr = t._output_nr
+            buf[nr] = gv if buf[nr] is None else buf[nr] + gv
+        else:
+            buf = buffers.get(target)
+            buffers[target] = gv if buf is None else buf + gv
+            start.append(target)
+
+    # -- count dependencies (iteratively: graphs may be 100k nodes deep) ------------------------------
+    deps: dict = {}
+    seen = set()
+    stack = [n for n in start if isinstance(n, Node)]
+    seen.update(id(n) for n in stack)
+    order = []
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        for target, _ in node.edges:
+            if target is None:
+                continue
+            deps[target] = deps.get(target, 0) + 1
+            if id(target) not in seen:
+                seen.add(id(target))
+                if isinstance(target, Node):
+                    stack.append(target)
+
+    # -- with inputs, run only what leads to them ---------------------------------------------------
+    wanted = None
+    captured = {}
+    if inputs is not None:
+        targets = {}
+        for i, t in enumerate(inputs):
+            key = t.grad_fn if t.grad_fn is not None else t
+            targets.setdefault(key, []).append((i, t))
+        needed = set()
+        # order is a DFS discovery order; a node is needed if it is a target or feeds one
+        needed_ids = {id(k) for k in targets}
+        changed = True
+        node_list = order
+        while changed:  # converges in few passes; graphs are DAGs
+            changed = False
+            for node in reversed(node_list):
+                if id(node) in needed:
+                    continue
+                if id(node) in needed_ids or any(tg is not None and (id(tg) in needed or id(tg) in needed_ids)
+                                                 for tg, _ in node.edges):
+                    needed.add(id(node))
+                    changed = True
+        wanted = needed | needed_ids
+        target_map = targets
+    else:
+        target_map = None
+
+    ready = [n for n in start if deps.get(n, 0) == 0]
+    given = {id(g) for g in buffers.values() if not isinstance(g, list)}
+    prev_mode = state.grad_enabled
+    state.grad_enabled = create_graph
+    anomaly = state.anomaly_enabled
+    try:
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None)
+            if not isinstance(node, Node):  # a leaf: accumulate
+                if buf is None:
+                    continue
+                if target_map is not None and node in target_map:
+                    for i, t in target_map[node]:
+                        captured[i] = buf
+                    if not accumulate:
+                        continue
+                elif target_map is not None:
+                    continue
+                _accumulate(node, buf, create_graph, given)
+                continue
+            if wanted is not None and id(node) not in wanted:
+                _release_unvisited(node, deps, ready)
+                continue
+            grads_out = buf if buf is not None else [None] * len(node.meta)
+            grads_out = _run_tensor_hooks(node, grads_out)
+            if target_map is not None and node in target_map:
+                for i, t in target_map[node]:
+                    g = grads_out[t._output_nr]
+                    captured[i] = g
+            if node._pre_hooks:
+                for hook in node._pre_hooks:
+                    res = hook(_as_tensors(grads_out))
+                    if res is not None:
+                        grads_out = [None if r is None else (r if create_graph else r._data) for r in res]
+            if all(g is None for g in grads_out):
+                grads_in = [None] * len(node.edges)
+            else:
+                if node.materialize_grads and any(g is None for g in grads_out) and type(node).__name__ \
+                        not in _NO_MATERIALIZE:
+                    grads_out = [g if g is not None else _zeros(m, create_graph) for g, m in
+                                 zip(grads_out, node.meta)]
+                grads_in = node.run_backward(grads_out, create_graph)
+                if type(grads_in) is not tuple and type(grads_in) is not list:
+                    grads_in = (grads_in,)
+            if node._hooks:
+                for hook in node._hooks:
+                    res = hook(_as_tensors(grads_in), _as_tensors(grads_out))
+                    if res is not None:
+                        grads_in = [None if r is None else (r if create_graph else r._data) for r in res]
+            if anomaly:
+                from .anomaly import check_grads
+                check_grads(node, grads_in)
+            if not retain_graph:
+                node.release(where)
+            for (target, nr), g in zip(node.edges, grads_in):
+                if target is None:
+                    continue
+                if g is not None:
+                    if isinstance(target, Node):
+                        shape, dt = target.meta[nr]
+                    else:
+                        shape, dt = target._data.shape, target._data.dtype
+                    if g.shape != shape:
+                        g = _sum_to(g, shape)
+                        _check_shape(g, shape, node)
+                    if create_graph:
+                        if g._data.dtype != dt:
+                            g = g.to(_dtype_of(dt))
+                    elif g.dtype != dt:
+                        g = g.astype(dt)
+                    if isinstance(target, Node):
+                        b = buffers.get(target)
+                        if b is None:
+                            b = buffers[target] = [None] * len(target.meta)
+                        b[nr] = g if b[nr] is None else b[nr] + g
+                    else:
+                        b = buffers.get(target)
+                        buffers[target] = g if b is None else b + g
+                d = deps[target] - 1
+                deps[target] = d
+                if d == 0:
+                    ready.append(target)
+    finally:
+        state.grad_enabled = prev_mode
+    if inputs is not None and not accumulate:
+        out = []
+        for i, t in enumerate(inputs):
+            g = captured.get(i)
+            if g is None:
+                if not allow_unused:
+                    raise RuntimeError("One of the differentiated Tensors appears to not have been used in "
+                                       "the graph. Set allow_unused=True if this is the desired behavior.")
+                out.append(None)
+            else:
+                out.append(g if create_graph else Tensor._wrap(g))
+        return tuple(out)
+    return None
+
+
+_NO_MATERIALIZE = {"SplitOp", "UnbindOp"}  # these fill missing output gradients with zeros themselves
+
+
+def _zeros(meta, create_graph):
+    shape, dt = meta
+    z = xp.zeros(shape, dt)
+    if create_graph:
+        from ..tensor import Tensor
+        return Tensor._wrap(z)
+    return z
+
+
+def _dtype_of(np_dtype):
+    from ..dtypes import from_numpy
+    return from_numpy(np_dtype)
+
+
+def _as_tensors(grads):
+    from ..tensor import Tensor
+    return tuple(None if g is None else (g if isinstance(g, Tensor) else Tensor._wrap(g)) for g in grads)
+
+
+def _run_tensor_hooks(node, grads_out):
+    """Hooks registered with Tensor.register_hook on this node's outputs, then retain_grad captures."""
+    hooks = node._tensor_hooks
+    if hooks:
+        from ..tensor import Tensor
+        grads_out = list(grads_out)
+        for nr, fns in hooks.items():
+            g = grads_out[nr]
+            if g is None:
+                continue
+            for fn in fns:
+                wrapped = g if isinstance(g, Tensor) else Tensor._wrap(g)
+                res = fn(wrapped)
+                if res is not None:
+                    g = res if isinstance(g, Tensor) else res._data
+            grads_out[nr] = g
+    retained = node._retained
+    if retained:
+        from ..tensor import Tensor
+        for nr, ref in retained.items():
+            t = ref()
+            g = grads_out[nr]
+            if t is None or g is None:
+                continue
+            gt = g.detach() if isinstance(g, Tensor) else Tensor._wrap(xp.array(g, copy=True))
+            if t.grad is None:
+                t.grad = gt
+            else:
+                t.grad = t.grad + gt
+    return grads_out
+
+
+def _accumulate(leaf, g, create_graph: bool, given: set) -> None:
+    from ..tensor import Tensor
+
+    if leaf._hooks:
+        for fn in leaf._hooks:
+            wrapped = g if isinstance(g, Tensor) else Tensor._wrap(g)
+            res = fn(wrapped)
+            if res is not None:
+                g = res if create_graph else res._data
+    if create_graph:
+        gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        leaf.grad = gt if leaf.grad is None else leaf.grad + gt
+    else:
+        if leaf.grad is None:
+            # the buffer may be shared (e.g. add's backward hands the same array to both inputs): copy
+            # it unless it is a fresh array nobody else holds
+            if g.base is not None or id(g) in given or not g.flags.writeable:
+                g = g.copy()
+            given.add(id(g))
+            leaf.grad = Tensor._wrap(g)
+        else:
+            grad = leaf.grad
+            if grad.requires_grad:
+                leaf.grad = grad + Tensor._wrap(g)
+            else:
+                grad._data += g
+                grad._vc[0] += 1
+    post = leaf._post_hooks
+    if post:
+        for fn in post:
+            fn(leaf)
+
+
+def _release_unvisited(node, deps, ready) -> None:
+    # a node that leads to no requested input: skip it but keep the dependency counts moving
+    for target, _ in node.edges:
+        if target is None:
+            continue
+        d = deps[target] - 1
+        deps[target] = d
+        if d == 0:
+            ready.append(target)

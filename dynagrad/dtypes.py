@@ -1,0 +1,199 @@
+"""dtypes and PyTorch's type-promotion rules.
+
+A dynagrad dtype wraps a NumPy dtype. Promotion follows PyTorch, which differs from NumPy in two ways: a
+higher *category* (bool < integer < floating < complex) wins outright (``int64 + float16 -> float16``), and
+0-d tensors and Python numbers only take part when their category is higher than that of the dimensioned
+operands (``float32[3] + float64 scalar tensor -> float32``).
+"""
+from __future__ import annotations
+
+from .backend import xp
+
+try:  # bfloat16 comes from ml_dtypes, a small optional dependency
+    import ml_dtypes as _ml_dtypes
+except ImportError:  # pragma: no cover - exercised where ml_dtypes is absent
+    _ml_dtypes = None
+
+BOOL, INT, FLOAT, COMPLEX = 0, 1, 2, 3
+
+
+class dtype:
+    """A tensor element type, e.g. ``dynagrad.float32``.
+
+    >>> import dynagrad
+    >>> dynagrad.float32.is_floating_point, dynagrad.float32.itemsize
+    (True, 4)
+    """
+
+    __slots__ = ("name", "numpy", "category", "itemsize", "is_floating_point", "is_complex", "is_signed")
+
+    def __init__(self, name: str, np_dtype) -> None:
+        self.name = name
+        self.numpy = xp.dtype(np_dtype)
+        kind = self.numpy.kind
+        self.category = {"b": BOOL, "i": INT, "u": INT, "f": FLOAT, "c": COMPLEX, "V": FLOAT}[kind]
+        self.itemsize = self.numpy.itemsize
+        self.is_floating_point = self.category == FLOAT
+        self.is_complex = self.category == COMPLEX
+        self.is_signed = kind not in "bu"
+
+    def __repr__(self) -> str:
+        return "dynagrad." + self.name
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self) -> dtype:
+        return {complex64: float32, complex128: float64}.get(self, self)
+
+    def to_complex(self) -> dtype:
+        return {float32: complex64, float64: complex128, float16: complex64}.get(self, self)
+
+
+def _by_name(name: str) -> dtype:
+    return globals()[name]
+
+
+float16 = half = dtype("float16", xp.float16)
+float32 = float = dtype("float32", xp.float32)
+float64 = double = dtype("float64", xp.float64)
+complex64 = cfloat = dtype("complex64", xp.complex64)
+complex128 = cdouble = dtype("complex128", xp.complex128)
+uint8 = dtype("uint8", xp.uint8)
+uint16 = dtype("uint16", xp.uint16)
+uint32 = dtype("uint32", xp.uint32)
+uint64 = dtype("uint64", xp.uint64)
+int8 = dtype("int8", xp.int8)
+int16 = short = dtype("int16", xp.int16)
+int32 = int = dtype("int32", xp.int32)
+int64 = long = dtype("int64", xp.int64)
+bool = dtype("bool", xp.bool_)  # noqa: A001 - the PyTorch name
+bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16) if _ml_dtypes is not None else None
+
+ALL = [d for d in (float16, float32, float64, complex64, complex128, uint8, uint16, uint32, uint64,
+                   int8, int16, int32, int64, bool, bfloat16) if d is not None]
+_FROM_NUMPY = {d.numpy: d for d in ALL}
+
+_default_float = float32
+
+
+def from_numpy(np_dtype) -> dtype:
+    """The dynagrad dtype of a NumPy dtype; TypeError for types PyTorch has no tensor for."""
+    try:
+        return _FROM_NUMPY[np_dtype]
+    except KeyError:
+        try:
+            return _FROM_NUMPY[xp.dtype(np_dtype)]
+        except (KeyError, TypeError):
+            raise TypeError(
+                f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
+                + ", ".join(d.name for d in ALL)
+            ) from None
+
+
+def to_numpy(d) -> xp.dtype:
+    """The NumPy dtype for a dynagrad dtype (also accepts NumPy dtypes and Python types)."""
+    if isinstance(d, dtype):
+        return d.numpy
+    if d is None:
+        return _default_float.numpy
+    return as_dtype(d).numpy
+
+
+def as_dtype(d) -> dtype:
+    """Accept ``dynagrad.float32``, a NumPy dtype, ``float``/``int``/``bool`` or a name string."""
+    if isinstance(d, dtype):
+        return d
+    if d is _builtin_float:
+        return _default_float
+    if d is _builtin_int:
+        return int64
+    if d is _builtin_bool:
+        return bool
+    if d is _builtin_complex:
+        return _default_float.to_complex()
+    if isinstance(d, str):
+        name = d[len("torch."):] if d.startswith("torch.") else d
+        name = name[len("dynagrad."):] if name.startswith("dynagrad.") else name
+        got = globals().get(name)
+        if isinstance(got, dtype):
+            return got
+    return from_numpy(d)
+
+
+import builtins as _builtins  # noqa: E402
+
+_builtin_float, _builtin_int, _builtin_bool, _builtin_complex = (
+    _builtins.float, _builtins.int, _builtins.bool, _builtins.complex)
+
+
+def get_default_dtype() -> dtype:
+    """The dtype of floating-point tensors created from Python numbers (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d) -> None:
+    """Set the default floating-point dtype (float16, float32, float64 or bfloat16), as torch does."""
+    global _default_float
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's promotion of two dtypes: the higher category wins, else NumPy's lattice."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a is bfloat16 or b is bfloat16:
+        other = b if a is bfloat16 else a
+        return float32 if other is float16 else (other if other.itemsize > 2 else bfloat16)
+    return _FROM_NUMPY[xp.promote_types(a.numpy, b.numpy)]
+
+
+def _scalar_category(v) -> int:
+    if isinstance(v, _builtin_bool):
+        return BOOL
+    if isinstance(v, _builtin_int):
+        return INT
+    if isinstance(v, _builtin_complex):
+        return COMPLEX
+    return FLOAT
+
+
+def default_for_category(cat: int) -> dtype:
+    return (bool, int64, _default_float, _default_float.to_complex())[cat]
+
+
+def result_type(*operands) -> dtype:
+    """The dtype of ``a op b op ...`` for tensors and Python numbers, with PyTorch's three tiers:
+    dimensioned tensors, then 0-d tensors, then Python numbers, each only able to raise the category."""
+    dim = zero = None
+    scalar_cat = -1
+    for o in operands:
+        d = getattr(o, "dtype", None)
+        if isinstance(d, dtype):
+            if o.ndim:
+                dim = d if dim is None else promote_types(dim, d)
+            else:
+                zero = d if zero is None else promote_types(zero, d)
+        else:
+            scalar_cat = max(scalar_cat, _scalar_category(o))
+    out = dim
+    if zero is not None and (out is None or zero.category > out.category):
+        out = zero
+    if scalar_cat >= 0 and (out is None or scalar_cat > out.category):
+        out = default_for_category(scalar_cat)
+    return out
+
+
+def finfo(d: dtype | None = None):
+    """Machine limits of a floating dtype (``eps``, ``max``, ``min``, ``tiny``), as ``torch.finfo``."""
+    return xp.finfo(to_numpy(d if d is not None else _default_float))
+
+
+def iinfo(d: dtype):
+    """Machine limits of an integer dtype, as ``torch.iinfo``."""
+    return xp.iinfo(to_numpy(d))

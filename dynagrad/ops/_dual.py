@@ -1,0 +1,122 @@
+"""Helpers for backward formulas that run on arrays (plain backward) or Tensors (create_graph=True).
+
+Operators (+ - * / ** @, comparisons) work on both already; these cover the rest. Each checks the type
+once; on arrays it is a direct NumPy call, so the plain backward pays almost nothing for the generality.
+"""
+from __future__ import annotations
+
+from ..backend import xp
+
+nd = xp.ndarray
+
+
+def is_array(x) -> bool:
+    return type(x) is nd
+
+
+def exp(x):
+    return xp.exp(x) if type(x) is nd else x.exp()
+
+
+def log(x):
+    return xp.log(x) if type(x) is nd else x.log()
+
+
+def sqrt(x):
+    return xp.sqrt(x) if type(x) is nd else x.sqrt()
+
+
+def sign(x):
+    return xp.sign(x) if type(x) is nd else x.sign()
+
+
+def cos(x):
+    return xp.cos(x) if type(x) is nd else x.cos()
+
+
+def sin(x):
+    return xp.sin(x) if type(x) is nd else x.sin()
+
+
+def tanh(x):
+    return xp.tanh(x) if type(x) is nd else x.tanh()
+
+
+def abs(x):  # noqa: A001
+    return xp.abs(x) if type(x) is nd else x.abs()
+
+
+def where(cond, a, b):
+    """``cond`` is always a boolean array (masks are never differentiated)."""
+    if hasattr(a, "_data") or hasattr(b, "_data"):
+        from ..ops.index import where as t_where
+        from ..tensor import Tensor
+        return t_where(Tensor._wrap(xp.asarray(cond)), a, b)
+    return xp.where(cond, a, b)
+
+
+def mask(g, m):
+    """``g`` where ``m`` (a boolean array) else 0, keeping ``g``'s dtype."""
+    if type(g) is nd:
+        return g * m
+    from ..tensor import Tensor
+    return g * Tensor._wrap(m.astype(g._data.dtype))
+
+
+def const(arr, like):
+    """A constant array in the same world as ``like`` (an array, or a Tensor without grad)."""
+    if type(like) is nd:
+        return arr
+    from ..tensor import Tensor
+    return Tensor._wrap(xp.asarray(arr))
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    if type(x) is nd:
+        return x.sum(axis=axis, keepdims=keepdims)
+    if axis is None:
+        axis = tuple(range(x.ndim))
+    return x.sum(dim=axis, keepdim=keepdims)
+
+
+def reshape(x, shape):
+    return x.reshape(shape)
+
+
+def broadcast_to(x, shape):
+    if type(x) is nd:
+        return xp.broadcast_to(x, shape)
+    return x.expand(*shape)
+
+
+def expand_dims(x, axes):
+    """Re-insert reduced axes (sorted, non-negative) so ``x`` broadcasts against the input."""
+    if type(x) is nd:
+        return xp.expand_dims(x, axes)
+    for a in sorted(axes):
+        x = x.unsqueeze(a)
+    return x
+
+
+def transpose(x, axes):
+    return xp.transpose(x, axes) if type(x) is nd else x.permute(*axes)
+
+
+def mT(x):  # noqa: N802
+    return xp.swapaxes(x, -1, -2) if type(x) is nd else x.transpose(-1, -2)
+
+
+def matmul(a, b):
+    return a @ b
+
+
+def astype(x, dt):
+    if type(x) is nd:
+        return x.astype(dt, copy=False)
+    from ..dtypes import from_numpy
+    return x.to(from_numpy(dt))
+
+
+def zeros(shape, dt, like):
+    z = xp.zeros(shape, dt)
+    return z if type(like) is nd else const(z, like)

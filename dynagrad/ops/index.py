@@ -1,0 +1,553 @@
+"""Indexing: ``x[idx]``, ``x[idx] = v``, gather / scatter, index_select / index_add, masks, where, sort.
+
+Basic indexing (ints, slices, None, Ellipsis) returns a view; integer and boolean tensor indices copy, and
+their backward accumulates with ``np.add.at`` so repeated indices add up, as in PyTorch.
+"""
+from __future__ import annotations
+
+from .. import _source, dtypes
+from ..autograd import state
+from ..autograd.function import Op
+from ..backend import xp
+from ..tensor import Tensor, bump_version
+from . import _dual as D
+from .reduce import normalize_dim, return_types
+from .shape import as_view
+
+_nd = xp.ndarray
+_BASIC = (int, slice, type(None), type(Ellipsis))
+
+
+def to_np_index(idx):
+    """Convert an index with Tensors/lists into one NumPy understands; say whether it is basic."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    basic = True
+    for i in idx:
+        if isinstance(i, Tensor):
+            a = i._data
+            if a.dtype.kind not in "biu":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if a.dtype == xp.uint8:
+                a = a.astype(bool)
+            out.append(a)
+            basic = False
+        elif isinstance(i, bool):
+            out.append(i)
+            basic = False
+        elif isinstance(i, (list, _nd)):
+            a = xp.asarray([v.item() if isinstance(v, Tensor) else v for v in i] if isinstance(i, list) else i)
+            if a.dtype.kind not in "biu" and a.size:
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            out.append(a.astype(xp.int64) if a.size == 0 else a)
+            basic = False
+        elif isinstance(i, _BASIC):
+            out.append(i)
+        elif isinstance(i, xp.integer):
+            out.append(int(i))
+        elif hasattr(i, "__index__"):
+            out.append(i.__index__())
+        else:
+            raise IndexError(f"only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                             f"are valid indices (got {type(i).__name__})")
+    for i in out:
+        if isinstance(i, slice) and i.step is not None and i.step <= 0:
+            raise ValueError("step must be greater than zero")
+    return tuple(out), basic
+
+
+def _index_error(x, e):
+    return IndexError(f"{e} (indexing a tensor of shape {list(x._data.shape)}, at {_source.here()})")
+
+
+class SliceBackward0(Op):
+    """Basic indexing: a view; the gradient is written into zeros at the same place."""
+
+    def name(self):
+        return "SelectBackward0" if any(isinstance(i, int) for i in self.idx) else "SliceBackward0"
+
+    def forward(ctx, a, idx):
+        if ctx is not None:
+            ctx.in_shape, ctx.idx = a.shape, idx
+        return a[idx]
+
+    def backward(self, g):
+        if D.is_array(g):
+            out = xp.zeros(self.in_shape, g.dtype)
+            out[self.idx] = g
+            return (out,)
+        from ..creation import zeros
+        return (index_put(zeros(self.in_shape, dtype=g.dtype), self.idx, g),)
+
+
+class IndexBackward0(Op):
+    """Advanced indexing: a copy; repeated indices accumulate their gradients."""
+
+    def forward(ctx, a, idx):
+        if ctx is not None:
+            ctx.in_shape, ctx.idx = a.shape, idx
+        return a[idx]
+
+    def backward(self, g):
+        if D.is_array(g):
+            out = xp.zeros(self.in_shape, g.dtype)
+            idx = self.idx
+            if len(idx) == 1 and type(idx[0]) is _nd and idx[0].dtype == bool:
+                out[idx] = g  # a mask selects each element once
+            else:
+                xp.add.at(out, idx, g)
+            return (out,)
+        from ..creation import zeros
+        return (index_put(zeros(self.in_shape, dtype=g.dtype), self.idx, g, accumulate=True),)
+
+
+def getitem(x, idx):
+    """``x[idx]`` with NumPy/PyTorch semantics."""
+    if type(idx) is int and x._data.ndim:  # the common x[i]
+        n = x._data.shape[0]
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
+        return as_view(SliceBackward0.apply(x, idx=(idx,)), x)
+    npidx, basic = to_np_index(idx)
+    try:
+        if basic:
+            return as_view(SliceBackward0.apply(x, idx=npidx), x)
+        return IndexBackward0.apply(x, idx=npidx)
+    except IndexError as e:
+        raise _index_error(x, e) from None
+
+
+class IndexPutBackward0(Op):
+    """``out = base.clone(); out[idx] = values`` (or ``+=`` with accumulate)."""
+
+    def forward(ctx, base, values, idx, accumulate):
+        if ctx is not None:
+            ctx.idx, ctx.accumulate = idx, accumulate
+        out = base.copy()
+        if accumulate:
+            xp.add.at(out, idx, values)
+        else:
+            out[idx] = values
+        return out
+
+    def backward(self, g):
+        idx = self.idx
+        if D.is_array(g):
+            gv = g[idx]
+            if self.accumulate:
+                return g, gv
+            gb = g.copy()
+            gb[idx] = 0
+            return gb, gv
+        gv = getitem(g, idx)
+        if self.accumulate:
+            return g, gv
+        from ..creation import zeros
+        return index_put(g, idx, zeros(gv.shape, dtype=g.dtype)), gv
+
+
+def index_put(x, indices, values, accumulate: bool = False):
+    """Out-of-place ``x[indices] = values`` (``+=`` when accumulate)."""
+    npidx, _ = to_np_index(indices) if not (isinstance(indices, tuple) and all(
+        isinstance(i, (_nd,) + _BASIC) for i in indices)) else (indices, None)
+    if not isinstance(values, Tensor):
+        values = Tensor._wrap(xp.asarray(values, dtype=x._data.dtype))
+    elif values._data.dtype != x._data.dtype:
+        values = values.to(x.dtype)
+    return IndexPutBackward0.apply(x, values, idx=npidx, accumulate=accumulate)
+
+
+def index_put_(x, indices, values, accumulate: bool = False):
+    from .inplace import apply_inplace
+    return apply_inplace(x, index_put, indices, values, accumulate)
+
+
+def setitem(x, idx, value) -> None:
+    """``x[idx] = value`` in place; recorded in the graph when either side requires grad."""
+    npidx, _ = to_np_index(idx)
+    from .inplace import apply_inplace
+    if isinstance(value, Tensor) or not state.grad_enabled or not x._requires_grad:
+        if not (state.grad_enabled and (x._requires_grad or (isinstance(value, Tensor) and value._requires_grad))):
+            v = value._data if isinstance(value, Tensor) else value
+            try:
+                x._data[npidx] = v
+            except IndexError as e:
+                raise _index_error(x, e) from None
+            except ValueError as e:
+                if "read-only" in str(e):
+                    raise _overlap_error() from None
+                raise RuntimeError(f"shape mismatch: value tensor of shape {list(xp.shape(v))} cannot be "
+                                   f"broadcast to indexing result of shape "
+                                   f"{list(x._data[npidx].shape)} (at {_source.here()})") from None
+            bump_version(x)
+            return
+    apply_inplace(x, index_put, npidx, value)
+
+
+def _overlap_error():
+    return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                        "memory location. Please clone() the tensor before performing the operation.")
+
+
+# -- gather / scatter -----------------------------------------------------------------------------------------
+
+def _check_index(index, name):
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    return index._data
+
+
+class GatherBackward0(Op):
+    def forward(ctx, a, axis, index):
+        if ctx is not None:
+            ctx.in_shape, ctx.axis, ctx.index = a.shape, axis, index
+        return xp.take_along_axis(a, index, axis) if index.shape[:axis] + index.shape[axis + 1:] == \
+            a.shape[:axis] + a.shape[axis + 1:] else _gather_small(a, axis, index)
+
+    def backward(self, g):
+        if D.is_array(g):
+            out = xp.zeros(self.in_shape, g.dtype)
+            xp.add.at(out, _full_index(self.index, self.axis), g)
+            return (out,)
+        from ..creation import zeros
+        return (scatter_add(zeros(self.in_shape, dtype=g.dtype), self.axis, Tensor._wrap(self.index), g),)
+
+
+def _full_index(index, axis):
+    """Open-mesh index tuple addressing ``a[..., index[...], ...]`` along ``axis``."""
+    grids = list(xp.ogrid[tuple(slice(0, s) for s in index.shape)]) if index.ndim else []
+    grids[axis] = index
+    return tuple(grids)
+
+
+def _gather_small(a, axis, index):
+    # torch allows index smaller than input in the other dims
+    return a[_full_index(index, axis)]
+
+
+def gather(x, dim: int, index, *, sparse_grad: bool = False):
+    """``out[i][j] = x[i][index[i][j]]`` along ``dim``."""
+    idx = _check_index(index, "gather")
+    axis = normalize_dim(dim, x._data.ndim)
+    if idx.ndim != x._data.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d in range(idx.ndim):
+        if d != axis and idx.shape[d] > x._data.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(idx.shape)} to be "
+                               f"smaller than self {list(x._data.shape)} apart from dimension {axis}")
+    if idx.size and (idx.max() >= x._data.shape[axis] or idx.min() < -x._data.shape[axis]):
+        raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {axis} with size "
+                           f"{x._data.shape[axis]}")
+    return GatherBackward0.apply(x, axis=axis, index=idx.astype(xp.intp, copy=False))
+
+
+class ScatterBackward0(Op):
+    def forward(ctx, a, src, axis, index, reduce):
+        if ctx is not None:
+            ctx.axis, ctx.index, ctx.reduce = axis, index, reduce
+        out = a.copy()
+        full = _full_index(index, axis)
+        s = src[tuple(slice(0, n) for n in index.shape)] if type(src) is _nd and src.shape != index.shape else src
+        if reduce == "add":
+            xp.add.at(out, full, s)
+        elif reduce == "multiply":
+            xp.multiply.at(out, full, s)
+        else:
+            out[full] = s
+        return out
+
+    def backward(self, g):
+        full = _full_index(self.index, self.axis)
+        src_edge = self.edges[1][0] is not None
+        if self.reduce == "add":
+            gs = (g[full] if D.is_array(g) else gather(g, self.axis, Tensor._wrap(self.index))) if src_edge else None
+            return g, gs
+        if D.is_array(g):
+            gs = g[full] if src_edge else None
+            ga = g.copy()
+            ga[full] = 0
+            return ga, gs
+        gs = gather(g, self.axis, Tensor._wrap(self.index)) if src_edge else None
+        from ..creation import zeros
+        return scatter(g, self.axis, Tensor._wrap(self.index), zeros(self.index.shape, dtype=g.dtype)), gs
+
+
+def _scatter(x, dim, index, src, reduce):
+    idx = _check_index(index, "scatter")
+    axis = normalize_dim(dim, x._data.ndim)
+    if not isinstance(src, Tensor):
+        src = Tensor._wrap(xp.full(idx.shape, src, dtype=x._data.dtype))
+    elif src._data.dtype != x._data.dtype:
+        raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype")
+    if reduce == "add" and src._data.shape != idx.shape:
+        src = src[tuple(slice(0, n) for n in idx.shape)]
+    return ScatterBackward0.apply(x, src, axis=axis, index=idx.astype(xp.intp, copy=False), reduce=reduce)
+
+
+def scatter(x, dim: int, index, src=None, *, value=None, reduce=None):
+    """Out-of-place ``x[i][index[i][j]] = src[i][j]`` along ``dim``."""
+    if src is None:
+        src = value
+    return _scatter(x, dim, index, src, reduce)
+
+
+def scatter_add(x, dim: int, index, src):
+    return _scatter(x, dim, index, src, "add")
+
+
+def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
+    if reduce == "sum":
+        return scatter_add(x, dim, index, src)
+    if reduce == "prod":
+        return _scatter(x, dim, index, src, "multiply")
+    idx = index._data
+    axis = normalize_dim(dim, x._data.ndim)
+    out = x._data.copy()
+    full = _full_index(idx, axis)
+    if reduce in ("amax", "amin"):
+        fn = xp.maximum if reduce == "amax" else xp.minimum
+        if not include_self:
+            out[full] = src._data
+        fn.at(out, full, src._data)
+        return Tensor._wrap(out)
+    if reduce == "mean":
+        cnt = xp.ones_like(out) if include_self else xp.zeros_like(out)
+        if not include_self:
+            out[full] = 0
+        xp.add.at(out, full, src._data)
+        xp.add.at(cnt, full, 1)
+        return Tensor._wrap(out / xp.maximum(cnt, 1) if out.dtype.kind == "f" else out // xp.maximum(cnt, 1))
+    raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+
+
+def index_select(x, dim: int, index):
+    """The slices of ``x`` at positions ``index`` (1-D) along ``dim``."""
+    idx = _check_index(index, "index_select")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    axis = normalize_dim(dim, x._data.ndim)
+    n = x._data.shape[axis] if x._data.ndim else 1
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(f"index out of range in self (index {int(idx.max())} for dimension {axis} of size {n})")
+    return IndexBackward0.apply(x, idx=(slice(None),) * axis + (idx.reshape(-1),))
+
+
+def index_add(x, dim: int, index, source, *, alpha=1):
+    axis = normalize_dim(dim, x._data.ndim)
+    if alpha != 1:
+        source = source * alpha
+    return index_put(x, (slice(None),) * axis + (index._data,), source, accumulate=True)
+
+
+def index_copy(x, dim, index, source):
+    axis = normalize_dim(dim, x._data.ndim)
+    return index_put(x, (slice(None),) * axis + (index._data,), source)
+
+
+def index_fill(x, dim, index, value):
+    axis = normalize_dim(dim, x._data.ndim)
+    return index_put(x, (slice(None),) * axis + (index._data,), value)
+
+
+# -- masks and selection ----------------------------------------------------------------------------------------
+
+class WhereBackward0(Op):
+    def forward(ctx, a, b, cond):
+        if ctx is not None:
+            ctx.cond = cond
+        return xp.where(cond, a, b)
+
+    def backward(self, g):
+        c = self.cond
+        return (D.mask(g, c) if self.edges[0][0] is not None else None,
+                D.mask(g, ~c) if self.edges[1][0] is not None else None)
+
+
+def where(condition, input=None, other=None):  # noqa: A002
+    """Elementwise ``input if condition else other``; with one argument, the indices of nonzeros."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    from .elementwise import _prep
+    c = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if c.dtype != bool:
+        c = c.astype(bool)
+    a, b = _prep(input, other)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        return Tensor._wrap(xp.asarray(xp.where(c, a, b), dtype=dtypes.result_type(a, b).numpy))
+    try:
+        return WhereBackward0.apply(a, b, cond=c)
+    except ValueError as e:
+        raise RuntimeError(f"where: shapes {list(c.shape)}, {list(xp.shape(a._data if isinstance(a, Tensor) else a))}"
+                           f" and {list(xp.shape(b._data if isinstance(b, Tensor) else b))} are not broadcastable "
+                           f"({e}; at {_source.here()})") from None
+
+
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` where ``mask`` is True (mask broadcasts)."""
+    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if m.dtype != bool:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{dtypes.from_numpy(m.dtype)}")
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value._data.ndim} dimension(s).")
+        value = value.to(x.dtype) if value._requires_grad else value._data.astype(x._data.dtype).item()
+    else:
+        value = xp.asarray(value).astype(x._data.dtype).item() if x._data.dtype.kind != "V" else value
+    if xp.broadcast_shapes(m.shape, x._data.shape) != x._data.shape:
+        raise RuntimeError(f"The size of the mask {list(m.shape)} must be broadcastable to the tensor "
+                           f"{list(x._data.shape)} (at {_source.here()})")
+    if isinstance(value, Tensor):
+        return where(Tensor._wrap(m), value, x)
+    return MaskedFillBackward0.apply(x, mask=m, value=value)
+
+
+class MaskedFillBackward0(Op):
+    def forward(ctx, a, mask, value):
+        if ctx is not None:
+            ctx.mask = mask
+        return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
+
+    def backward(self, g):
+        return (D.mask(g, ~xp.broadcast_to(self.mask, g.shape)),)
+
+
+def masked_select(x, mask):
+    m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    shape = xp.broadcast_shapes(m.shape, x._data.shape)
+    from .shape import expand
+    xe = expand(x, shape) if x._data.shape != shape else x
+    return IndexBackward0.apply(xe, idx=(xp.broadcast_to(m, shape),))
+
+
+def masked_scatter(x, mask, source):
+    m = xp.broadcast_to(mask._data, x._data.shape)
+    n = int(m.sum())
+    from .shape import reshape
+    return index_put(x, (m,), reshape(source, -1)[:n])
+
+
+def take(x, index):
+    from .shape import reshape
+    return getitem(reshape(x, -1), index)
+
+
+def take_along_dim(x, indices, dim=None):
+    if dim is None:
+        from .shape import reshape
+        return gather(reshape(x, -1), 0, reshape(indices, -1))
+    return gather(x, dim, indices)
+
+
+def nonzero(x, *, as_tuple: bool = False):
+    nz = xp.nonzero(x._data)
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(xp.int64)) for i in nz) if x._data.ndim else \
+            (Tensor._wrap(xp.zeros(int(bool(x._data)), xp.int64)),)
+    return Tensor._wrap(xp.stack(nz, axis=1).astype(xp.int64) if x._data.ndim else
+                        xp.zeros((int(bool(x._data)), 0), xp.int64))
+
+
+def argwhere(x):
+    return nonzero(x)
+
+
+# -- sorting -------------------------------------------------------------------------------------------------------
+
+def _argsort(a, axis, descending, stable):
+    if descending:  # a stable descending order keeps equal elements in their original order
+        key = a.astype(xp.int64) if a.dtype.kind in "bu" else a
+        return xp.argsort(-key, axis=axis, kind="stable")
+    return xp.argsort(a, axis=axis, kind="stable")
+
+
+def sort(x, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along ``dim``; values carry gradients through the indices."""
+    if x._data.ndim == 0:
+        return return_types.sort(x.clone(), Tensor._wrap(xp.zeros((), xp.int64)))
+    axis = normalize_dim(dim, x._data.ndim)
+    idx = _argsort(x._data, axis, descending, stable).astype(xp.int64)
+    it = Tensor._wrap(idx)
+    return return_types.sort(gather(x, axis, it), it)
+
+
+def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False):
+    if x._data.ndim == 0:
+        return Tensor._wrap(xp.zeros((), xp.int64))
+    return Tensor._wrap(_argsort(x._data, normalize_dim(dim, x._data.ndim), descending, stable).astype(xp.int64))
+
+
+def msort(x):
+    return sort(x, 0).values
+
+
+def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
+    axis = normalize_dim(dim, x._data.ndim)
+    n = x._data.shape[axis] if x._data.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"selected index k out of range (k={k}, size {n} along dim {axis})")
+    idx = _argsort(x._data, axis, largest, True)
+    idx = xp.take(idx, xp.arange(k), axis=axis).astype(xp.int64)
+    it = Tensor._wrap(idx)
+    return return_types.topk(gather(x, axis, it), it)
+
+
+def kthvalue(x, k: int, dim: int = -1, keepdim: bool = False):
+    axis = normalize_dim(dim, x._data.ndim)
+    idx = xp.take(xp.argsort(x._data, axis=axis, kind="stable"), [k - 1], axis=axis).astype(xp.int64)
+    vals = gather(x, axis, Tensor._wrap(idx))
+    if not keepdim:
+        return return_types.kthvalue(vals.squeeze(axis), Tensor._wrap(idx.squeeze(axis)))
+    return return_types.kthvalue(vals, Tensor._wrap(idx))
+
+
+def median(x, dim=None, keepdim: bool = False):
+    """The lower median (PyTorch does not average the two middle values)."""
+    if dim is None:
+        from .shape import reshape
+        flat = reshape(x, -1)
+        k = (flat._data.shape[0] - 1) // 2
+        return kthvalue(flat, k + 1, 0).values
+    axis = normalize_dim(dim, x._data.ndim)
+    k = (x._data.shape[axis] - 1) // 2
+    r = kthvalue(x, k + 1, axis, keepdim)
+    return return_types.median(r.values, r.indices)
+
+
+def unique(x, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):  # noqa: A002
+    res = xp.unique(x._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    if not (return_inverse or return_counts):
+        return Tensor._wrap(res)
+    out = [Tensor._wrap(res[0])]
+    i = 1
+    if return_inverse:
+        out.append(Tensor._wrap(res[i].reshape(x._data.shape).astype(xp.int64)))
+        i += 1
+    if return_counts:
+        out.append(Tensor._wrap(res[i].astype(xp.int64)))
+    return tuple(out)
+
+
+def bincount(x, weights=None, minlength: int = 0):
+    w = weights._data if weights is not None else None
+    return Tensor._wrap(xp.bincount(x._data, w, minlength))
+
+
+def searchsorted(sorted_sequence, values, *, right=False, side=None, out_int32=False):
+    side = side or ("right" if right else "left")
+    v = values._data if isinstance(values, Tensor) else xp.asarray(values)
+    s = sorted_sequence._data
+    if s.ndim == 1:
+        r = xp.searchsorted(s, v, side=side)
+    else:
+        r = xp.stack([xp.searchsorted(s[i], v[i], side=side) for i in range(s.shape[0])])
+    return Tensor._wrap(r.astype(xp.int32 if out_int32 else xp.int64))
+
+
+def bucketize(values, boundaries, *, out_int32=False, right=False):
+    v = values._data if isinstance(values, Tensor) else xp.asarray(values)
+    r = xp.searchsorted(boundaries._data, v, side="right" if right else "left")
+    return Tensor._wrap(xp.asarray(r).astype(xp.int32 if out_int32 else xp.int64))

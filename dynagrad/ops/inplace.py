@@ -1,0 +1,162 @@
+"""In-place ops (``add_``, ``x[i] = v``, ``relu_``...) and their place in the graph.
+
+Without a graph to record, the new value is written straight into the tensor's memory. With one, the
+op runs out of place on the old value (so whatever it saves stays intact), the result is copied into the
+tensor's memory, and the tensor takes the op's node as its history. When the tensor is a view, its base
+gets a ``CopySlicesBackward`` node instead, so gradients reach both the base's old value and the new
+slice, as in PyTorch. Every in-place change bumps the version counter shared by a base and its views, and
+remembers the user's line for the error raised if a value saved for backward was overwritten.
+"""
+from __future__ import annotations
+
+from .. import _source
+from ..autograd import state
+from ..autograd.graph import Node
+from ..backend import xp
+from ..tensor import Tensor, bump_version
+from . import _dual as D
+
+
+def _overlap_error():
+    return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                        "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _write(t: Tensor, arr, op_name: str) -> None:
+    dst = t._data
+    if arr.dtype != dst.dtype:
+        src_cat, dst_cat = _category(arr.dtype), _category(dst.dtype)
+        if src_cat > dst_cat:
+            from ..dtypes import from_numpy
+            raise RuntimeError(f"result type {from_numpy(arr.dtype).name.capitalize()} can't be cast to the "
+                               f"desired output type {from_numpy(dst.dtype).name.capitalize()} (in {op_name}, at "
+                               f"{_source.here()})")
+    if arr.shape != dst.shape:
+        try:
+            arr = xp.broadcast_to(arr, dst.shape)
+        except ValueError:
+            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
+                               f"{list(arr.shape)} (in {op_name}, at {_source.here()})") from None
+    if not dst.flags.writeable:
+        raise _overlap_error()
+    dst[...] = arr
+
+
+def _category(dt) -> int:
+    return {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2, "c": 3}[dt.kind]
+
+
+def apply_inplace(t: Tensor, fn, *args, **kw) -> Tensor:
+    """Run ``fn(t, *args, **kw)`` (an out-of-place Tensor function) and make its result ``t``'s value."""
+    if not state.grad_enabled or not (t._requires_grad or any(
+            isinstance(a, Tensor) and a._requires_grad for a in args)):
+        out = fn(t, *args, **kw)
+        _write(t, out._data, fn.__name__ + "_")
+        bump_version(t)
+        return t
+    if t.grad_fn is None and t._requires_grad:
+        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
+                           f"({fn.__name__}_ at {_source.here()}).")
+    base = t._base
+    if base is not None and base.grad_fn is None and base._requires_grad:
+        raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an in-place operation "
+                           f"({fn.__name__}_ at {_source.here()}).")
+    # the old value, in its own memory, keeping the old history: the op may save it for backward
+    old = Tensor._wrap(t._data.copy())
+    if t._requires_grad:
+        old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, True
+        if t.grad_fn is None:
+            old = t  # a leaf not requiring grad cannot be here; kept for clarity
+    out = fn(old, *args, **kw)
+    if out._data.dtype != t._data.dtype:
+        _write(t, out._data, fn.__name__ + "_")  # raises for an impossible cast
+        out = out.to(t.dtype)
+    if base is not None:
+        _copy_slices(base, t, out)
+    else:
+        _write(t, out._data, fn.__name__ + "_")
+        t.grad_fn, t._output_nr, t._requires_grad = out.grad_fn, out._output_nr, out._requires_grad
+    bump_version(t)
+    return t
+
+
+def _flat_positions(base: Tensor, view: Tensor):
+    """For each element of ``view``, its flat position in ``base`` (both share memory)."""
+    b, v = base._data, view._data
+    if not b.flags.c_contiguous:
+        raise NotImplementedError("in-place operation on a view of a non-contiguous tensor that requires grad; "
+                                  "call .contiguous() on the base tensor first")
+    item = b.itemsize
+    offset = v.__array_interface__["data"][0] - b.__array_interface__["data"][0]
+    pos = xp.arange(b.size, dtype=xp.int64)
+    strides = tuple(s // item * 8 for s in v.strides)
+    return xp.lib.stride_tricks.as_strided(pos[offset // item:], shape=v.shape, strides=strides).copy()
+
+
+class CopySlicesBackward(Node):
+    """The base's history after an in-place change through a view: the new slice replaced the old one."""
+
+    def name(self):
+        return "CopySlices"
+
+    def run_backward(self, grads, create_graph):
+        g = grads[0]
+        pos = self.pos
+        if D.is_array(g):
+            flat = g.reshape(-1).copy()
+            g_slice = flat[pos]
+            flat[pos] = 0
+            return flat.reshape(g.shape), g_slice
+        from .index import getitem, index_put
+        flat = g.reshape(-1)
+        g_slice = getitem(flat, (pos,))
+        from ..creation import zeros
+        return index_put(flat, (pos,), zeros(pos.shape, dtype=g.dtype)).reshape(g.shape), g_slice
+
+
+class AsStridedBackward0(Node):
+    """A view's history after its base changed in place: the view reads its slice of the new base."""
+
+    def run_backward(self, grads, create_graph):
+        g = grads[0]
+        pos = self.pos
+        if D.is_array(g):
+            out = xp.zeros(self.base_shape, g.dtype).reshape(-1)
+            xp.add.at(out, pos, g)
+            return (out.reshape(self.base_shape),)
+        from ..creation import zeros
+        from .index import index_put
+        return (index_put(zeros(self.base_size, dtype=g.dtype), (pos,), g, accumulate=True)
+                .reshape(self.base_shape),)
+
+
+def _edge(t: Tensor):
+    if not t._requires_grad:
+        return (None, 0)
+    return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t, 0)
+
+
+def _copy_slices(base: Tensor, view: Tensor, out: Tensor) -> None:
+    pos = _flat_positions(base, view)
+    _write(view, out._data, "copy_slices")
+    node = CopySlicesBackward()
+    node.pos = pos
+    node.edges = [_edge(base), _edge(out)]
+    node.meta = [(base._data.shape, base._data.dtype)]
+    node.source = _source.user_frame(2)
+    base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
+    vnode = AsStridedBackward0()
+    vnode.pos, vnode.base_shape, vnode.base_size = pos, base._data.shape, base._data.size
+    vnode.edges = [(node, 0)]
+    vnode.meta = [(view._data.shape, view._data.dtype)]
+    vnode.source = node.source
+    view.grad_fn, view._output_nr, view._requires_grad = vnode, 0, True
+
+
+def _simple(fn_name: str):
+    """The in-place form of a binary/unary Tensor function, e.g. ``add_`` from ``add``."""
+    def method(self, *args, **kw):
+        from .. import _tensor_methods as M
+        return apply_inplace(self, getattr(M, fn_name), *args, **kw)
+    method.__name__ = fn_name + "_"
+    return method

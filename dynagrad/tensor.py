@@ -1,0 +1,608 @@
+"""Tensor: a NumPy array plus what autograd needs (requires_grad, grad, grad_fn, a version counter).
+
+The operators and most methods are attached by ``dynagrad._tensor_methods`` from the op modules, so each
+op lives in one place (forward and backward side by side) and the class here stays small.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from . import _source, dtypes
+from .autograd import function as _function
+from .autograd import state
+from .backend import xp
+
+_new = object.__new__
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple of ints, printed as PyTorch prints it.
+
+    >>> import dynagrad
+    >>> dynagrad.zeros(2, 3).shape
+    torch.Size([2, 3])
+    """
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+
+class device:
+    """Where a tensor lives. dynagrad computes on the CPU; ``device('cuda')`` is accepted as a name only."""
+
+    def __init__(self, type: str | device = "cpu", index: int | None = None) -> None:  # noqa: A002
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if ":" in type:
+            type, idx = type.split(":", 1)
+            index = int(idx)
+        self.type = type
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
+
+    def __str__(self) -> str:
+        return self.type + (f":{self.index}" if self.index is not None else "")
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+_CPU = device("cpu")
+
+
+def _check_device(dev) -> None:
+    if dev is None:
+        return
+    kind = dev.type if isinstance(dev, device) else str(dev).split(":")[0]
+    if kind not in ("cpu", "meta"):
+        raise RuntimeError(f"dynagrad runs on the CPU only; device '{dev}' is not available "
+                           f"(torch.cuda.is_available() is False here)")
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it for automatic differentiation.
+
+    >>> import dynagrad
+    >>> x = dynagrad.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
+    """
+
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_hooks",
+                 "_post_hooks", "__weakref__")
+    __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
+
+    # -- construction ---------------------------------------------------------------------------------
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # torch.Tensor(data) copies as float32; torch.Tensor(2, 3) is uninitialised
+        if len(args) == 1 and not isinstance(args[0], int):
+            arr = xp.array(args[0]._data if isinstance(args[0], Tensor) else args[0],
+                           dtype=dtypes.get_default_dtype().numpy)
+        else:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            arr = xp.empty(tuple(shape), dtype=dtypes.get_default_dtype().numpy)
+        _init(self, arr)
+
+    @staticmethod
+    def _wrap(arr) -> Tensor:
+        """A Tensor around ``arr`` without copying (no graph)."""
+        t = _new(Tensor)
+        t._data = arr
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._vc = [0, None]
+        t._base = None
+        t._hooks = None
+        t._post_hooks = None
+        return t
+
+    @staticmethod
+    def _from_node(arr, node, nr: int) -> Tensor:
+        """The output ``nr`` of graph node ``node``."""
+        t = _new(Tensor)
+        t._data = arr
+        t._requires_grad = True
+        t.grad = None
+        t.grad_fn = node
+        t._output_nr = nr
+        t._vc = [0, None]
+        t._base = None
+        t._hooks = None
+        t._post_hooks = None
+        return t
+
+    def __reduce_ex__(self, protocol):
+        # for multiprocessing (DataLoader workers) and copy; files use dynagrad.save, never pickle
+        return (_rebuild, (type(self), xp.ascontiguousarray(self._data), self._requires_grad,
+                           getattr(self, "__dict__", None)))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                               "deepcopy protocol at the moment.  If you were attempting to deepcopy a "
+                               "module, this may be because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        new = _rebuild(type(self), self._data.copy(), self._requires_grad, None)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        d = getattr(self, "__dict__", None)
+        if d:
+            import copy
+            for k, v in d.items():
+                setattr(new, k, copy.deepcopy(v, memo))
+        return new
+
+    # -- basic properties -----------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or the size of one dimension."""
+        if dim is None:
+            return Size(self._data.shape)
+        try:
+            return self._data.shape[dim]
+        except IndexError:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-self.ndim}, "
+                             f"{self.ndim - 1}], but got {dim})") from None
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.from_numpy(self._data.dtype)
+
+    @property
+    def device(self) -> device:
+        return _CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def is_quantized(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    @property
+    def layout(self) -> str:
+        return "torch.strided"
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def stride(self, dim: int | None = None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[dim]
+
+    def storage_offset(self) -> int:
+        base = self._data
+        while base.base is not None and isinstance(base.base, xp.ndarray):
+            base = base.base
+        off = self._data.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        return off // self._data.itemsize
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return self._data.flags.c_contiguous
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f" or (_BF16 is not None and self._data.dtype == _BF16)
+
+    def is_complex(self) -> bool:
+        return self._data.dtype.kind == "c"
+
+    def get_device(self) -> int:
+        return -1
+
+    # -- autograd ------------------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether autograd records operations on this (leaf) tensor; returns self."""
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want "
+                                   "to use a computed variable in a subgraph that doesn't require "
+                                   "differentiation use var_no_grad = var.detach().")
+            return self
+        if requires_grad and self._data.dtype.kind not in "fcV":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def data(self) -> Tensor:
+        """The same values, detached from the graph (shares memory, not the version counter)."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        arr = value._data if isinstance(value, Tensor) else xp.asarray(value)
+        self._data = arr
+
+    @property
+    def retains_grad(self) -> bool:
+        node = self.grad_fn
+        return bool(node is not None and node._retained and self._output_nr in node._retained)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """``hook(grad)`` runs when this tensor's gradient is computed; it may return a replacement.
+
+        >>> import dynagrad
+        >>> x = dynagrad.ones(2, requires_grad=True)
+        >>> h = x.register_hook(lambda g: g * 10)
+        >>> x.sum().backward(); x.grad
+        tensor([10., 10.])
+        """
+        from .autograd.graph import _Handle
+
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            return _Handle(self._hooks, hook)
+        node = self.grad_fn
+        if node._tensor_hooks is None:
+            node._tensor_hooks = {}
+        hooks = node._tensor_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _Handle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor)`` after a leaf's ``.grad`` has been accumulated."""
+        from .autograd.graph import _Handle
+
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _Handle(self._post_hooks, hook)
+
+    def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate the gradient of this tensor with respect to graph leaves into their ``.grad``.
+
+        >>> import dynagrad
+        >>> w = dynagrad.tensor([1.0, 2.0], requires_grad=True)
+        >>> (w ** 2).sum().backward(); w.grad
+        tensor([2., 4.])
+        """
+        from .autograd import backward as _backward
+
+        _backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this one's memory and version counter, outside the graph."""
+        t = Tensor._wrap(self._data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self) -> Tensor:
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    # -- conversion ----------------------------------------------------------------------------------
+    def numpy(self, *, force: bool = False):
+        """The underlying NumPy array (shared memory)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self._data
+        if dtype is not None:
+            arr = arr.astype(dtype)
+        return arr
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item() if self._data.dtype != _BF16 else float(self._data.reshape(()))
+
+    def tolist(self):
+        if self._data.dtype == _BF16:
+            return self._data.astype(xp.float32).tolist()
+        return self._data.tolist()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec) if spec else repr(self)
+
+    def __repr__(self) -> str:
+        from ._printing import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, *args, **kwargs) -> Tensor:
+        _check_device("cuda")
+        return self
+
+    def pin_memory(self) -> Tensor:
+        return self
+
+    def is_pinned(self) -> bool:
+        return False
+
+    def share_memory_(self) -> Tensor:
+        return self
+
+    def is_shared(self) -> bool:
+        return False
+
+    def to(self, *args, **kwargs) -> Tensor:
+        """Convert dtype (``to(torch.float64)``, ``to(other)``, ``to('cpu', dtype=...)``); copy=True copies."""
+        dt = kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        dev = kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, dtypes.dtype):
+                dt = a
+            elif isinstance(a, Tensor):
+                dt = a.dtype
+            elif isinstance(a, (str, device)):
+                dev = a
+            elif isinstance(a, bool):
+                pass
+            elif a is not None:
+                raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+        _check_device(dev)
+        out = self if dt is None else _cast(self, dtypes.as_dtype(dt))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        if dtype is None:
+            return "torch." + {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+                               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+                               "bfloat16": "BFloat16Tensor"}.get(self.dtype.name, self.dtype.name)
+        if isinstance(dtype, str):
+            names = {"FloatTensor": dtypes.float32, "DoubleTensor": dtypes.float64, "HalfTensor": dtypes.float16,
+                     "LongTensor": dtypes.int64, "IntTensor": dtypes.int32, "ByteTensor": dtypes.uint8,
+                     "BoolTensor": dtypes.bool, "ShortTensor": dtypes.int16, "CharTensor": dtypes.int8}
+            dtype = names.get(dtype.split(".")[-1], dtype)
+        return _cast(self, dtypes.as_dtype(dtype))
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return _cast(self, other.dtype)
+
+    def float(self) -> Tensor:  # noqa: A003
+        return _cast(self, dtypes.float32)
+
+    def double(self) -> Tensor:
+        return _cast(self, dtypes.float64)
+
+    def half(self) -> Tensor:
+        return _cast(self, dtypes.float16)
+
+    def bfloat16(self) -> Tensor:
+        if dtypes.bfloat16 is None:
+            raise RuntimeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
+        return _cast(self, dtypes.bfloat16)
+
+    def int(self) -> Tensor:  # noqa: A003
+        return _cast(self, dtypes.int32)
+
+    def long(self) -> Tensor:
+        return _cast(self, dtypes.int64)
+
+    def short(self) -> Tensor:
+        return _cast(self, dtypes.int16)
+
+    def char(self) -> Tensor:
+        return _cast(self, dtypes.int8)
+
+    def byte(self) -> Tensor:
+        return _cast(self, dtypes.uint8)
+
+    def bool(self) -> Tensor:  # noqa: A003
+        return _cast(self, dtypes.bool)
+
+    def cfloat(self) -> Tensor:
+        return _cast(self, dtypes.complex64)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def _new_full(self, size, value, dtype, requires_grad):
+        if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+            size = size[0]
+        t = Tensor._wrap(xp.full(tuple(size), value, dtype=dtypes.to_numpy(dtype or self.dtype)))
+        return t.requires_grad_(requires_grad) if requires_grad else t
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new_full(size, 0, dtype, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new_full(size, 1, dtype, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new_full(size, 0, dtype, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        return self._new_full((size,), fill_value, dtype, requires_grad)
+
+
+def _init(t: Tensor, arr) -> None:
+    t._data = arr
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._vc = [0, None]
+    t._base = None
+    t._hooks = None
+    t._post_hooks = None
+
+
+def _rebuild(cls, arr, requires_grad, state_dict):
+    t = _new(cls)
+    _init(t, arr)
+    t._requires_grad = requires_grad
+    if state_dict:
+        t.__dict__.update(state_dict)
+    return t
+
+
+_BF16 = dtypes.bfloat16.numpy if dtypes.bfloat16 is not None else None
+
+
+def _cast(t: Tensor, dt: dtypes.dtype) -> Tensor:
+    if t._data.dtype == dt.numpy:
+        return t
+    from .ops.elementwise import ToCopyBackward0
+    return ToCopyBackward0.apply(t, dtype=dt.numpy)
+
+
+def bump_version(t: Tensor) -> None:
+    """Mark ``t`` as changed in place, remembering the user's line for the in-place error message."""
+    vc = t._vc
+    vc[0] += 1
+    vc[1] = _source.user_frame(2)
+
+
+_function._tensor_cls = Tensor

@@ -1,0 +1,2 @@
+"""Utilities that mirror ``torch.utils``: data loading lives in :mod:`dynagrad.utils.data`."""
+from . import data
