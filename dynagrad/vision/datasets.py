@@ -181,7 +181,7 @@ class MNIST(_ImageDataset):
 
     >>> MNIST("/nonexistent")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    RuntimeError: MNIST data not found. ...
+    RuntimeError: MNIST data not found: no train-images-idx3-ubyte or train-labels-idx1-ubyte in ...
     """
 
     _files = {
