@@ -181,3 +181,23 @@ class _Backends:
 backends = _Backends()
 
 del annotations
+
+
+_LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
+                     "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft"}
+
+
+def __getattr__(name: str):
+    # Subpackages load on first use, which keeps `import dynagrad` fast; save/load live in serialization.py.
+    import importlib
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(".serialization", __name__), name)
+    if name in _LAZY_SUBMODULES:
+        try:
+            return importlib.import_module("." + name, __name__)
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module 'dynagrad' has no attribute '{name}'")
+
+from . import utils  # noqa: E402 - torch.utils.data and friends

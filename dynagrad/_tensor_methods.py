@@ -340,7 +340,7 @@ def install() -> None:
     Tensor.concat = None
     del Tensor.concat
     # __eq__ is defined, so hashing must be restated: tensors hash by identity, as in PyTorch
-    Tensor.__hash__ = lambda self: id(self)
+    Tensor.__hash__ = object.__hash__
 
 
 install()

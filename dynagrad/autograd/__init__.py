@@ -58,6 +58,13 @@ def _check_roots(outputs):
 def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, create_graph: bool = False,
              grad_variables=None, inputs=None) -> None:
     """Accumulate gradients of ``tensors`` into the ``.grad`` of the graph's leaves."""
+    if grad_tensors is None and grad_variables is None and inputs is None and not create_graph:
+        # the common loss.backward(): one scalar root, an implicit gradient of one
+        t = tensors
+        arr = getattr(t, "_data", None)
+        if arr is not None and arr.size == 1 and arr.dtype.kind == "f" and t._requires_grad:
+            run_backward((t,), (_ones(arr.shape, arr.dtype),), bool(retain_graph), False, accumulate=True)
+            return
     outputs = _tensors(tensors)
     if grad_tensors is None:
         grad_tensors = grad_variables
@@ -75,6 +82,11 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
         if not ins:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     run_backward(outputs, grads, retain_graph, create_graph, inputs=ins, accumulate=True)
+
+
+def _ones(shape, dtype):
+    from ..backend import xp
+    return xp.ones(shape, dtype)
 
 
 def _is_tensor(x) -> bool:

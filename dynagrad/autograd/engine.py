@@ -10,7 +10,17 @@ from __future__ import annotations
 from .. import _source
 from ..backend import xp
 from . import state
-from .graph import Node
+from .graph import _RELEASED, Node
+
+_T = None
+
+
+def _tensor_cls():
+    global _T
+    if _T is None:
+        from ..tensor import Tensor
+        _T = Tensor
+    return _T
 
 
 def _sum_to(g, shape):
@@ -42,15 +52,14 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     With ``accumulate`` (``Tensor.backward``) leaf gradients go into ``.grad`` (only into ``inputs`` when
     given); without it (``autograd.grad``) the gradients of ``inputs`` are returned instead.
     """
-    from ..tensor import Tensor
-
+    T = _tensor_cls()
     where = _source.user_frame(2)
     # -- seed the root gradients ---------------------------------------------------------------------
     buffers: dict = {}
     start = []
     for t, g in zip(roots, grads):
         target = t.grad_fn if t.grad_fn is not None else t
-        gv = g if create_graph else (g._data if isinstance(g, Tensor) else g)
+        gv = g if create_graph else (g._data if isinstance(g, T) else g)
         if isinstance(target, Node):
             buf = buffers.get(target)
             if buf is None:
@@ -65,9 +74,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
 
     # -- count dependencies (iteratively: graphs may be 100k nodes deep) ------------------------------
     deps: dict = {}
-    seen = set()
     stack = [n for n in start if isinstance(n, Node)]
-    seen.update(id(n) for n in stack)
     order = []
     while stack:
         node = stack.pop()
@@ -75,40 +82,25 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
         for target, _ in node.edges:
             if target is None:
                 continue
-            deps[target] = deps.get(target, 0) + 1
-            if id(target) not in seen:
-                seen.add(id(target))
+            d = deps.get(target)
+            if d is None:
+                deps[target] = 1
                 if isinstance(target, Node):
                     stack.append(target)
+            else:
+                deps[target] = d + 1
 
     # -- with inputs, run only what leads to them ---------------------------------------------------
-    wanted = None
+    wanted = target_map = None
     captured = {}
     if inputs is not None:
-        targets = {}
+        target_map = {}
         for i, t in enumerate(inputs):
             key = t.grad_fn if t.grad_fn is not None else t
-            targets.setdefault(key, []).append((i, t))
-        needed = set()
-        # order is a DFS discovery order; a node is needed if it is a target or feeds one
-        needed_ids = {id(k) for k in targets}
-        changed = True
-        node_list = order
-        while changed:  # converges in few passes; graphs are DAGs
-            changed = False
-            for node in reversed(node_list):
-                if id(node) in needed:
-                    continue
-                if id(node) in needed_ids or any(tg is not None and (id(tg) in needed or id(tg) in needed_ids)
-                                                 for tg, _ in node.edges):
-                    needed.add(id(node))
-                    changed = True
-        wanted = needed | needed_ids
-        target_map = targets
-    else:
-        target_map = None
+            target_map.setdefault(key, []).append((i, t))
+        wanted = _needed(order, target_map)
 
-    ready = [n for n in start if deps.get(n, 0) == 0]
+    ready = [n for n in start if n not in deps]
     given = {id(g) for g in buffers.values() if not isinstance(g, list)}
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
@@ -120,49 +112,56 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             if not isinstance(node, Node):  # a leaf: accumulate
                 if buf is None:
                     continue
-                if target_map is not None and node in target_map:
-                    for i, t in target_map[node]:
+                if target_map is not None:
+                    hits = target_map.get(node)
+                    if hits is None:
+                        continue
+                    for i, _ in hits:
                         captured[i] = buf
                     if not accumulate:
                         continue
-                elif target_map is not None:
-                    continue
                 _accumulate(node, buf, create_graph, given)
                 continue
-            if wanted is not None and id(node) not in wanted:
-                _release_unvisited(node, deps, ready)
+            if wanted is not None and node not in wanted:
+                _skip(node, deps, ready)
                 continue
-            grads_out = buf if buf is not None else [None] * len(node.meta)
-            grads_out = _run_tensor_hooks(node, grads_out)
-            if target_map is not None and node in target_map:
-                for i, t in target_map[node]:
-                    g = grads_out[t._output_nr]
-                    captured[i] = g
+            if buf is None:
+                buf = [None] * len(node.meta)
+            if node._tensor_hooks or node._retained:
+                buf = _run_tensor_hooks(node, buf)
+            if target_map is not None:
+                hits = target_map.get(node)
+                if hits:
+                    for i, t in hits:
+                        captured[i] = buf[t._output_nr]
             if node._pre_hooks:
                 for hook in node._pre_hooks:
-                    res = hook(_as_tensors(grads_out))
+                    res = hook(_as_tensors(buf))
                     if res is not None:
-                        grads_out = [None if r is None else (r if create_graph else r._data) for r in res]
-            if all(g is None for g in grads_out):
-                grads_in = [None] * len(node.edges)
+                        buf = [None if r is None else (r if create_graph else r._data) for r in res]
+            if len(buf) == 1:
+                if buf[0] is None:
+                    grads_in = (None,) * len(node.edges)
+                else:
+                    grads_in = node.run_backward(buf, create_graph)
+            elif all(g is None for g in buf):
+                grads_in = (None,) * len(node.edges)
             else:
-                if node.materialize_grads and any(g is None for g in grads_out) and type(node).__name__ \
-                        not in _NO_MATERIALIZE:
-                    grads_out = [g if g is not None else _zeros(m, create_graph) for g, m in
-                                 zip(grads_out, node.meta)]
-                grads_in = node.run_backward(grads_out, create_graph)
-                if type(grads_in) is not tuple and type(grads_in) is not list:
-                    grads_in = (grads_in,)
+                if node.materialize_grads and type(node).__name__ not in _NO_MATERIALIZE:
+                    buf = [g if g is not None else _zeros(m, create_graph) for g, m in zip(buf, node.meta)]
+                grads_in = node.run_backward(buf, create_graph)
             if node._hooks:
                 for hook in node._hooks:
-                    res = hook(_as_tensors(grads_in), _as_tensors(grads_out))
+                    res = hook(_as_tensors(grads_in), _as_tensors(buf))
                     if res is not None:
                         grads_in = [None if r is None else (r if create_graph else r._data) for r in res]
             if anomaly:
                 from .anomaly import check_grads
                 check_grads(node, grads_in)
             if not retain_graph:
-                node.release(where)
+                if node.saved:
+                    node.saved = _RELEASED
+                node.freed_at = where
             for (target, nr), g in zip(node.edges, grads_in):
                 if target is None:
                     continue
@@ -170,22 +169,22 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     if isinstance(target, Node):
                         shape, dt = target.meta[nr]
                     else:
-                        shape, dt = target._data.shape, target._data.dtype
+                        arr = target._data
+                        shape, dt = arr.shape, arr.dtype
                     if g.shape != shape:
                         g = _sum_to(g, shape)
                         _check_shape(g, shape, node)
                     if create_graph:
                         if g._data.dtype != dt:
                             g = g.to(_dtype_of(dt))
-                    elif g.dtype != dt:
+                    elif g.dtype is not dt and g.dtype != dt:
                         g = g.astype(dt)
+                    b = buffers.get(target)
                     if isinstance(target, Node):
-                        b = buffers.get(target)
                         if b is None:
                             b = buffers[target] = [None] * len(target.meta)
                         b[nr] = g if b[nr] is None else b[nr] + g
                     else:
-                        b = buffers.get(target)
                         buffers[target] = g if b is None else b + g
                 d = deps[target] - 1
                 deps[target] = d
@@ -203,9 +202,26 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                                        "the graph. Set allow_unused=True if this is the desired behavior.")
                 out.append(None)
             else:
-                out.append(g if create_graph else Tensor._wrap(g))
+                out.append(g if create_graph else T._wrap(g))
         return tuple(out)
     return None
+
+
+def _needed(order, target_map) -> set:
+    """Nodes from which a requested input can be reached (the rest need not run)."""
+    needed = set(target_map)
+    changed = True
+    while changed:  # ``order`` is a DFS order from the roots, so this converges in a pass or two
+        changed = False
+        for node in reversed(order):
+            if node in needed:
+                continue
+            for tg, _ in node.edges:
+                if tg is not None and tg in needed:
+                    needed.add(node)
+                    changed = True
+                    break
+    return needed
 
 
 _NO_MATERIALIZE = {"SplitOp", "UnbindOp"}  # these fill missing output gradients with zeros themselves
@@ -295,7 +311,7 @@ def _accumulate(leaf, g, create_graph: bool, given: set) -> None:
             fn(leaf)
 
 
-def _release_unvisited(node, deps, ready) -> None:
+def _skip(node, deps, ready) -> None:
     # a node that leads to no requested input: skip it but keep the dependency counts moving
     for target, _ in node.edges:
         if target is None:

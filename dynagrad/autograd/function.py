@@ -79,10 +79,9 @@ class Op(Node):
 
     def run_backward(self, grads: list, create_graph: bool):
         """Called by the engine with one gradient per output (None where none flowed)."""
-        if len(grads) == 1:
-            g = grads[0]
-        else:
-            g = grads
+        g = grads[0] if len(grads) == 1 else grads
+        if not self.saved:
+            return self.backward(g)
         return self.backward(g, *self.unpack(create_graph))
 
     def forward(ctx, *arrays, **kw):  # noqa: N805 - called as cls.forward(ctx_or_None, ...)

@@ -85,14 +85,23 @@ def reshape(x, shape):
 
 def broadcast_to(x, shape):
     if type(x) is nd:
-        return xp.broadcast_to(x, shape)
+        if x.shape == shape:
+            return x
+        # materialised rather than a read-only broadcast view: np.broadcast_to costs ~2us of Python on
+        # small arrays, and a gradient usually ends up copied into .grad or consumed by another op anyway
+        out = xp.empty(shape, x.dtype)
+        out[...] = x
+        return out
     return x.expand(*shape)
 
 
 def expand_dims(x, axes):
     """Re-insert reduced axes (sorted, non-negative) so ``x`` broadcasts against the input."""
     if type(x) is nd:
-        return xp.expand_dims(x, axes)
+        shape = list(x.shape)
+        for a in sorted(axes):
+            shape.insert(a, 1)
+        return x.reshape(shape)
     for a in sorted(axes):
         x = x.unsqueeze(a)
     return x

@@ -1,0 +1,120 @@
+"""Timing harness: alternating repeats across frameworks, medians and minimums, ratios, BLAS info.
+
+Each case maps a framework name ("dynagrad", "torch", "numpy") to a zero-argument callable that runs one
+iteration. Frameworks are timed in alternation (d, t, n, d, t, n, ...) so that drift in machine load
+affects every column alike.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def reexec_without_blas_overrides() -> None:
+    """This machine sets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE, which halve OpenBLAS's speed; benchmarks run
+    without them. Re-exec the interpreter once with both removed (this command only)."""
+    if any(v in os.environ for v in BLAS_VARS) and not os.environ.get("DYNAGRAD_BENCH_KEEP_BLAS_ENV"):
+        env = {k: v for k, v in os.environ.items() if k not in BLAS_VARS}
+        os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *sys.argv[1:]], env)
+
+
+def blas_info() -> list[dict]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"note": "threadpoolctl not installed (pip install threadpoolctl)"}]
+    import numpy  # noqa: F401 - load NumPy's BLAS so it is listed
+    info = []
+    for lib in threadpool_info():
+        info.append({k: lib.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
+                                             "filepath")})
+    return info
+
+
+def torch_or_none():
+    try:
+        import torch
+        return torch
+    except ImportError:
+        return None
+
+
+@dataclass
+class Result:
+    name: str
+    times: dict = field(default_factory=dict)  # framework -> list of seconds per iteration
+
+    def stat(self, fw: str) -> tuple[float, float]:
+        t = self.times[fw]
+        return statistics.median(t), min(t)
+
+    def ratio(self, fw: str, base: str = "torch") -> float | None:
+        if fw not in self.times or base not in self.times:
+            return None
+        return self.stat(fw)[0] / self.stat(base)[0]
+
+
+def time_case(name: str, fns: dict, number: int, repeats: int, warmup: int = 1) -> Result:
+    res = Result(name)
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    for _ in range(repeats):
+        for fw, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            res.times.setdefault(fw, []).append((time.perf_counter() - t0) / number)
+    return res
+
+
+def fmt_time(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:8.2f} us"
+    if s < 1:
+        return f"{s * 1e3:8.2f} ms"
+    return f"{s:8.3f} s "
+
+
+def table(results: list[Result], frameworks: list[str]) -> str:
+    head = f"| {'benchmark':34s} |" + "".join(f" {fw + ' median':>16s} | {fw + ' min':>13s} |" for fw in frameworks)
+    ratios = [fw for fw in frameworks if fw != "torch"] if "torch" in frameworks else []
+    head += "".join(f" {fw + '/torch':>14s} |" for fw in ratios)
+    lines = [head, "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"]
+    for r in results:
+        row = f"| {r.name:34s} |"
+        for fw in frameworks:
+            if fw in r.times:
+                med, mn = r.stat(fw)
+                row += f" {fmt_time(med):>16s} | {fmt_time(mn):>13s} |"
+            else:
+                row += f" {'-':>16s} | {'-':>13s} |"
+        for fw in ratios:
+            q = r.ratio(fw)
+            row += f" {('%.2fx' % q) if q is not None else '-':>14s} |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def environment() -> dict:
+    import numpy
+    torch = torch_or_none()
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "numpy": numpy.__version__, "torch": getattr(torch, "__version__", None),
+            "blas": blas_info(), "env_overrides": {v: os.environ.get(v) for v in BLAS_VARS}}
+
+
+def save_json(path: str, results: list[Result], extra: dict) -> None:
+    data = {"environment": environment(), **extra, "results": [
+        {"name": r.name, **{fw: {"median_s": r.stat(fw)[0], "min_s": r.stat(fw)[1]} for fw in r.times},
+         "ratio_vs_torch": {fw: r.ratio(fw) for fw in r.times if fw != "torch" and r.ratio(fw) is not None}}
+        for r in results]}
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
