@@ -22,8 +22,8 @@ def capture_trace() -> list:
 def check_grads(node, grads) -> None:
     if not state.anomaly_check_nan:
         return
-    for i, g in enumerate(grads):
-        if g is None:
+    for i, (g, (target, _)) in enumerate(zip(grads, node.edges)):
+        if g is None or target is None:  # a gradient nobody receives cannot spread
             continue
         arr = g if isinstance(g, xp.ndarray) else g._data
         if arr.dtype.kind in "fc" and not xp.isfinite(arr).all():

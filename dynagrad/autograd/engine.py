@@ -105,6 +105,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     anomaly = state.anomaly_enabled
+    prof = state.profiler
+    if prof is not None:
+        prof_ev = prof._begin("autograd::backward", "backward")
     try:
         while ready:
             node = ready.pop()
@@ -142,14 +145,17 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             if len(buf) == 1:
                 if buf[0] is None:
                     grads_in = (None,) * len(node.edges)
-                else:
+                elif prof is None:
                     grads_in = node.run_backward(buf, create_graph)
+                else:
+                    grads_in = prof.time_backward(node, buf, create_graph)
             elif all(g is None for g in buf):
                 grads_in = (None,) * len(node.edges)
             else:
                 if node.materialize_grads and type(node).__name__ not in _NO_MATERIALIZE:
                     buf = [g if g is not None else _zeros(m, create_graph) for g, m in zip(buf, node.meta)]
-                grads_in = node.run_backward(buf, create_graph)
+                grads_in = node.run_backward(buf, create_graph) if prof is None else \
+                    prof.time_backward(node, buf, create_graph)
             if node._hooks:
                 for hook in node._hooks:
                     res = hook(_as_tensors(grads_in), _as_tensors(buf))
@@ -192,6 +198,8 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     ready.append(target)
     finally:
         state.grad_enabled = prev_mode
+        if prof is not None:
+            prof._end(prof_ev)
     if inputs is not None and not accumulate:
         out = []
         for i, t in enumerate(inputs):
@@ -202,7 +210,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                                        "the graph. Set allow_unused=True if this is the desired behavior.")
                 out.append(None)
             else:
-                out.append(g if create_graph else T._wrap(g))
+                out.append(g if create_graph else T._wrap(g if type(g) is xp.ndarray else xp.asarray(g)))
         return tuple(out)
     return None
 
@@ -291,6 +299,8 @@ def _accumulate(leaf, g, create_graph: bool, given: set) -> None:
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
         leaf.grad = gt if leaf.grad is None else leaf.grad + gt
     else:
+        if type(g) is not xp.ndarray:  # a NumPy scalar from an op on 0-d arrays
+            g = xp.asarray(g)
         if leaf.grad is None:
             # the buffer may be shared (e.g. add's backward hands the same array to both inputs): copy
             # it unless it is a fresh array nobody else holds

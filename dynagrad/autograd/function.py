@@ -18,6 +18,7 @@ from ..backend import xp
 from . import state
 from .graph import Node
 
+_nd = xp.ndarray
 _tensor_cls = None  # dynagrad.tensor.Tensor, bound once the class exists (it imports this module)
 
 
@@ -41,9 +42,12 @@ def _record(ctx: Node, inputs: tuple, out):
         ctx.saved = [(x, x._data, x._vc, x._vc[0]) if isinstance(x, T) else (None, x, None, 0)
                      for x in (inputs[i] for i in save)]
     if type(out) is tuple:
+        out = tuple(o if type(o) is _nd else xp.asarray(o) for o in out)
         ctx.meta = [(o.shape, o.dtype) for o in out]
         outs = tuple(T._from_node(o, ctx, i) for i, o in enumerate(out))
         return outs
+    if type(out) is not _nd:  # NumPy returns scalars, not 0-d arrays, from ops on 0-d inputs
+        out = xp.asarray(out)
     ctx.meta = [(out.shape, out.dtype)]
     t = T._from_node(out, ctx, 0)
     if ctx.save_output:
@@ -73,9 +77,11 @@ class Op(Node):
                     arrays = [y._data if isinstance(y, T) else y for y in inputs]
                     return _record(ctx, inputs, cls.forward(ctx, *arrays, **kw))
         out = cls.forward(None, *[y._data if isinstance(y, T) else y for y in inputs], **kw)
+        if type(out) is _nd:
+            return T._wrap(out)
         if type(out) is tuple:
-            return tuple(T._wrap(o) for o in out)
-        return T._wrap(out)
+            return tuple(T._wrap(o if type(o) is _nd else xp.asarray(o)) for o in out)
+        return T._wrap(xp.asarray(out))
 
     def run_backward(self, grads: list, create_graph: bool):
         """Called by the engine with one gradient per output (None where none flowed)."""

@@ -4,3 +4,4 @@ grad_enabled = True
 inference_mode = False
 anomaly_enabled = False
 anomaly_check_nan = True
+profiler = None  # the active dynagrad.profiler.profile, if any

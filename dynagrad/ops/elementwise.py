@@ -131,7 +131,8 @@ class MulBackward0(Op):
         return a * b
 
     def backward(self, g, a, b):
-        return g * b, g * a
+        e = self.edges
+        return (g * b if e[0][0] is not None else None), (g * a if e[1][0] is not None else None)
 
 
 class DivBackward0(Op):
@@ -142,7 +143,7 @@ class DivBackward0(Op):
 
     def backward(self, g, a, b):
         ga = g / b
-        return ga, -ga * a / b
+        return ga, (-ga * a / b if self.edges[1][0] is not None else None)
 
 
 class PowBackward0(Op):
@@ -337,9 +338,7 @@ class RemainderBackward0(Op):
     def backward(self, g, a, b):
         if self.edges[1][0] is None:
             return g, None
-        av = a if D.is_array(a) else a._data
-        bv = b if D.is_array(b) else b._data
-        return g, -g * D.const(xp.floor_divide(av, bv), g)
+        return g, -g * D.const(xp.floor_divide(_val_any(a), _val_any(b)), g)
 
 
 def fmod(a, b):
@@ -348,11 +347,15 @@ def fmod(a, b):
 
 
 class FmodBackward0(Op):
+    save = (0, 1)
+
     def forward(ctx, a, b):
         return xp.fmod(a, b)
 
-    def backward(self, g):
-        return g, None
+    def backward(self, g, a, b):
+        if self.edges[1][0] is None:
+            return g, None
+        return g, -g * D.const(xp.trunc(_val_any(a) / _val_any(b)), g)
 
 
 def pow(a, b):  # noqa: A001
@@ -484,11 +487,12 @@ sgn = sign
 
 
 def _val(x):
-    return x if type(x) is _nd else x._data
+    return x._data if isinstance(x, _T) else x
 
 
-for _f in (sign, floor, ceil, trunc):
-    _f.op.forward = (lambda f: (lambda ctx, a: f(a) if a.dtype.kind in "fc" else a.copy()))(_f.op.forward)
+for _f in (sign, floor, ceil, trunc):  # identities on integers (sign too on bools)
+    _f.op.forward = (lambda f, kinds: (lambda ctx, a: f(ctx, a) if a.dtype.kind in kinds else a.copy()))(
+        _f.op.forward, "fciu" if _f is sign else "fc")
     _f.op.__name__ = _f.__name__.capitalize() + "Backward0"
 abs.op.__name__ = "AbsBackward0"
 

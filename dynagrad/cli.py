@@ -1,0 +1,153 @@
+"""The ``dynagrad`` command: ``train``, ``run``, ``inspect``, ``bench``.
+
+    dynagrad train [--model mlp] [--epochs 15]     train a seed model on the bundled digits
+    dynagrad run script.py [args...]               run a PyTorch script with `torch` resolving to dynagrad
+    dynagrad inspect FILE                          list what a checkpoint holds, without loading the data
+    dynagrad bench [--only ops,...]                the side-by-side benchmarks (from a source checkout)
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.abc
+import importlib.util
+import os
+import re
+import runpy
+import sys
+import traceback
+
+
+# -- dynagrad run ----------------------------------------------------------------------------------------------
+
+class TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Make ``import torch`` / ``import torch.X`` (and ``torchvision``) resolve to dynagrad's modules."""
+
+    PREFIXES = {"torch": "dynagrad", "torchvision": "dynagrad.vision"}
+
+    def find_spec(self, name, path, target=None):
+        head = name.split(".", 1)[0]
+        if head in self.PREFIXES:
+            return importlib.util.spec_from_loader(name, self)
+        return None
+
+    def create_module(self, spec):
+        head, _, rest = spec.name.partition(".")
+        target = self.PREFIXES[head] + ("." + rest if rest else "")
+        try:
+            return importlib.import_module(target)
+        except ModuleNotFoundError as e:
+            if e.name and (e.name == target or target.startswith(e.name + ".")):
+                raise ModuleNotFoundError(f"dynagrad does not provide `{spec.name}` (looked for {target}); this "
+                                          f"script needs a part of PyTorch dynagrad lacks", name=spec.name) from None
+            raise
+
+    def exec_module(self, module):
+        pass
+
+
+def _missing_name(exc: BaseException):
+    """'torch.foo.bar' when ``exc`` says a dynagrad module lacks an attribute, else None."""
+    if not isinstance(exc, AttributeError):
+        return None
+    m = re.match(r"module '(dynagrad(?:\.[\w.]+)?)' has no attribute '(\w+)'", str(exc))
+    if not m:
+        return None
+    return "torch" + m.group(1)[len("dynagrad"):] + "." + m.group(2)
+
+
+def _user_line(exc: BaseException, script: str) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    script = os.path.abspath(script)
+    for f in reversed(frames):
+        if os.path.abspath(f.filename) == script or "dynagrad" not in f.filename:
+            return f"{f.filename}:{f.lineno}: {f.line}"
+    return "<unknown>"
+
+
+def cmd_run(args) -> int:
+    sys.meta_path.insert(0, TorchAlias())
+    sys.argv = [args.script] + list(args.args)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(args.script)))
+    try:
+        runpy.run_path(args.script, run_name="__main__")
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except (AttributeError, ModuleNotFoundError) as e:
+        name = _missing_name(e)
+        if name is not None or isinstance(e, ModuleNotFoundError) and "dynagrad does not provide" in str(e):
+            traceback.print_exc()
+            what = f"`{name}`" if name else str(e)
+            print(f"\ndynagrad run: the script uses {what}, which dynagrad does not implement "
+                  f"(at {_user_line(e, args.script)}).", file=sys.stderr)
+            return 2
+        raise
+    return 0
+
+
+# -- dynagrad inspect ------------------------------------------------------------------------------------------
+
+def cmd_inspect(args) -> int:
+    from . import serialization
+    try:
+        entries = serialization.inspect_file(args.file)
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"dynagrad inspect: {e}", file=sys.stderr)
+        return 1
+    print(serialization.format_inspection(entries, args.file) if hasattr(serialization, "format_inspection")
+          else "\n".join(map(str, entries)))
+    return 0
+
+
+# -- dynagrad bench --------------------------------------------------------------------------------------------
+
+def cmd_bench(args) -> int:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.isdir(os.path.join(root, "benchmarks")):
+        print("dynagrad bench runs the benchmarks/ folder of a source checkout (git clone the repository); it "
+              "is not part of the installed package.", file=sys.stderr)
+        return 1
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    os.chdir(root)
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *args.args], env)
+    return 0
+
+
+# -- dynagrad train --------------------------------------------------------------------------------------------
+
+def cmd_train(args) -> int:
+    from . import _train
+    return _train.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="dynagrad", description="dynagrad: define-by-run deep learning on NumPy")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    tr = sub.add_parser("train", help="train a seed model on the bundled 8x8 digits")
+    from . import _train
+    _train.add_arguments(tr)
+    tr.set_defaults(fn=cmd_train)
+
+    rn = sub.add_parser("run", help="run a PyTorch script with `torch` resolving to dynagrad")
+    rn.add_argument("script")
+    rn.add_argument("args", nargs=argparse.REMAINDER)
+    rn.set_defaults(fn=cmd_run)
+
+    ins = sub.add_parser("inspect", help="list a checkpoint's contents without loading tensor data")
+    ins.add_argument("file")
+    ins.set_defaults(fn=cmd_inspect)
+
+    be = sub.add_parser("bench", help="run the side-by-side benchmarks (source checkout)")
+    be.add_argument("args", nargs=argparse.REMAINDER)
+    be.set_defaults(fn=cmd_bench)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.fn(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

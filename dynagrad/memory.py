@@ -1,0 +1,166 @@
+"""Memory: what live tensors and recorded graphs hold, peak tracking, and a warning for growing graphs.
+
+``summary()`` walks the live tensors (on demand, through the garbage collector), counting each
+underlying buffer once, and the graphs hanging off them (values saved for backward). Peak tracking uses
+Python's ``tracemalloc`` (NumPy reports its allocations there), started by ``reset_peak_memory_stats``;
+it slows execution while on, so it is off until asked for.
+
+The graph-growth check runs at optimizer steps 2, 4, 8, 16, ... (so it costs nothing measurable): when the
+number of live graph nodes keeps growing in proportion to the step count, a graph is being kept alive
+across steps, typically by ``total_loss += loss`` (use ``loss.item()``); a warning says so, once.
+"""
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import warnings
+
+from .autograd.graph import _RELEASED, Node
+from .backend import xp
+
+_tracking = False
+_steps = 0
+_history: list[tuple[int, int]] = []
+_warned = False
+enabled_leak_check = True
+
+
+class GraphGrowthWarning(UserWarning):
+    """Live autograd graph nodes grow across optimizer steps (a graph is kept alive by accident)."""
+
+
+def _root(arr):
+    while isinstance(arr.base, xp.ndarray):
+        arr = arr.base
+    return arr
+
+
+def _live_tensors():
+    from .tensor import Tensor
+    return [o for o in gc.get_objects() if isinstance(o, Tensor)]
+
+
+def stats() -> dict:
+    """Bytes of live tensor buffers, bytes saved for backward by live graphs, node count, peak."""
+    tensors = _live_tensors()
+    buffers = {}
+    for t in tensors:
+        r = _root(t._data)
+        buffers[id(r)] = r.nbytes
+        if t.grad is not None:
+            g = _root(t.grad._data)
+            buffers[id(g)] = g.nbytes
+    saved = {}
+    nodes = set()
+    stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
+    while stack:
+        n = stack.pop()
+        if id(n) in nodes:
+            continue
+        nodes.add(id(n))
+        if n.saved and n.saved is not _RELEASED:
+            for entry in n.saved:
+                arr = entry[1]
+                if isinstance(arr, xp.ndarray):
+                    r = _root(arr)
+                    saved[id(r)] = r.nbytes
+        for target, _ in n.edges:
+            if isinstance(target, Node) and id(target) not in nodes:
+                stack.append(target)
+    only_graph = {k: v for k, v in saved.items() if k not in buffers}
+    return {
+        "live_tensors": len(tensors),
+        "live_tensor_bytes": sum(buffers.values()),
+        "graph_nodes": len(nodes),
+        "graph_saved_bytes": sum(saved.values()),
+        "graph_only_bytes": sum(only_graph.values()),
+        "peak_bytes": max_memory_allocated() if _tracking else None,
+        "current_traced_bytes": tracemalloc.get_traced_memory()[0] if _tracking else None,
+    }
+
+
+def _fmt(n) -> str:
+    if n is None:
+        return "not tracked (call dynagrad.memory.reset_peak_memory_stats() to start)"
+    for unit, k in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= k:
+            return f"{n / k:.2f} {unit}"
+    return f"{n} B"
+
+
+def summary() -> str:
+    """A readable report of ``stats()``.
+
+    >>> import dynagrad
+    >>> "live tensors" in dynagrad.memory.summary()
+    True
+    """
+    s = stats()
+    return "\n".join([
+        "dynagrad memory summary",
+        f"  live tensors:              {s['live_tensors']}",
+        f"  live tensor bytes:         {_fmt(s['live_tensor_bytes'])}",
+        f"  graph nodes alive:         {s['graph_nodes']}",
+        f"  saved for backward:        {_fmt(s['graph_saved_bytes'])} "
+        f"({_fmt(s['graph_only_bytes'])} held only by graphs)",
+        f"  peak since reset:          {_fmt(s['peak_bytes'])}",
+    ])
+
+
+def reset_peak_memory_stats() -> None:
+    """Start (or restart) peak tracking through tracemalloc."""
+    global _tracking
+    if not tracemalloc.is_tracing():
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    _tracking = True
+
+
+def stop_tracking() -> None:
+    global _tracking
+    if _tracking and tracemalloc.is_tracing():
+        tracemalloc.stop()
+    _tracking = False
+
+
+def max_memory_allocated() -> int:
+    """Peak traced bytes since the last ``reset_peak_memory_stats`` (0 when not tracking)."""
+    if not _tracking:
+        return 0
+    return tracemalloc.get_traced_memory()[1]
+
+
+def memory_allocated() -> int:
+    return stats()["live_tensor_bytes"]
+
+
+def count_graph_nodes() -> int:
+    return sum(1 for o in gc.get_objects() if isinstance(o, Node))
+
+
+def on_optimizer_step() -> None:
+    """Called by ``Optimizer.step``; checks graph growth at steps 2, 4, 8, ... only."""
+    global _steps, _warned
+    _steps += 1
+    if _warned or not enabled_leak_check or _steps & (_steps - 1):
+        return
+    _history.append((_steps, count_graph_nodes()))
+    if len(_history) < 3:
+        return
+    (s0, n0), (s1, n1), (s2, n2) = _history[-3:]
+    # growth that keeps pace with the steps: each step leaves at least one more node alive
+    if n2 > n1 > n0 and (n2 - n1) >= (s2 - s1) and (n1 - n0) >= (s1 - s0):
+        _warned = True
+        warnings.warn(
+            f"dynagrad: {n2} autograd graph nodes are alive after {s2} optimizer steps (was {n0} at step {s0}): "
+            f"a graph is being kept alive across steps, which leaks memory. The usual cause is accumulating a "
+            f"tensor that requires grad, e.g. `total_loss += loss`; accumulate `loss.item()` (or "
+            f"`loss.detach()`) instead. Silence with dynagrad.memory.enabled_leak_check = False.",
+            GraphGrowthWarning, stacklevel=3)
+
+
+def _reset_leak_check() -> None:
+    global _steps, _warned
+    _steps = 0
+    _warned = False
+    _history.clear()
