@@ -48,8 +48,7 @@ def _binary_inplace(ufunc, outofplace):
             except ValueError as e:
                 if "read-only" in str(e):
                     raise _overlap_error() from None
-                raise RuntimeError(f"output with shape {list(d.shape)} doesn't match the broadcast shape "
-                                   f"{list(xp.broadcast_shapes(d.shape, xp.shape(o)))}") from None
+                raise _inplace_shape_error(method.__name__, d.shape, xp.shape(o)) from None
             bump_version(self)
             return self
         if alpha != 1:
@@ -57,6 +56,15 @@ def _binary_inplace(ufunc, outofplace):
         return apply_inplace(self, outofplace, other)
     method.__name__ = outofplace.__name__ + "_"
     return method
+
+
+def _inplace_shape_error(name, shape, other_shape):
+    try:
+        msg = f"doesn't match the broadcast shape {list(xp.broadcast_shapes(shape, other_shape))}"
+    except ValueError:
+        msg = f"can't be broadcast together with the other operand's shape {list(other_shape)}"
+    from ._source import here
+    return RuntimeError(f"{name}: output with shape {list(shape)} {msg} (at {here()})")
 
 
 def _div_inplace(self, other, *, rounding_mode=None):
@@ -109,8 +117,7 @@ def copy_(self, src, non_blocking: bool = False):
     try:
         d[...] = src._data
     except ValueError:
-        raise RuntimeError(f"output with shape {list(d.shape)} doesn't match the broadcast shape "
-                           f"{list(src._data.shape)}") from None
+        raise _inplace_shape_error("copy_", d.shape, src._data.shape) from None
     bump_version(self)
     return self
 
@@ -119,6 +126,8 @@ def _copy_value(t, src):
     out = src.to(t.dtype) if src._data.dtype != t._data.dtype else src
     if out._data.shape != t._data.shape:
         out = S.expand(out, t._data.shape)
+    elif out is src:  # the result needs its own node, or t would look like a leaf
+        out = S.view_as(out, out)
     if t._requires_grad:  # keep the old history connected with a zero gradient (PyTorch's CopyBackwards)
         return out + t * 0
     return out

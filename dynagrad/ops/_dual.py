@@ -8,42 +8,43 @@ from __future__ import annotations
 from ..backend import xp
 
 nd = xp.ndarray
+gen = xp.generic  # NumPy returns scalars, not 0-d arrays, from ufuncs on 0-d arrays: same world as arrays
 
 
 def is_array(x) -> bool:
-    return type(x) is nd
+    return type(x) is nd or isinstance(x, gen)
 
 
 def exp(x):
-    return xp.exp(x) if type(x) is nd else x.exp()
+    return xp.exp(x) if type(x) is nd or isinstance(x, gen) else x.exp()
 
 
 def log(x):
-    return xp.log(x) if type(x) is nd else x.log()
+    return xp.log(x) if type(x) is nd or isinstance(x, gen) else x.log()
 
 
 def sqrt(x):
-    return xp.sqrt(x) if type(x) is nd else x.sqrt()
+    return xp.sqrt(x) if type(x) is nd or isinstance(x, gen) else x.sqrt()
 
 
 def sign(x):
-    return xp.sign(x) if type(x) is nd else x.sign()
+    return xp.sign(x) if type(x) is nd or isinstance(x, gen) else x.sign()
 
 
 def cos(x):
-    return xp.cos(x) if type(x) is nd else x.cos()
+    return xp.cos(x) if type(x) is nd or isinstance(x, gen) else x.cos()
 
 
 def sin(x):
-    return xp.sin(x) if type(x) is nd else x.sin()
+    return xp.sin(x) if type(x) is nd or isinstance(x, gen) else x.sin()
 
 
 def tanh(x):
-    return xp.tanh(x) if type(x) is nd else x.tanh()
+    return xp.tanh(x) if type(x) is nd or isinstance(x, gen) else x.tanh()
 
 
 def abs(x):  # noqa: A001
-    return xp.abs(x) if type(x) is nd else x.abs()
+    return xp.abs(x) if type(x) is nd or isinstance(x, gen) else x.abs()
 
 
 def where(cond, a, b):
@@ -57,7 +58,7 @@ def where(cond, a, b):
 
 def mask(g, m):
     """``g`` where ``m`` (a boolean array) else 0, keeping ``g``'s dtype."""
-    if type(g) is nd:
+    if type(g) is nd or isinstance(g, gen):
         return g * m
     from ..tensor import Tensor
     return g * Tensor._wrap(m.astype(g._data.dtype))
@@ -65,14 +66,14 @@ def mask(g, m):
 
 def const(arr, like):
     """A constant array in the same world as ``like`` (an array, or a Tensor without grad)."""
-    if type(like) is nd:
+    if type(like) is nd or isinstance(like, gen):
         return arr
     from ..tensor import Tensor
     return Tensor._wrap(xp.asarray(arr))
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
-    if type(x) is nd:
+    if type(x) is nd or isinstance(x, gen):
         return x.sum(axis=axis, keepdims=keepdims)
     if axis is None:
         axis = tuple(range(x.ndim))
@@ -84,7 +85,7 @@ def reshape(x, shape):
 
 
 def broadcast_to(x, shape):
-    if type(x) is nd:
+    if type(x) is nd or isinstance(x, gen):
         if x.shape == shape:
             return x
         # materialised rather than a read-only broadcast view: np.broadcast_to costs ~2us of Python on
@@ -97,7 +98,7 @@ def broadcast_to(x, shape):
 
 def expand_dims(x, axes):
     """Re-insert reduced axes (sorted, non-negative) so ``x`` broadcasts against the input."""
-    if type(x) is nd:
+    if type(x) is nd or isinstance(x, gen):
         shape = list(x.shape)
         for a in sorted(axes):
             shape.insert(a, 1)
@@ -108,11 +109,11 @@ def expand_dims(x, axes):
 
 
 def transpose(x, axes):
-    return xp.transpose(x, axes) if type(x) is nd else x.permute(*axes)
+    return xp.transpose(x, axes) if type(x) is nd or isinstance(x, gen) else x.permute(*axes)
 
 
 def mT(x):  # noqa: N802
-    return xp.swapaxes(x, -1, -2) if type(x) is nd else x.transpose(-1, -2)
+    return xp.swapaxes(x, -1, -2) if type(x) is nd or isinstance(x, gen) else x.transpose(-1, -2)
 
 
 def matmul(a, b):
@@ -120,7 +121,7 @@ def matmul(a, b):
 
 
 def astype(x, dt):
-    if type(x) is nd:
+    if type(x) is nd or isinstance(x, gen):
         return x.astype(dt, copy=False)
     from ..dtypes import from_numpy
     return x.to(from_numpy(dt))
@@ -128,4 +129,4 @@ def astype(x, dt):
 
 def zeros(shape, dt, like):
     z = xp.zeros(shape, dt)
-    return z if type(like) is nd else const(z, like)
+    return z if type(like) is nd or isinstance(like, gen) else const(z, like)

@@ -313,10 +313,13 @@ class ZeroGradBackward(Op):
     """Carries a value whose gradient is zero w.r.t. the inputs (floor, round, sign, ...)."""
 
     def forward(ctx, value, *inputs):
+        if ctx is not None:
+            ctx.shapes = [xp.shape(x) for x in inputs]
         return value
 
     def backward(self, g):
-        return (None,) + tuple(g * 0 if t is not None else None for t, _ in self.edges[1:])
+        return (None,) + tuple(D.zeros(s, g.dtype, g) if t is not None else None
+                               for (t, _), s in zip(self.edges[1:], self.shapes))
 
 
 def floor_divide(a, b):

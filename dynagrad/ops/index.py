@@ -108,10 +108,12 @@ def getitem(x, idx):
         n = x._data.shape[0]
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
-        return as_view(SliceBackward0.apply(x, idx=(idx,)), x)
+        return as_view(SliceBackward0.apply(x, idx=(idx, Ellipsis)), x)  # `...`: a 0-d view, not a scalar
     npidx, basic = to_np_index(idx)
     try:
         if basic:
+            if Ellipsis not in npidx:
+                npidx += (Ellipsis,)
             return as_view(SliceBackward0.apply(x, idx=npidx), x)
         return IndexBackward0.apply(x, idx=npidx)
     except IndexError as e:

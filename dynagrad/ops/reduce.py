@@ -7,6 +7,7 @@ in PyTorch.
 from __future__ import annotations
 
 import collections
+import math
 
 from .. import _source, dtypes
 from ..autograd.function import Op
@@ -84,6 +85,9 @@ class MeanBackward0(Op):
             ctx.shape, ctx.axes, ctx.keepdims = a.shape, axes, keepdims
             n = a.size if axes is None else int(xp.prod([a.shape[i] for i in axes]))
             ctx.n = n
+        if a.size == 0:  # nan where nothing was averaged, without NumPy's warning (PyTorch gives none)
+            with xp.errstate(invalid="ignore"):
+                return xp.asarray(a.sum(axis=axes, keepdims=keepdims, dtype=dtype) / a.dtype.type(0))
         return xp.asarray(a.mean(axis=axes, keepdims=keepdims, dtype=dtype))
 
     def backward(self, g):
@@ -186,8 +190,7 @@ class AmaxBackward0(Op):
 
     def forward(ctx, a, axes, keepdims, is_max):
         if a.size == 0:
-            raise IndexError(f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for input.numel() "
-                             f"== 0. Specify the reduction dim with the 'dim' argument.")
+            _check_nonempty("max" if is_max else "min", a.shape, axes)
         if ctx is not None:
             ctx.axes, ctx.keepdims = axes, keepdims
         return xp.asarray(a.max(axis=axes, keepdims=keepdims) if is_max else a.min(axis=axes, keepdims=keepdims))
@@ -268,25 +271,48 @@ def aminmax(x, *, dim=None, keepdim=False):
                                 amax(x, dim if dim is not None else (), keepdim))
 
 
-def argmax(x, dim=None, keepdim: bool = False):
+def _check_nonempty(name, shape, axes):
+    """PyTorch's IndexError for max/min-like reductions that would reduce over nothing."""
+    if axes is None or not shape:
+        if 0 in shape:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                             f"reduction dim with the 'dim' argument.")
+        return
+    for ax in axes:
+        if shape[ax] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {ax} to have non-zero size.")
+
+
+def _arg_extreme(x, dim, keepdim, is_max):
+    a = x._data
+    name = "argmax" if is_max else "argmin"
+    if a.dtype == xp.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    fn = xp.argmax if is_max else xp.argmin
     if dim is None:
-        r = xp.asarray(xp.argmax(x._data))
-        return Tensor._wrap(r.reshape((1,) * x._data.ndim) if keepdim else r)
-    axis = normalize_dim(dim, x._data.ndim)
-    return Tensor._wrap(xp.asarray(xp.argmax(x._data, axis=axis, keepdims=keepdim)).astype(xp.int64))
+        _check_nonempty(name, a.shape, None)
+        r = xp.asarray(fn(a), dtype=xp.int64)
+        return Tensor._wrap(r.reshape((1,) * a.ndim) if keepdim else r)
+    axis = normalize_dim(dim, a.ndim)
+    if a.size == 0:
+        _check_nonempty(name, a.shape, (axis,))
+        shape = tuple(1 if i == axis else n for i, n in enumerate(a.shape) if keepdim or i != axis)
+        return Tensor._wrap(xp.zeros(shape, xp.int64))
+    return Tensor._wrap(xp.asarray(fn(a, axis=axis, keepdims=keepdim)).astype(xp.int64))
+
+
+def argmax(x, dim=None, keepdim: bool = False):
+    """The flat index of the largest element, or the indices of the largest along ``dim``."""
+    return _arg_extreme(x, dim, keepdim, True)
 
 
 def argmin(x, dim=None, keepdim: bool = False):
-    if dim is None:
-        r = xp.asarray(xp.argmin(x._data))
-        return Tensor._wrap(r.reshape((1,) * x._data.ndim) if keepdim else r)
-    axis = normalize_dim(dim, x._data.ndim)
-    return Tensor._wrap(xp.asarray(xp.argmin(x._data, axis=axis, keepdims=keepdim)).astype(xp.int64))
+    return _arg_extreme(x, dim, keepdim, False)
 
 
 # -- statistics ------------------------------------------------------------------------------------------------
 
-def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, _op=None):
     """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
     if isinstance(dim, bool) and unbiased is None:  # var(x, False): the old positional unbiased
         dim, unbiased = None, dim
@@ -294,7 +320,7 @@ def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
         correction = 1 if unbiased is None or unbiased else 0
     axes = axes_of(dim, x._data.ndim)
     n = x._data.size if axes is None else int(xp.prod([x._data.shape[i] for i in axes]))
-    return VarBackward0.apply(x, axes=axes, keepdims=keepdim, correction=correction, n=n)
+    return (_op or VarBackward0).apply(x, axes=axes, keepdims=keepdim, correction=correction, n=n)
 
 
 class VarBackward0(Op):
@@ -303,12 +329,31 @@ class VarBackward0(Op):
     def forward(ctx, a, axes, keepdims, correction, n):
         if ctx is not None:
             ctx.axes, ctx.keepdims, ctx.denom = axes, keepdims, n - correction
+        if n - correction <= 0:  # PyTorch divides by max(0, n - correction): inf or nan, without a warning
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                centred = a - a.mean(axis=axes, keepdims=True) if a.size else a
+                return xp.asarray(xp.divide((centred * centred).sum(axis=axes, keepdims=keepdims), 0.0))
         return xp.asarray(a.var(axis=axes, keepdims=keepdims, ddof=correction))
 
     def backward(self, g, a):
-        centred = a - D.sum(a, self.axes, True) * (1.0 / (_size(a, self.axes)))
+        centred = a - D.sum(a, self.axes, True) * (1.0 / (_size(a, self.axes) or 1))
         gg = _regrow(g, tuple(a.shape), self.axes, self.keepdims)
-        return (gg * centred * (2.0 / self.denom),)
+        return (gg * centred * (2.0 / self.denom if self.denom > 0 else math.inf),)
+
+
+class StdBackward0(VarBackward0):
+    """sqrt(var); PyTorch takes the gradient as 0 where the std is 0 (not the nan of sqrt's 1 / 0)."""
+
+    save_output = True
+
+    def forward(ctx, a, axes, keepdims, correction, n):
+        return xp.asarray(xp.sqrt(VarBackward0.forward(ctx, a, axes, keepdims, correction, n)))
+
+    def backward(self, g, a, out):
+        ov = out._data if isinstance(out, Tensor) else out
+        zero = ov == 0
+        gv = D.mask(g / (D.where(zero, 1.0, out) * 2), ~zero)
+        return VarBackward0.backward(self, gv, a)
 
 
 def _size(a, axes):
@@ -325,8 +370,8 @@ def _size(a, axes):
 
 
 def std(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    from .elementwise import sqrt
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation with Bessel's correction by default, as in PyTorch."""
+    return var(x, dim, unbiased, keepdim, correction=correction, _op=StdBackward0)
 
 
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -374,7 +419,8 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None):
     if p in (float("-inf"), "-inf"):
         return amin(_abs(x), dim if dim is not None else (), keepdim)
     if p == 0:
-        return sum((x != 0).to(x.dtype), dim, keepdim)
+        from .elementwise import _zero_grad_like
+        return _zero_grad_like(sum((x != 0).to(x.dtype), dim, keepdim), x)
     if p == 1:
         return sum(_abs(x), dim, keepdim)
     return _pow(sum(_pow(_abs(x), p), dim, keepdim), 1.0 / p)
@@ -505,6 +551,8 @@ def cummin(x, dim):
 
 def logcumsumexp(x, dim):
     from .elementwise import exp, log
+    if x._data.size == 0:
+        return x.clone()
     m = amax(x.detach(), dim, keepdim=True)
     return log(cumsum(exp(x - m), dim)) + m
 
