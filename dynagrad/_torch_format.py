@@ -24,13 +24,13 @@ import struct
 import sys
 import zipfile
 from collections import Counter, OrderedDict
-from typing import Any, BinaryIO, Callable
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from .serialization import (
     _BY_NAME,
-    _BY_NUMPY,
     _BY_STORAGE,
     _DT,
     CheckpointError,
@@ -46,6 +46,7 @@ from .serialization import (
     _numpy_dtype_from_name,
     _read_exact,
     _read_into,
+    _row,
     _strided_view,
 )
 
@@ -77,7 +78,7 @@ class _StorageRef:
 
     __slots__ = ("key", "dt", "nbytes", "root", "offset", "array")
 
-    def __init__(self, key: str, dt: _DT | None, nbytes: int, root: _StorageRef | None = None, offset: int = 0):
+    def __init__(self, key: str, dt: _DT, nbytes: int, root: _StorageRef | None = None, offset: int = 0):
         self.key, self.dt, self.nbytes, self.root, self.offset = key, dt, nbytes, root, offset
         self.array: np.ndarray | None = None
 
@@ -155,6 +156,23 @@ class _NumpyArray:
         self.array = np.frombuffer(bytearray(raw), dt).reshape(shape, order="F" if fortran else "C")
 
 
+class _Global:
+    """An allow-listed global as the pickle sees it: callable, but immune to BUILD. Handing out the real
+    class or function would let a pickle set attributes on it for the whole process
+    (``Counter.most_common = 5``, a rebuild function's ``__defaults__``)."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, fn: Callable, name: str):
+        self.fn, self.name = fn, name
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def __setstate__(self, state):
+        raise UnsafeCheckpointError(f"refusing to modify global '{self.name}' (BUILD on a class or function)")
+
+
 _TENSOR_TYPE = _Marker("class", "torch.Tensor")
 _PARAMETER_TYPE = _Marker("class", "torch.nn.Parameter")
 _NDARRAY_TYPE = _Marker("class", "numpy.ndarray")
@@ -179,9 +197,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *, dtype: _DT | None 
     if not isinstance(storage, _StorageRef):
         raise pickle.UnpicklingError(f"tensor storage must come from the file, got {type(storage).__name__}")
     dt = dtype or storage.dt
-    if dt is None:
-        raise pickle.UnpicklingError("untyped storage used without a dtype")
-    if storage.dt is not None and storage.dt is not dt and storage.dt is not _UINT8:
+    if storage.dt is not dt and storage.dt is not _UINT8:  # (an untyped storage holds uint8)
         raise pickle.UnpicklingError(f"storage {storage.key} read as both {storage.dt.name} and {dt.name}")
     if storage.nbytes % dt.numpy.itemsize:
         raise pickle.UnpicklingError(f"storage {storage.key} of {storage.nbytes} bytes holds no whole "
@@ -235,8 +251,10 @@ _REBUILDERS = {_rebuild_tensor, _rebuild_tensor_v2, _rebuild_tensor_v3, _rebuild
 
 def _rebuild_from_type_v2(func, new_type, args, state):
     """Tensors carrying Python attributes: rebuilt through one of the functions above, attributes dropped."""
-    if func not in _REBUILDERS or new_type not in (_TENSOR_TYPE, _PARAMETER_TYPE) or not isinstance(args, tuple):
-        raise UnsafeCheckpointError(f"_rebuild_from_type_v2 with {func!r}, {new_type!r} is not allowed")
+    ok = isinstance(func, _Global) and func.fn in _REBUILDERS and isinstance(args, tuple)
+    if not ok or new_type not in (_TENSOR_TYPE, _PARAMETER_TYPE):
+        raise UnsafeCheckpointError(f"_rebuild_from_type_v2 of {getattr(func, 'name', func)!r} as "
+                                    f"{new_type!r} is not allowed")
     out = func(*args)
     if new_type is _PARAMETER_TYPE and not out.parameter:
         out = out.copy()
@@ -330,10 +348,11 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
         g[("torch", storage)] = g[("torch.cuda", storage)] = _Marker("storage", dt)
     for name, dt in _BY_NAME.items():
         g[("torch", name)] = _Marker("dtype", dt)
-    for alias, name in (("half", "float16"), ("float", "float32"), ("double", "float64"), ("long", "int64"),
-                        ("int", "int32"), ("short", "int16"), ("cfloat", "complex64"), ("cdouble", "complex128")):
+    for alias, name in (("half", "float16"), ("float", "float32"), ("double", "float64"),
+                        ("long", "int64"), ("int", "int32"), ("short", "int16"), ("cfloat", "complex64"),
+                        ("cdouble", "complex128")):
         g[("torch", alias)] = g[("torch", name)]
-    return g
+    return {k: v if isinstance(v, _Marker) else _Global(v, ".".join(k)) for k, v in g.items()}
 
 
 _ALLOWED = _allowed_globals()
@@ -341,7 +360,8 @@ _ALLOWED = _allowed_globals()
 _UNSUPPORTED = {
     "_rebuild_sparse_tensor": "sparse tensors", "_rebuild_qtensor": "quantized tensors",
     "_rebuild_nested_tensor": "nested tensors", "_rebuild_meta_tensor_no_storage": "meta tensors (no data)",
-    "_rebuild_wrapper_subclass": "tensor subclasses", "_rebuild_device_tensor_from_numpy": "XLA/device tensors",
+    "_rebuild_wrapper_subclass": "tensor subclasses",
+    "_rebuild_device_tensor_from_numpy": "XLA/device tensors",
     "_rebuild_device_tensor_from_cpu_tensor": "device tensors",
 }
 
@@ -437,7 +457,15 @@ class _ZipCheckpoint:
             raise CheckpointError(f"{name}: unknown byteorder {order!r}")
         self.big_endian = order == b"big"
         self.storages: dict[str, _StorageRef] = {}
-        self.obj = _unpickle(io.BytesIO(self._record("data.pkl")), name, self._persistent_load, encoding)
+        self.size = _file_size(fh)
+        with self._open_record("data.pkl") as data:  # streamed: a deflated data.pkl could claim any size
+            self.obj = _unpickle(data, name, self._persistent_load, encoding)
+
+    def _open_record(self, rec: str):
+        try:
+            return self.zf.open(self.prefix + rec)
+        except Exception as e:  # a damaged local header: bad name, bad signature, unknown compression
+            raise CheckpointError(f"{self.name}: corrupted zip record {rec} ({e!r})") from None
 
     def _record(self, rec: str, default: bytes | None = None, limit: int | None = None) -> bytes:
         try:
@@ -469,13 +497,17 @@ class _ZipCheckpoint:
         if info.file_size != nbytes:  # checked against the zip directory now; data is read only later
             raise CheckpointError(f"{self.name}: record data/{key} holds {info.file_size} bytes, the pickle "
                                   f"says {nbytes}: file is corrupted")
+        if info.compress_size != nbytes or info.header_offset + nbytes > self.size:
+            # torch stores storages uncompressed; a compressed one could claim any size (a zip bomb)
+            raise CheckpointError(f"{self.name}: record data/{key} is compressed or runs past the end "
+                                  "of the file")
         ref = self.storages[key] = _StorageRef(key, dt, nbytes)
         return ref
 
     def read_storage(self, ref: _StorageRef) -> np.ndarray:
         buf = np.empty(ref.nbytes, np.uint8)
         try:
-            with self.zf.open(f"{self.prefix}data/{ref.key}") as src:
+            with self._open_record(f"data/{ref.key}") as src:
                 _read_into(src, buf, self.name, f"data/{ref.key}")
                 src.read(1)  # reaching the end makes zipfile verify the CRC
         except CheckpointError:
@@ -663,13 +695,15 @@ def inspect_torch(fh: BinaryIO, name: str, kind: str) -> list[TensorInfo]:
     out: list[TensorInfo] = []
     seen: dict[int, str] = {}  # id(stub) -> first name, id(storage) -> first name
 
+    containers: set[int] = set()  # each visited once: a pickle can share containers (a DAG, even a cycle)
+
     def visit(o: Any, path: list[str]) -> None:
-        if isinstance(o, dict):
-            for k, v in o.items():
+        if isinstance(o, (dict, list, tuple)):
+            if id(o) in containers:
+                return
+            containers.add(id(o))
+            for k, v in o.items() if isinstance(o, dict) else enumerate(o):
                 visit(v, path + [str(k)])
-        elif isinstance(o, (list, tuple)):
-            for i, v in enumerate(o):
-                visit(v, path + [str(i)])
         elif isinstance(o, _TensorStub):
             full = ".".join(path) or "tensor"
             notes = []
@@ -687,7 +721,8 @@ def inspect_torch(fh: BinaryIO, name: str, kind: str) -> list[TensorInfo]:
             out.append(TensorInfo(full, o.dt.name, o.size, math.prod(o.size) * o.dt.numpy.itemsize,
                                   "parameter" if o.parameter else "tensor", ", ".join(notes)))
         elif isinstance(o, _NumpyArray) and o.array is not None:
-            out.append(TensorInfo(".".join(path), str(o.array.dtype), o.array.shape, o.array.nbytes, "ndarray"))
+            out.append(TensorInfo(".".join(path), str(o.array.dtype), o.array.shape, o.array.nbytes,
+                                  "ndarray"))
 
     try:
         visit(ckpt.obj, [])
@@ -706,6 +741,11 @@ class _TorchPickler:
         self.memo: dict[int, int] = {}  # id(tensor) -> memo slot, so a shared tensor is written once
         self.storages: list[np.ndarray] = []
         self.keep: list[Any] = []
+        self.active: set[int] = set()  # containers being written, to catch cycles
+        from .dtypes import dtype
+        from .tensor import Size
+
+        self.Size, self.dtype = Size, dtype
 
     def w(self, b: bytes) -> None:
         self.out.write(b)
@@ -714,10 +754,15 @@ class _TorchPickler:
         self.w(b"c" + module.encode() + b"\n" + name.encode() + b"\n")
 
     def put(self, obj: Any) -> None:
+        """Memoize the object just written (BINPUT), so later occurrences are one BINGET."""
         slot = len(self.memo)
         self.memo[id(obj)] = slot
         self.keep.append(obj)
         self.w(b"q" + bytes([slot]) if slot < 256 else b"r" + struct.pack("<I", slot))
+
+    def get(self, obj: Any) -> None:
+        slot = self.memo[id(obj)]
+        self.w(b"h" + bytes([slot]) if slot < 256 else b"j" + struct.pack("<I", slot))
 
     def dump(self, obj: Any) -> bytes:
         self.w(b"\x80\x02")
@@ -747,12 +792,32 @@ class _TorchPickler:
             self.w(b"X" + struct.pack("<I", len(enc)) + enc)
         elif _is_tensor(obj):
             self.tensor(obj, path)
-        elif type(obj) in (tuple, list):
+        elif type(obj) is self.dtype:
+            self.glob("torch", obj.name)
+        elif type(obj) is self.Size:
+            self.glob("torch", "Size")
+            self.save(tuple(obj), path)
+            self.w(b"\x85R")  # TUPLE1, REDUCE: torch.Size((2, 3))
+        elif id(obj) in self.active:
+            raise ValueError(f"cannot save a recursive structure (at {path})")
+        elif id(obj) in self.memo:  # a container seen before: shared again on load, as with torch.save
+            self.get(obj)
+        elif type(obj) in (tuple, list, dict, OrderedDict):
+            self.active.add(id(obj))
+            self.container(obj, path)
+            self.active.discard(id(obj))
+            self.put(obj)
+        else:
+            raise TypeError(f"cannot save object of type {type(obj).__name__} at {path} in torch format: "
+                            "only tensors, numbers, strings, None, dtypes, lists, tuples and dicts")
+
+    def container(self, obj: Any, path: str) -> None:
+        if type(obj) in (tuple, list):
             self.w(b"(" if type(obj) is tuple else b"](")
             for i, x in enumerate(obj):
                 self.save(x, f"{path}[{i}]")
             self.w(b"t" if type(obj) is tuple else b"e")
-        elif type(obj) in (dict, OrderedDict):
+        else:
             if type(obj) is dict:
                 self.w(b"}(")
             else:
@@ -766,17 +831,12 @@ class _TorchPickler:
             if type(obj) is OrderedDict and attrs:  # e.g. a state_dict's _metadata, as torch writes it
                 self.save(dict(attrs), f"{path}.__dict__")
                 self.w(b"b")
-        else:
-            raise TypeError(f"cannot save object of type {type(obj).__name__} at {path} in torch format: "
-                            "only tensors, numbers, strings, None, lists, tuples and dicts")
 
     def tensor(self, t: Any, path: str) -> None:
         if id(t) in self.memo:
-            slot = self.memo[id(t)]
-            self.w(b"h" + bytes([slot]) if slot < 256 else b"j" + struct.pack("<I", slot))
-            return
+            return self.get(t)
         arr = _little_endian(_array_of(t))  # each tensor gets a compact storage of its own elements
-        row = _BY_NUMPY.get(arr.dtype.newbyteorder("=") if arr.dtype.byteorder != "|" else arr.dtype)
+        row = _row(arr.dtype)
         if row is None:
             raise TypeError(f"cannot save dtype {arr.dtype} at {path} in torch format")
         param = _is_parameter(t)
@@ -826,12 +886,13 @@ def write_torch_zip(obj: Any, fh: BinaryIO, prefix: str = "archive") -> None:
     data = pickler.dump(obj)
     records = [("data.pkl", data), (".format_version", b"1"), (".storage_alignment", b"64"),
                ("byteorder", b"little")]
-    records += [(f"data/{i}", memoryview(a.reshape(-1).view(np.uint8))) for i, a in enumerate(pickler.storages)]
+    records += [(f"data/{i}", memoryview(a.reshape(-1).view(np.uint8)))
+                for i, a in enumerate(pickler.storages)]
     records += [("version", b"3\n")]
     with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
         for rec, payload in records:
             info = zipfile.ZipInfo(f"{prefix}/{rec}", date_time=(1980, 1, 1, 0, 0, 0))
-            if rec.startswith("data/"):
+            if rec.startswith("data/") and fh.seekable():
                 # pad the local header's extra field so the bytes start on a 64-byte boundary, as torch's
                 # writer does (its mmap loader relies on it)
                 here = fh.tell() + 30 + len(info.filename.encode())
