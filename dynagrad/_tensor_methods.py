@@ -247,8 +247,8 @@ div_ = _div_inplace
 
 _METHODS = {
     # operators
-    "__add__": E.add, "__radd__": _rev(E.add), "__iadd__": _iop(add_),
-    "__sub__": E.sub, "__rsub__": _rev(E.sub), "__isub__": _iop(sub_),
+    "__add__": E.add_, "__radd__": _rev(E.add_), "__iadd__": _iop(add_),
+    "__sub__": E.sub_, "__rsub__": _rev(E.sub_), "__isub__": _iop(sub_),
     "__mul__": E.mul, "__rmul__": _rev(E.mul), "__imul__": _iop(mul_),
     "__truediv__": E.div, "__rtruediv__": _rev(E.div), "__itruediv__": _iop(div_),
     "__floordiv__": E.floor_divide, "__rfloordiv__": _rev(E.floor_divide),

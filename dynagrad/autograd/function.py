@@ -83,6 +83,15 @@ class Op(Node):
             return tuple(T._wrap(o if type(o) is _nd else xp.asarray(o)) for o in out)
         return T._wrap(xp.asarray(out))
 
+    @classmethod
+    def apply1(cls, x):
+        """``apply`` for the common case of one Tensor input and no static arguments."""
+        if x._requires_grad and state.grad_enabled:
+            ctx = cls.__new__(cls)
+            return _record(ctx, (x,), cls.forward(ctx, x._data))
+        out = cls.forward(None, x._data)
+        return _tensor_cls._wrap(out if type(out) is _nd else xp.asarray(out))
+
     def run_backward(self, grads: list, create_graph: bool):
         """Called by the engine with one gradient per output (None where none flowed)."""
         g = grads[0] if len(grads) == 1 else grads

@@ -10,7 +10,8 @@ import math
 import numbers
 
 from .. import _source, dtypes
-from ..autograd.function import Op
+from ..autograd import state as _state
+from ..autograd.function import Op, _record
 from ..backend import xp
 from ..tensor import Tensor
 from . import _dual as D
@@ -94,7 +95,33 @@ def _broadcast_error(op, a, b):
 
 
 def _binary(cls, name):
+    fwd = cls.forward
+    new = cls.__new__
+    wrap = Tensor._wrap
+
     def op(a, b):
+        # fast path: two tensors of one dtype, or a float tensor and a Python number (the common cases)
+        if isinstance(a, _T):
+            ad = a._data
+            if isinstance(b, _T):
+                bd = b._data
+                fast = ad.dtype == bd.dtype
+                rg = a._requires_grad or b._requires_grad
+            else:
+                bd = b
+                fast = (type(b) is float or type(b) is int) and ad.dtype.kind == "f"
+                rg = a._requires_grad
+            if fast:
+                try:
+                    if rg and _state.grad_enabled:
+                        ctx = new(cls)
+                        return _record(ctx, (a, b), fwd(ctx, ad, bd))
+                    out = fwd(None, ad, bd)
+                except ValueError as e:
+                    if "broadcast" in str(e):
+                        raise _broadcast_error(name, a, b) from None
+                    raise
+                return wrap(out if type(out) is _nd else xp.asarray(out))
         a, b = _prep(a, b)
         try:
             return cls.apply(a, b)
@@ -424,12 +451,15 @@ def _unary(name, forward, backward=None, save_in=False, save_out=False, float_on
     else:
         attrs["backward"] = lambda self, g: (backward(g, None, None),)
     cls = type(name[0].upper() + name[1:] + "Backward0", (Op,), attrs)
+    apply1 = cls.apply1
     if float_only:
         def fn(x):
-            return cls.apply(_float_input(x))
+            if isinstance(x, _T) and x._data.dtype.kind == "f":
+                return apply1(x)
+            return apply1(_float_input(x))
     else:
         def fn(x):
-            return cls.apply(x)
+            return apply1(x) if isinstance(x, _T) else apply1(_float_input(x))
     fn.__name__ = name
     fn.__qualname__ = name
     fn.op = cls
