@@ -248,6 +248,9 @@ class ScatterBackward0(Op):
     def forward(ctx, a, src, axis, index, reduce):
         if ctx is not None:
             ctx.axis, ctx.index, ctx.reduce = axis, index, reduce
+            ctx.src_shape = src.shape if type(src) is _nd else None
+            if reduce == "multiply":
+                ctx.save, ctx.save_output = (0, 1), True
         out = a.copy()
         full = _full_index(index, axis)
         s = src[tuple(slice(0, n) for n in index.shape)] if type(src) is _nd and src.shape != index.shape else src
@@ -259,20 +262,43 @@ class ScatterBackward0(Op):
             out[full] = s
         return out
 
-    def backward(self, g):
+    def backward(self, g, *saved):
         full = _full_index(self.index, self.axis)
         src_edge = self.edges[1][0] is not None
         if self.reduce == "add":
             gs = (g[full] if D.is_array(g) else gather(g, self.axis, Tensor._wrap(self.index))) if src_edge else None
-            return g, gs
+            return g, self._src_shaped(gs)
+        if self.reduce == "multiply":  # out = a * prod(src at each position): d/da = out / a, d/dsrc = out / src
+            a, src, out = saved
+            go = g * out
+            gs = None
+            if src_edge:
+                picked = go[full] if D.is_array(go) else gather(go, self.axis, Tensor._wrap(self.index))
+                gs = self._src_shaped(picked / (src[tuple(slice(0, n) for n in self.index.shape)]
+                                                if tuple(src.shape) != self.index.shape else src))
+            return go / a, gs
         if D.is_array(g):
             gs = g[full] if src_edge else None
             ga = g.copy()
             ga[full] = 0
-            return ga, gs
+            return ga, self._src_shaped(gs)
         gs = gather(g, self.axis, Tensor._wrap(self.index)) if src_edge else None
         from ..creation import zeros
-        return scatter(g, self.axis, Tensor._wrap(self.index), zeros(self.index.shape, dtype=g.dtype)), gs
+        return (scatter(g, self.axis, Tensor._wrap(self.index), zeros(self.index.shape, dtype=g.dtype)),
+                self._src_shaped(gs))
+
+    def _src_shaped(self, gs):
+        """src may be larger than index: its other elements get zero gradients."""
+        shape = self.src_shape
+        if gs is None or shape is None or tuple(gs.shape) == shape:
+            return gs
+        region = tuple(slice(0, n) for n in self.index.shape)
+        if D.is_array(gs):
+            out = xp.zeros(shape, gs.dtype)
+            out[region] = gs
+            return out
+        from ..creation import zeros
+        return index_put(zeros(shape, dtype=gs.dtype), region, gs)
 
 
 def _scatter(x, dim, index, src, reduce):
@@ -298,29 +324,68 @@ def scatter_add(x, dim: int, index, src):
     return _scatter(x, dim, index, src, "add")
 
 
+class ScatterReduceBackward0(ScatterBackward0):
+    """scatter_reduce with amax/amin: the gradient is shared evenly by the elements equal to the result."""
+
+    save = (0, 1)
+    save_output = True
+
+    def forward(ctx, a, src, axis, index, is_max, include_self):
+        full = _full_index(index, axis)
+        s = src[tuple(slice(0, n) for n in index.shape)]
+        out = a.copy()
+        if not include_self:
+            out[full] = s
+        (xp.maximum if is_max else xp.minimum).at(out, full, s)
+        if ctx is not None:
+            ctx.axis, ctx.index, ctx.src_shape, ctx.include_self = axis, index, src.shape, include_self
+        return out
+
+    def backward(self, g, a, src, out):
+        full = _full_index(self.index, self.axis)
+        av, sv, ov = (v._data if isinstance(v, Tensor) else v for v in (a, src, out))
+        sv = sv[tuple(slice(0, n) for n in self.index.shape)]
+        hit_self = av == ov
+        if not self.include_self:
+            hit_self[full] = False
+        hit_src = sv == ov[full]
+        count = hit_self.astype(av.dtype)
+        xp.add.at(count, full, hit_src)
+        share = D.const(1 / xp.maximum(count, 1), g)
+        ga = D.mask(g * share, hit_self) if self.edges[0][0] is not None else None
+        gs = None
+        if self.edges[1][0] is not None:
+            gg = g * share
+            picked = gg[full] if D.is_array(gg) else gather(gg, self.axis, Tensor._wrap(self.index))
+            gs = self._src_shaped(D.mask(picked, hit_src))
+        return ga, gs
+
+
 def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
+    """Reduce ``src`` into ``x`` at ``index`` along ``dim`` with sum, prod, mean, amax or amin."""
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    idx = _check_index(index, "scatter_reduce")
+    axis = normalize_dim(dim, x._data.ndim)
+    if src._data.dtype != x._data.dtype:
+        raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    if reduce in ("amax", "amin"):
+        return ScatterReduceBackward0.apply(x, src, axis=axis, index=idx.astype(xp.intp, copy=False),
+                                            is_max=reduce == "amax", include_self=include_self)
+    full = _full_index(idx, axis)
+    if not include_self:  # the positions written to start from the reduction's identity
+        touched = xp.zeros(x._data.shape, bool)
+        touched[full] = True
+        x = masked_fill(x, Tensor._wrap(touched), 1 if reduce == "prod" else 0)
     if reduce == "sum":
         return scatter_add(x, dim, index, src)
     if reduce == "prod":
         return _scatter(x, dim, index, src, "multiply")
-    idx = index._data
-    axis = normalize_dim(dim, x._data.ndim)
-    out = x._data.copy()
-    full = _full_index(idx, axis)
-    if reduce in ("amax", "amin"):
-        fn = xp.maximum if reduce == "amax" else xp.minimum
-        if not include_self:
-            out[full] = src._data
-        fn.at(out, full, src._data)
-        return Tensor._wrap(out)
-    if reduce == "mean":
-        cnt = xp.ones_like(out) if include_self else xp.zeros_like(out)
-        if not include_self:
-            out[full] = 0
-        xp.add.at(out, full, src._data)
-        xp.add.at(cnt, full, 1)
-        return Tensor._wrap(out / xp.maximum(cnt, 1) if out.dtype.kind == "f" else out // xp.maximum(cnt, 1))
-    raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    cnt = xp.full(x._data.shape, 1 if include_self else 0, x._data.dtype)
+    xp.add.at(cnt, full, 1)
+    total = scatter_add(x, dim, index, src)
+    cnt = Tensor._wrap(xp.maximum(cnt, 1))
+    return total / cnt if x._data.dtype.kind == "f" else total // cnt
 
 
 def index_select(x, dim: int, index):

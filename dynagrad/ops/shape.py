@@ -395,9 +395,14 @@ def cat(tensors, dim: int = 0, *, out=None):
     """Join tensors along an existing dim (dtypes promote; 1-d empty tensors are skipped, as in PyTorch)."""
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     from ..dtypes import result_type
     kept = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
+    if len(kept) < len(tensors):  # the skipped empties still get (empty) gradients, as in PyTorch
+        ref = kept[0]._data.shape
+        if len(ref) > 1:
+            empty = ref[:dim % len(ref)] + (0,) + ref[dim % len(ref) + 1:]
+            kept = [t if t._data.ndim != 1 or t._data.shape[0] else reshape(t, empty) for t in tensors]
     rt = result_type(*kept)
     kept = [t if t._data.dtype == rt.numpy else t.to(rt) for t in kept]
     ref = kept[0]._data
@@ -623,7 +628,10 @@ class DiagonalBackward0(Op):
     def forward(ctx, a, offset, axis1, axis2):
         if ctx is not None:
             ctx.in_shape, ctx.args = a.shape, (offset, axis1, axis2)
-        return xp.diagonal(a, offset, axis1, axis2)
+        d = xp.diagonal(a, offset, axis1, axis2)
+        if a.flags.writeable:  # NumPy hands out a read-only view; PyTorch's diagonal is writable
+            d.setflags(write=True)
+        return d
 
     def backward(self, g):
         offset, a1, a2 = self.args
