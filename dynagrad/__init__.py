@@ -184,7 +184,7 @@ del annotations
 
 
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
-                     "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft"}
+                     "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu"}
 
 
 def __getattr__(name: str):
@@ -192,6 +192,8 @@ def __getattr__(name: str):
     import importlib
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)
+    if name == "autocast":
+        return importlib.import_module(".amp", __name__).autocast
     if name in _LAZY_SUBMODULES:
         try:
             return importlib.import_module("." + name, __name__)

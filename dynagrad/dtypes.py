@@ -38,7 +38,8 @@ class dtype:
         self.is_signed = kind not in "bu"
 
     def __repr__(self) -> str:
-        return "dynagrad." + self.name
+        # printed as PyTorch prints it, so scripts that compare str(t.dtype) keep working
+        return "torch." + self.name
 
     def __reduce__(self):
         return (_by_name, (self.name,))

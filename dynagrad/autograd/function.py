@@ -37,6 +37,8 @@ def _record(ctx: Node, inputs: tuple, out):
     if state.anomaly_enabled:
         from .anomaly import capture_trace
         ctx.anomaly_trace = capture_trace()
+    if state.record_hook is not None:
+        state.record_hook(ctx)
     save = ctx.save
     if save:
         ctx.saved = [(x, x._data, x._vc, x._vc[0]) if isinstance(x, T) else (None, x, None, 0)
@@ -70,6 +72,9 @@ class Op(Node):
         """Run the op on Tensors (Python numbers allowed where the op takes them), recording the graph
         when grad mode is on and an input requires grad."""
         T = _tensor_cls
+        if state.autocast_dtype is not None:
+            from ..amp.autocast_mode import cast_inputs
+            inputs = cast_inputs(cls, inputs)
         if state.grad_enabled:
             for x in inputs:
                 if isinstance(x, T) and x._requires_grad:

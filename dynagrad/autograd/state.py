@@ -5,3 +5,5 @@ inference_mode = False
 anomaly_enabled = False
 anomaly_check_nan = True
 profiler = None  # the active dynagrad.profiler.profile, if any
+record_hook = None  # called with every new graph node (activation checkpointing uses it)
+autocast_dtype = None  # numpy dtype of the active autocast region, or None

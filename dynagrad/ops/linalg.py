@@ -22,15 +22,27 @@ def _mm_error(a, b, op):
                         f"(at {_source.here()})")
 
 
+def _mm(a, b):
+    """a @ b; float16/bfloat16 go through float32 (NumPy has no fast half-precision matmul; rounding the
+    float32 result is what hardware with float32 accumulation gives)."""
+    if a.itemsize == 2 and a.dtype.kind in "fV":
+        return (a.astype(xp.float32) @ b.astype(xp.float32)).astype(a.dtype)
+    return a @ b
+
+
 class MmBackward0(Op):
     """Matrix product of (batched) matrices, both at least 2-D; batch dims broadcast."""
 
     save = (0, 1)
 
     def forward(ctx, a, b):
-        return a @ b
+        return _mm(a, b)
 
     def backward(self, g, a, b):
+        if D.is_array(g):
+            ga = _mm(g, b.swapaxes(-1, -2)) if self.edges[0][0] is not None else None
+            gb = _mm(a.swapaxes(-1, -2), g) if self.edges[1][0] is not None else None
+            return ga, gb
         ga = g @ D.mT(b) if self.edges[0][0] is not None else None
         gb = D.mT(a) @ g if self.edges[1][0] is not None else None
         return ga, gb
@@ -266,22 +278,43 @@ class EinsumBackward(Op):
             if self.edges[i][0] is None:
                 res.append(None)
                 continue
-            if len(set(s)) != len(s):
-                raise NotImplementedError(f"einsum backward with a repeated subscript in one operand ('{s}') is not "
-                                          f"supported; use torch.diagonal instead")
+            # the gradient over the operand's distinct letters u (its diagonal when a letter repeats)
+            u = "".join(dict.fromkeys(s))
+            u_shape = tuple(shape[s.index(c)] for c in u)
             others = [(self.ins[j], ops[j]) for j in range(len(ops)) if j != i]
             avail = set(self.out).union(*[set(o) for o, _ in others]) if others else set(self.out)
-            kept = "".join(c for c in s if c in avail)
+            kept = "".join(c for c in u if c in avail)
             eq = ",".join([self.out] + [o for o, _ in others]) + "->" + kept
             if D.is_array(g):
                 gi = xp.einsum(eq, g, *[x for _, x in others], optimize=len(others) > 1)
             else:
                 gi = einsum(eq, g, *[x for _, x in others])
-            if kept != s:  # letters summed inside this operand alone: broadcast back
-                missing = tuple(k for k, c in enumerate(s) if c not in avail)
-                gi = D.broadcast_to(D.expand_dims(gi, missing), shape)
+            if kept != u:  # letters summed inside this operand alone: broadcast back
+                missing = tuple(k for k, c in enumerate(u) if c not in avail)
+                gi = D.broadcast_to(D.expand_dims(gi, missing), u_shape)
+            if u != s:
+                gi = self._spread_diagonal(gi, s, u, shape)
             res.append(gi)
         return tuple(res)
+
+    def _spread_diagonal(self, gi, s, u, shape):
+        """Place a gradient over the distinct letters ``u`` onto the diagonals of an operand ``s`` with
+        repeated letters, as an einsum with identity matrices (so it works on Tensors too)."""
+        used = set("".join(self.ins) + self.out)
+        fresh = iter(c for c in string.ascii_letters if c not in used)
+        seen, full, eyes = set(), [], []
+        for k, c in enumerate(s):
+            if c in seen:
+                nc = next(fresh)
+                full.append(nc)
+                eyes.append((c + nc, shape[k]))
+            else:
+                seen.add(c)
+                full.append(c)
+        dt = gi.dtype if D.is_array(gi) else gi._data.dtype
+        mats = [D.const(xp.eye(n, dtype=dt), gi) for _, n in eyes]
+        eq = ",".join([u] + [e for e, _ in eyes]) + "->" + "".join(full)
+        return xp.einsum(eq, gi, *mats) if D.is_array(gi) else einsum(eq, gi, *mats)
 
 
 def einsum(equation: str, *operands):

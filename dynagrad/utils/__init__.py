@@ -1,2 +1,3 @@
-"""Utilities that mirror ``torch.utils``: data loading lives in :mod:`dynagrad.utils.data`."""
-from . import data
+"""Utilities that mirror ``torch.utils``: data loading in :mod:`dynagrad.utils.data`, activation
+checkpointing in :mod:`dynagrad.utils.checkpoint`."""
+from . import checkpoint, data

@@ -112,7 +112,7 @@ class Digits(_ImageDataset):
     (1500, 297)
     >>> img, label = train[0]
     >>> tuple(img.shape), str(img.dtype), label
-    ((1, 8, 8), 'dynagrad.float32', 0)
+    ((1, 8, 8), 'torch.float32', 0)
     """
 
     _scale = 16.0
