@@ -4,6 +4,11 @@ The flat vectors (gradient, direction, history) are NumPy arrays of the paramete
 derived from them (``gtd``, ``ro``, ``H_diag``, the step ``t``) are NumPy scalars of that dtype, so mixed
 arithmetic with Python floats rounds as PyTorch's 0-d tensors do. Between steps they are kept in
 ``state`` as Tensors, as in PyTorch's state dict.
+
+L-BFGS is sensitive to the last bit (a branch such as ``ys > 1e-10`` can flip), so the ``x += alpha * y``
+updates round once, as PyTorch's fused multiply-add does on CPUs with FMA: for float32 they are computed
+in float64 and rounded (cheap next to evaluating the closure). With that, float32 iterates agree with
+PyTorch's bit for bit on such machines.
 """
 from __future__ import annotations
 
@@ -105,6 +110,17 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
+def _axpy_(a, alpha, x) -> None:
+    """``a += alpha * x`` rounded once, as ``a.add_(x, alpha=alpha)`` with FMA (alpha rounded to a's dtype)."""
+    if a.dtype == np.float32:
+        t = x.astype(np.float64)
+        t *= np.float64(np.float32(alpha))
+        t += a
+        np.copyto(a, t, casting="same_kind")
+    else:
+        a += alpha * x
+
+
 def _unwrap(v):
     """State as kept between steps (Tensors) -> as computed with (arrays; 0-d ones as NumPy scalars)."""
     if isinstance(v, Tensor):
@@ -165,7 +181,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             a = _real(p._data)
             n = a.size
-            a += step_size * update[offset:offset + n].reshape(a.shape)
+            _axpy_(a, step_size, update[offset:offset + n].reshape(a.shape))
             offset += n
             p._vc[0] += 1
 
@@ -235,11 +251,11 @@ class LBFGS(Optimizer):
                     q = -flat_grad
                     for i in range(num_old - 1, -1, -1):
                         al[i] = old_stps[i].dot(q) * ro[i]
-                        q += -al[i] * old_dirs[i]
+                        _axpy_(q, -al[i], old_dirs[i])
                     d = r = q * H_diag
                     for i in range(num_old):
                         be_i = old_dirs[i].dot(r) * ro[i]
-                        r += (al[i] - be_i) * old_stps[i]
+                        _axpy_(r, al[i] - be_i, old_stps[i])
                 prev_flat_grad = flat_grad.copy()
                 prev_loss = loss
                 # the step length: scaled on the first iteration, lr afterwards (or from the line search)

@@ -171,10 +171,10 @@ def _as_tensor(v):
     """State loaded from outside (NumPy arrays, or anything with ``__array__`` such as a torch tensor)."""
     if isinstance(v, Tensor):
         return Tensor._wrap(v._data.copy())
-    if isinstance(v, (np.ndarray, np.generic)) or (hasattr(v, "__array__") and hasattr(v, "dtype")
-                                                   and not isinstance(v, (int, float, complex))):
-        arr = np.array(v)  # a copy
-        return Tensor._wrap(arr)
+    if isinstance(v, (np.ndarray, np.generic)):
+        return Tensor._wrap(np.array(v))
+    if hasattr(v, "__array__") and hasattr(v, "dtype") and not isinstance(v, (int, float, complex)):
+        return Tensor._wrap(np.array(v.__array__()))
     return None
 
 
