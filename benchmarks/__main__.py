@@ -10,13 +10,19 @@ import argparse
 import json
 import sys
 
+import importlib
+
 from . import harness
+
+# suite name -> module in benchmarks/ with cases(torch) -> [(name, {framework: fn}, iterations)]
+SUITES = {"ops": "bench_ops", "mlp": "bench_mlp", "conv": "bench_conv", "seq": "bench_seq", "func": "bench_func"}
 
 
 def main(argv=None) -> int:
     harness.reexec_without_blas_overrides()
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="ops", help="comma-separated suites: ops")
+    ap.add_argument("--only", default=",".join(SUITES),
+                    help=f"comma-separated suites from: {', '.join(SUITES)}, memory")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     ap.add_argument("--json", default="benchmarks/results.json", help="where to write the numbers")
@@ -31,14 +37,36 @@ def main(argv=None) -> int:
           f"{env['cpus']} CPUs")
     results = []
     suites = args.only.split(",")
-    if "ops" in suites:
-        from . import bench_ops
-        for name, fns, number in bench_ops.cases(torch):
+    for suite in suites:
+        if suite not in SUITES:
+            continue
+        try:
+            module = importlib.import_module(f"benchmarks.{SUITES[suite]}")
+        except ImportError as e:
+            print(f"[{suite}] skipped: {e}")
+            continue
+        for name, fns, number in module.cases(torch):
             n = max(1, number // (20 if args.quick else 1))
-            results.append(harness.time_case(name, fns, n, 3 if args.quick else args.repeats))
+            reps = 3 if args.quick or number == 1 else args.repeats
+            results.append(harness.time_case(name, fns, n, reps))
+            print(f"  measured: {name}", flush=True)
+    memory = None
+    if "memory" in suites or args.only == ",".join(SUITES):
+        from . import bench_mlp
+        memory = bench_mlp.peak_memory([fw for fw in ("dynagrad", "torch", "numpy")
+                                        if fw != "torch" or torch is not None])
     frameworks = [fw for fw in ("dynagrad", "torch", "numpy") if any(fw in r.times for r in results)]
     print(harness.table(results, frameworks))
-    harness.save_json(args.json, results, {"suites": suites})
+    if memory:
+        print("\nPeak resident memory of the MLP epoch (separate processes, ru_maxrss):")
+        base = memory.get("torch", {}).get("peak_kb")
+        for fw, m in memory.items():
+            if "peak_kb" in m:
+                ratio = f"  ({m['peak_kb'] / base:.2f}x torch)" if base else ""
+                print(f"  {fw:9s} {m['peak_kb'] / 1024:8.1f} MiB{ratio}")
+            else:
+                print(f"  {fw:9s} failed: {m['error']}")
+    harness.save_json(args.json, results, {"suites": suites, "peak_memory": memory})
     print(f"wrote {args.json}")
     return 0
 

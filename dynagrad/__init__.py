@@ -184,7 +184,7 @@ del annotations
 
 
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
-                     "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu"}
+                     "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils"}
 
 
 def __getattr__(name: str):
@@ -201,5 +201,3 @@ def __getattr__(name: str):
             if e.name != f"{__name__}.{name}":
                 raise
     raise AttributeError(f"module 'dynagrad' has no attribute '{name}'")
-
-from . import utils  # noqa: E402 - torch.utils.data and friends
