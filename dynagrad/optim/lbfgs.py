@@ -111,7 +111,7 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
 
 
 def _axpy_(a, alpha, x) -> None:
-    """``a += alpha * x`` rounded once, as ``a.add_(x, alpha=alpha)`` with FMA (alpha rounded to a's dtype)."""
+    """``a += alpha * x`` rounded once, as ``a.add_(x, alpha=alpha)`` is with FMA (alpha in a's dtype)."""
     if a.dtype == np.float32:
         t = x.astype(np.float64)
         t *= np.float64(np.float32(alpha))

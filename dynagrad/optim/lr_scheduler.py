@@ -545,7 +545,7 @@ class CyclicLR(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state_dict = dict(state_dict)
-        fn = state_dict.pop("_scale_fn_custom")
+        fn = state_dict.pop("_scale_fn_custom", None)
         super().load_state_dict(state_dict)
         if fn is not None:
             self._scale_fn_custom.__dict__.update(fn)
