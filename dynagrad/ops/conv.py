@@ -1,0 +1,535 @@
+"""Convolution (1-D, 2-D, 3-D and transposed) through im2col views and one BLAS matmul; unfold / fold.
+
+The receptive fields of a padded input ``(N, C, *S)`` are a strided view ``(C, *K, N, *Out)`` (no copy);
+reshaping it to ``(groups, C/groups*prod(K), N*prod(Out))`` makes the one copy of the patches, and the
+convolution is one matmul of the weights ``(groups, O/groups, C/groups*prod(K))`` with it. Backward:
+``grad_weight`` is one matmul of the output gradient with the saved patches, ``grad_input`` one matmul
+with the weights followed by col2im, a scatter-add done with one strided add per kernel position.
+A transposed convolution is the same two steps in the other order.
+
+With ``create_graph=True`` the backward is written with differentiable ops (``unfold``/``fold``, which
+are each other's adjoints, and matmul), so gradients of gradients work.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+from numpy.lib.stride_tricks import as_strided
+
+from .. import _source
+from ..autograd.function import Op
+from ..backend import xp
+from ..tensor import Tensor
+from .pad import _pad_constant_array
+
+_nd = xp.ndarray
+
+
+# -- array helpers --------------------------------------------------------------------------------------------
+
+def _windows(a, K, stride, dil, out):
+    """The receptive fields of ``a`` (N, C, *S) as a read-only strided view (N, C, *K, *Out)."""
+    st = a.strides
+    nd = len(K)
+    shape = a.shape[:2] + tuple(K) + tuple(out)
+    strides = st[:2] + tuple(st[2 + i] * dil[i] for i in range(nd)) + tuple(st[2 + i] * stride[i] for i in range(nd))
+    return as_strided(a, shape, strides, writeable=False)
+
+
+def _cn_order(nd):
+    """Axes taking (N, C, *K, *Out) to (C, *K, N, *Out)."""
+    return (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
+
+
+def _col2im(cols, size, stride, dil):
+    """Adjoint of ``_windows`` (in (C, *K, N, *Out) order): sum the patches into an array (C, N, *size)."""
+    nd = len(size)
+    C, K, N, out = cols.shape[0], cols.shape[1:1 + nd], cols.shape[1 + nd], cols.shape[2 + nd:]
+    acc = xp.zeros((C, N) + tuple(size), cols.dtype)
+    for k in itertools.product(*map(range, K)):
+        sl = tuple(slice(k[i] * dil[i], k[i] * dil[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(nd))
+        acc[(slice(None), slice(None)) + sl] += cols[(slice(None),) + k]
+    return acc
+
+
+def _out_sizes(size, K, stride, dil, pads):
+    return tuple((size[i] + pads[i][0] + pads[i][1] - dil[i] * (K[i] - 1) - 1) // stride[i] + 1
+                 for i in range(len(K)))
+
+
+def _crop(a, pads, size):
+    """``a[..., lo:lo+size]`` over the trailing dims."""
+    lead = a.ndim - len(pads)
+    return a[(slice(None),) * lead + tuple(slice(lo, lo + s) for (lo, _), s in zip(pads, size))]
+
+
+def _prod(t):
+    return math.prod(t)
+
+
+def _bmm(a, b):
+    """Batched matmul over groups; a single group goes to BLAS as one 2-D product (NumPy's stacked
+    matmul falls back to a slow loop for transposed operands)."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    if a.shape[0] <= 16:
+        return xp.stack([a[i] @ b[i] for i in range(a.shape[0])])
+    return xp.matmul(xp.ascontiguousarray(a), xp.ascontiguousarray(b))
+
+
+def _patches(x, K, stride, dil, pads, out, groups):
+    """The im2col matrix of ``x``: (groups, C/groups*prod(K), N*prod(Out)), one copy."""
+    xpad = _pad_constant_array(x, pads) if any(lo or hi for lo, hi in pads) else x
+    v = _windows(xpad, K, stride, dil, out).transpose(_cn_order(len(K)))
+    N, C = x.shape[:2]
+    return v.reshape(groups, C // groups * _prod(K), N * _prod(out))
+
+
+class _Flat:
+    """The "flat" im2col layout, for convolutions whose strides are 1 except perhaps in the last dim.
+
+    Each (sample, channel) plane of the padded input is flattened; output position q then reads element
+    ``q*s + offset(k)`` for kernel position k, so every kernel position is one constant shift. The output
+    is computed on an extended grid that runs over the full padded width (a few discarded columns), which
+    makes im2col a copy of long contiguous runs and col2im one contiguous add per kernel position.
+    """
+
+    __slots__ = ("Sp", "plane", "tail", "E", "Lq", "sp", "s", "out")
+
+    def __init__(self, S, K, stride, dil, pads, out):
+        nd = len(K)
+        s = stride[-1]
+        Sp = [n + lo + hi for n, (lo, hi) in zip(S, pads)]
+        Sp[-1] = -(-Sp[-1] // s) * s
+        self.Sp, self.s, self.out = tuple(Sp), s, out
+        self.sp = tuple(_prod(Sp[i + 1:]) for i in range(nd))
+        self.plane = _prod(Sp)
+        self.E = (out[0],) if nd == 1 else (out[0],) + tuple(Sp[1:-1]) + (Sp[-1] // s,)
+        self.Lq = _prod(self.E)
+        last = (self.Lq - 1) * s + sum((k - 1) * d * sp for k, d, sp in zip(K, dil, self.sp))
+        self.tail = max(0, last + 1 - self.plane)
+
+    @staticmethod
+    def plan(x, K, stride, dil, pads, out):
+        if any(s != 1 for s in stride[:-1]):
+            return None
+        f = _Flat(x.shape[2:], K, stride, dil, pads, out)
+        if f.Lq > 2 * _prod(out) and len(K) > 1:
+            return None
+        # discarded columns read input elements no real window reads only when the stride skips a tail;
+        # a non-finite value there would turn a zero gradient into NaN, so keep to the exact layout then
+        lo, hi = pads[-1]
+        if (x.shape[-1] + lo + hi - dil[-1] * (K[-1] - 1) - 1) % stride[-1] and not xp.isfinite(x).all():
+            return None
+        return f
+
+    def buffer(self, N, C, dtype):
+        return xp.zeros(N * C * self.plane + self.tail, dtype)
+
+    def body(self, buf, N, C):
+        return buf[:N * C * self.plane].reshape((N, C) + self.Sp)
+
+    def crop(self, a):
+        """Valid outputs of an array (..., *E)."""
+        return a[(Ellipsis,) + tuple(slice(0, o) for o in self.out)]
+
+
+def _flat_patches(x, f, K, dil, pads, groups):
+    N, C = x.shape[:2]
+    buf = f.buffer(N, C, x.dtype)
+    f.body(buf, N, C)[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in
+                                                         zip(pads, x.shape[2:]))] = x
+    e = buf.itemsize
+    v = as_strided(buf, (C,) + tuple(K) + (N, f.Lq),
+                   (f.plane * e,) + tuple(d * sp * e for d, sp in zip(dil, f.sp)) + (C * f.plane * e, f.s * e),
+                   writeable=False)
+    return v.reshape(groups, C // groups * _prod(K), N * f.Lq)
+
+
+def _flat_col2im(gcols, f, N, C, K, dil):
+    """Adjoint of :func:`_flat_patches` (before cropping): gcols (C, *K, N, Lq) -> buffer."""
+    acc = f.buffer(N, C, gcols.dtype)
+    e = acc.itemsize
+    for k in itertools.product(*map(range, K)):
+        off = sum(ki * d * sp for ki, d, sp in zip(k, dil, f.sp))
+        dst = as_strided(acc[off:], (C, N, f.Lq), (f.plane * e, C * f.plane * e, f.s * e))
+        dst += gcols[(slice(None),) + k]
+    return acc
+
+
+# -- convolution ------------------------------------------------------------------------------------------------
+
+class ConvolutionBackward0(Op):
+    save = (0, 1)
+
+    def forward(ctx, x, w, b, stride, pads, dil, groups, keep_cols):
+        N, C = x.shape[:2]
+        O, K = w.shape[0], w.shape[2:]
+        out = _out_sizes(x.shape[2:], K, stride, dil, pads)
+        if any(o <= 0 for o in out):
+            raise RuntimeError(f"Calculated output size: {list(out)}. Output size is too small (input "
+                               f"{list(x.shape)}, kernel {list(K)}, at {_source.here()})")
+        f = _Flat.plan(x, K, stride, dil, pads, out)
+        if f is not None:
+            cols = _flat_patches(x, f, K, dil, pads, groups)
+        else:
+            cols = _patches(x, K, stride, dil, pads, out, groups)
+        if groups == 1:
+            y = w.reshape(O, -1) @ cols[0]
+        else:
+            y = _bmm(w.reshape(groups, O // groups, -1), cols).reshape(O, -1)
+        res = xp.empty((N, O) + out, y.dtype)
+        y = f.crop(y.reshape((O, N) + f.E)) if f is not None else y.reshape((O, N) + out)
+        y = y.swapaxes(0, 1)
+        if b is not None:
+            xp.add(y, b.reshape((O,) + (1,) * len(K)), out=res)
+        else:
+            res[...] = y
+        if ctx is not None:
+            ctx.stride, ctx.pads, ctx.dil, ctx.groups, ctx.out = stride, pads, dil, groups, out
+            ctx.flat = f
+            ctx.cols = cols if keep_cols else None
+        return res
+
+    def release(self, where) -> None:
+        self.cols = None
+        super().release(where)
+
+    def backward(self, g, x, w):
+        need_x, need_w = self.edges[0][0] is not None, self.edges[1][0] is not None
+        need_b = self.edges[2][0] is not None
+        if type(g) is not _nd:
+            return _conv_backward_graph(self, g, x, w, need_x, need_w, need_b)
+        G, out, f = self.groups, self.out, self.flat
+        N, O = g.shape[:2]
+        C, K = x.shape[1], w.shape[2:]
+        gx = gw = gb = None
+        if need_b:
+            gb = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+        # the output gradient as (groups, O/groups, N*positions), zero on the discarded columns
+        if f is not None and f.E != out:
+            gr = xp.zeros((O, N) + f.E, g.dtype)
+            f.crop(gr)[...] = g.swapaxes(0, 1)
+        else:
+            gr = xp.ascontiguousarray(g.swapaxes(0, 1))
+        gr = gr.reshape(G, O // G, -1)
+        if need_w:
+            cols = self.cols
+            if cols is None:
+                cols = _flat_patches(x, f, K, self.dil, self.pads, G) if f is not None else \
+                    _patches(x, K, self.stride, self.dil, self.pads, out, G)
+            # (patches @ grad^T)^T: the long dim inner on both operands suits BLAS better than grad @ patches^T
+            gw = xp.ascontiguousarray(_bmm(cols, gr.transpose(0, 2, 1)).transpose(0, 2, 1)).reshape(w.shape)
+        if need_x:
+            gcols = _bmm(w.reshape(G, O // G, -1).transpose(0, 2, 1), gr)
+            if f is not None:
+                acc = _flat_col2im(gcols.reshape((C,) + K + (N, f.Lq)), f, N, C, K, self.dil)
+                acc = f.body(acc, N, C)
+                gx = xp.ascontiguousarray(_crop(acc, self.pads, x.shape[2:]))
+            else:
+                size = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], self.pads))
+                acc = _col2im(gcols.reshape((C,) + K + (N,) + out), size, self.stride, self.dil)
+                acc = _crop(acc, self.pads, x.shape[2:])
+                gx = xp.ascontiguousarray(acc.swapaxes(0, 1))
+        return gx, gw, gb
+
+
+def _conv_backward_graph(node, g, x, w, need_x, need_w, need_b):
+    """The convolution's backward with differentiable ops (for ``create_graph=True``)."""
+    G, out, K = node.groups, node.out, tuple(w.shape[2:])
+    N, C = x.shape[:2]
+    O = w.shape[0]
+    P = _prod(out)
+    gr = g.reshape(N, G, O // G, P)
+    gx = gw = gb = None
+    if need_w:
+        cols = unfold_nd(x, K, node.dil, node.pads, node.stride).reshape(N, G, -1, P)
+        gw = (gr @ cols.transpose(-1, -2)).sum(0).reshape(tuple(w.shape))
+    if need_b:
+        gb = g.sum(dim=(0,) + tuple(range(2, g.ndim)))
+    if need_x:
+        gcols = (w.reshape(G, O // G, -1).transpose(-1, -2) @ gr).reshape(N, -1, P)
+        gx = fold_nd(gcols, tuple(x.shape[2:]), K, node.dil, node.pads, node.stride)
+    return gx, gw, gb
+
+
+class _ConvTransposeBackward(Op):
+    save = (0, 1)
+
+    def name(self) -> str:
+        return "ConvolutionBackward0"
+
+    def forward(ctx, x, w, b, stride, pads, dil, groups, out):
+        N, Cin = x.shape[:2]
+        S, K = x.shape[2:], w.shape[2:]
+        G = groups
+        Cout = w.shape[1] * G
+        Ps = _prod(S)
+        xr = x.reshape(N, G, Cin // G, Ps).transpose(1, 2, 0, 3).reshape(G, Cin // G, N * Ps)
+        cols = _bmm(w.reshape(G, Cin // G, -1).transpose(0, 2, 1), xr)
+        full = tuple((S[i] - 1) * stride[i] + dil[i] * (K[i] - 1) + 1 for i in range(len(K)))
+        size = tuple(max(f, lo + o) for f, (lo, _), o in zip(full, pads, out))
+        acc = _col2im(cols.reshape((Cout,) + K + (N,) + S), size, stride, dil)
+        acc = _crop(acc, pads, out).swapaxes(0, 1)
+        res = xp.empty((N, Cout) + tuple(out), acc.dtype)
+        if b is not None:
+            xp.add(acc, b.reshape((Cout,) + (1,) * len(K)), out=res)
+        else:
+            res[...] = acc
+        if ctx is not None:
+            ctx.stride, ctx.pads, ctx.dil, ctx.groups, ctx.full, ctx.out = stride, pads, dil, G, full, out
+        return res
+
+    def _gfull_pads(self):
+        """Pads taking the output gradient back to the uncropped (full) output."""
+        return tuple((lo, f - lo - o) for (lo, _), f, o in zip(self.pads, self.full, self.out))
+
+    def backward(self, g, x, w):
+        need_x, need_w = self.edges[0][0] is not None, self.edges[1][0] is not None
+        need_b = self.edges[2][0] is not None
+        G, K, S = self.groups, tuple(w.shape[2:]), tuple(x.shape[2:])
+        N, Cin = x.shape[:2]
+        Cout = g.shape[1]
+        Ps = _prod(S)
+        gx = gw = gb = None
+        if need_b:
+            gb = g.sum(axis=(0,) + tuple(range(2, g.ndim))) if type(g) is _nd else \
+                g.sum(dim=(0,) + tuple(range(2, g.ndim)))
+        if type(g) is not _nd:  # differentiable formulation
+            gcols = unfold_nd(g, K, self.dil, self._gfull_pads(), self.stride).reshape(N, G, -1, Ps)
+            if need_x:
+                gx = (w.reshape(G, Cin // G, -1) @ gcols).reshape(tuple(x.shape))
+            if need_w:
+                gw = (x.reshape(N, G, Cin // G, Ps) @ gcols.transpose(-1, -2)).sum(0).reshape(tuple(w.shape))
+            return gx, gw, gb
+        gcols = _patches(g, K, self.stride, self.dil, self._gfull_pads(), S, G)
+        if need_x:
+            r = _bmm(w.reshape(G, Cin // G, -1), gcols).reshape((Cin, N) + S)
+            gx = xp.ascontiguousarray(r.swapaxes(0, 1))
+        if need_w:
+            xr = x.reshape(N, G, Cin // G, Ps).transpose(1, 2, 0, 3).reshape(G, Cin // G, N * Ps)
+            gw = _bmm(xr, gcols.transpose(0, 2, 1)).reshape(w.shape)
+        _ = Cout
+        return gx, gw, gb
+
+
+# -- unfold / fold (im2col / col2im) ------------------------------------------------------------------------------
+
+class Im2ColBackward0(Op):
+    def forward(ctx, a, K, dil, pads, stride):
+        out = _out_sizes(a.shape[2:], K, stride, dil, pads)
+        if any(o <= 0 for o in out):
+            raise RuntimeError(f"Given input with spatial size {list(a.shape[2:])}, kernel_size={list(K)}, "
+                               f"dilation={list(dil)}, padding={[p[0] for p in pads]}, calculated shape of the "
+                               f"array of sliding blocks as {list(out)}, but its components must be at least one.")
+        apad = _pad_constant_array(a, pads) if any(lo or hi for lo, hi in pads) else a
+        if ctx is not None:
+            ctx.size, ctx.K, ctx.dil, ctx.pads, ctx.stride = a.shape[2:], K, dil, pads, stride
+        N, C = a.shape[:2]
+        return _windows(apad, K, stride, dil, out).reshape(N, C * _prod(K), _prod(out))
+
+    def backward(self, g):
+        if type(g) is _nd:
+            return (Col2ImBackward0.forward(None, g, self.size, self.K, self.dil, self.pads, self.stride),)
+        return (Col2ImBackward0.apply(g, size=self.size, K=self.K, dil=self.dil, pads=self.pads,
+                                      stride=self.stride),)
+
+
+class Col2ImBackward0(Op):
+    def forward(ctx, a, size, K, dil, pads, stride):
+        nd = len(K)
+        padded = tuple(s + lo + hi for s, (lo, hi) in zip(size, pads))
+        out = _out_sizes(size, K, stride, dil, pads)
+        N = a.shape[0]
+        C = a.shape[1] // _prod(K)
+        if a.shape[1] != C * _prod(K) or a.shape[2] != _prod(out):
+            raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of "
+                               f"kernel_size ({_prod(K)}) and dimension 2 to match the calculated number of "
+                               f"sliding blocks {_prod(out)}, but got input of size {list(a.shape)}")
+        cols = a.reshape((N, C) + tuple(K) + out).transpose(_cn_order(nd))
+        acc = _crop(_col2im(cols, padded, stride, dil), pads, size)
+        if ctx is not None:
+            ctx.K, ctx.dil, ctx.pads, ctx.stride = K, dil, pads, stride
+        return xp.ascontiguousarray(acc.swapaxes(0, 1))
+
+    def backward(self, g):
+        if type(g) is _nd:
+            return (Im2ColBackward0.forward(None, g, self.K, self.dil, self.pads, self.stride),)
+        return (Im2ColBackward0.apply(g, K=self.K, dil=self.dil, pads=self.pads, stride=self.stride),)
+
+
+def unfold_nd(x, K, dil, pads, stride):
+    """Patches of ``x`` (N, C, *S) as (N, C*prod(K), L); ``pads`` is ((before, after), ...) per dim."""
+    return Im2ColBackward0.apply(x, K=tuple(K), dil=tuple(dil), pads=tuple(pads), stride=tuple(stride))
+
+
+def fold_nd(cols, size, K, dil, pads, stride):
+    """Adjoint of :func:`unfold_nd`: sum patches (N, C*prod(K), L) into (N, C, *size)."""
+    return Col2ImBackward0.apply(cols, size=tuple(size), K=tuple(K), dil=tuple(dil), pads=tuple(pads),
+                                 stride=tuple(stride))
+
+
+# -- argument handling and the functional API -----------------------------------------------------------------------
+
+def _ntuple(v, n: int, name: str) -> tuple:
+    if isinstance(v, (list, tuple)):
+        if len(v) == 1 and n > 1:
+            return tuple(int(v[0]) for _ in range(n))
+        if len(v) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match "
+                               f"the convolution dimensions, but got {name}={list(v)}")
+        return tuple(int(i) for i in v)
+    return (int(v),) * n
+
+
+def _same_pads(K, dil):
+    return tuple(((d * (k - 1)) // 2, d * (k - 1) - (d * (k - 1)) // 2) for k, d in zip(K, dil))
+
+
+def _batchify(x, nd: int, name: str):
+    if x.ndim == nd + 2:
+        return x, False
+    if x.ndim == nd + 1:
+        return x.unsqueeze(0), True
+    raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input of "
+                       f"size: {list(x.shape)}")
+
+
+def _check(x, w, b, name):
+    if not isinstance(x, Tensor) or not isinstance(w, Tensor):
+        raise TypeError(f"{name}(): argument 'input' and 'weight' must be Tensors")
+    if x._data.dtype != w._data.dtype or (b is not None and b._data.dtype != x._data.dtype):
+        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({w.dtype}) should be the same"
+                           if x._data.dtype != w._data.dtype else
+                           f"Input type ({x.dtype}) and bias type ({b.dtype}) should be the same")
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"\"{name}\" not implemented for '{x.dtype.name.capitalize()}'")
+
+
+def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):  # noqa: A002
+    _check(input, weight, bias, name)
+    x, unbatched = _batchify(input, nd, name)
+    if weight.ndim != nd + 2:
+        raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input "
+                           f"{list(x.shape)}, but got {weight.ndim}-dimensional weight of size {list(weight.shape)}")
+    stride = _ntuple(stride, nd, "stride")
+    dil = _ntuple(dilation, nd, "dilation")
+    K = tuple(weight.shape[2:])
+    groups = int(groups)
+    C, O = x.shape[1], weight.shape[0]
+    if groups <= 0 or C % groups or O % groups or weight.shape[1] * groups != C:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                           f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got {C} channels "
+                           f"instead (at {_source.here()})")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pads = _same_pads(K, dil)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        pads = tuple((p, p) for p in _ntuple(padding, nd, "padding"))
+    if bias is not None and tuple(bias.shape) != (O,):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{O} elements, but got bias of size {list(bias.shape)} instead")
+    y = ConvolutionBackward0.apply(x, weight, bias, stride=stride, pads=pads, dil=dil, groups=groups,
+                                   keep_cols=weight._requires_grad)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """1-D convolution over (N, C, L) or (C, L); ``padding`` may be an int, a tuple, 'same' or 'valid'."""
+    return _convnd(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """2-D convolution (cross-correlation, as in PyTorch) over (N, C, H, W) or (C, H, W).
+
+    >>> import dynagrad
+    >>> from dynagrad.nn import functional as F
+    >>> F.conv2d(dynagrad.ones(1, 1, 3, 3), dynagrad.ones(1, 1, 2, 2)).shape
+    torch.Size([1, 1, 2, 2])
+    """
+    return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    """3-D convolution over (N, C, D, H, W) or (C, D, H, W)."""
+    return _convnd(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_padding, groups, dilation,  # noqa: A002
+                      output_size=None):
+    _check(input, weight, bias, name)
+    x, unbatched = _batchify(input, nd, name)
+    stride = _ntuple(stride, nd, "stride")
+    dil = _ntuple(dilation, nd, "dilation")
+    pad = _ntuple(padding, nd, "padding")
+    opad = _ntuple(output_padding, nd, "output_padding")
+    K = tuple(weight.shape[2:])
+    groups = int(groups)
+    Cin = x.shape[1]
+    if weight.shape[0] != Cin or Cin % groups:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input "
+                           f"{list(x.shape)} to have {weight.shape[0]} channels, but got {Cin} channels instead")
+    if any(o >= max(s, d) for o, s, d in zip(opad, stride, dil)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation")
+    S = x.shape[2:]
+    out = tuple((S[i] - 1) * stride[i] - 2 * pad[i] + dil[i] * (K[i] - 1) + opad[i] + 1 for i in range(nd))
+    if output_size is not None:
+        out = tuple(int(s) for s in tuple(output_size)[-nd:])
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Output size is too small: {list(out)}")
+    pads = tuple((p, p) for p in pad)
+    y = _ConvTransposeBackward.apply(x, weight, bias, stride=stride, pads=pads, dil=dil, groups=groups, out=out)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    """Transposed 1-D convolution; ``weight`` is (C_in, C_out/groups, K)."""
+    return _conv_transposend(1, "conv_transpose1d", input, weight, bias, stride, padding, output_padding,
+                             groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    """Transposed 2-D convolution (the gradient of conv2d with respect to its input)."""
+    return _conv_transposend(2, "conv_transpose2d", input, weight, bias, stride, padding, output_padding,
+                             groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    return _conv_transposend(3, "conv_transpose3d", input, weight, bias, stride, padding, output_padding,
+                             groups, dilation)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """Sliding local blocks of (N, C, H, W) as (N, C*kh*kw, L) (``torch.nn.functional.unfold``)."""
+    x, unbatched = (input, False) if input.ndim == 4 else (input.unsqueeze(0), True)
+    if x.ndim != 4:
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)")
+    K = _ntuple(kernel_size, 2, "kernel_size")
+    p = _ntuple(padding, 2, "padding")
+    y = unfold_nd(x, K, _ntuple(dilation, 2, "dilation"), tuple((q, q) for q in p), _ntuple(stride, 2, "stride"))
+    return y.squeeze(0) if unbatched else y
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """Sum sliding blocks (N, C*kh*kw, L) into (N, C, *output_size) (``torch.nn.functional.fold``)."""
+    x, unbatched = (input, False) if input.ndim == 3 else (input.unsqueeze(0), True)
+    if x.ndim != 3:
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
+                                  f"(got {input.ndim}D)")
+    K = _ntuple(kernel_size, 2, "kernel_size")
+    p = _ntuple(padding, 2, "padding")
+    y = fold_nd(x, _ntuple(output_size, 2, "output_size"), K, _ntuple(dilation, 2, "dilation"),
+                tuple((q, q) for q in p), _ntuple(stride, 2, "stride"))
+    return y.squeeze(0) if unbatched else y
+
+
