@@ -33,7 +33,7 @@ def _infer_array(data, dtype):
     if kind == "f":
         if _has_numpy_scalar(data, arr.dtype):
             return arr
-        return arr.astype(dtypes.get_default_dtype().numpy)
+        return arr.astype(_float_list_dtype(data).numpy)
     if kind in "iu":
         return arr.astype(xp.int64) if arr.dtype != xp.int64 and not isinstance(data, xp.generic) else arr
     if kind == "c":
@@ -49,6 +49,23 @@ def _infer_array(data, dtype):
 def _has_numpy_scalar(data, dt) -> bool:
     # torch.tensor(np.float64(1.0)) keeps float64; a list of Python floats takes the default dtype
     return isinstance(data, xp.generic) and data.dtype == dt
+
+
+def _float_list_dtype(data):
+    """PyTorch's dtype for a (nested) list of floats: the default dtype, unless NumPy floats in the list
+    say otherwise (``[np.float64(1), 2.0]`` is float64; ``[np.float16(1), 2]`` is float16)."""
+    found = None
+    py_float = False
+    for v in _flat(data) if isinstance(data, (list, tuple)) else ():
+        if type(v) is float:
+            py_float = True
+        elif isinstance(v, (xp.floating, xp.ndarray)) and v.dtype.kind == "f":
+            d = dtypes.from_numpy(v.dtype)
+            found = d if found is None else dtypes.promote_types(found, d)
+    default = dtypes.get_default_dtype()
+    if found is None:
+        return default
+    return dtypes.promote_types(found, default) if py_float else found
 
 
 def _flat(data):
@@ -163,7 +180,7 @@ def _fill_dtype(value):
         return dtypes.bool
     if isinstance(value, int):
         return dtypes.int64
-    if isinstance(value, complex):
+    if isinstance(value, _builtin_complex):  # this module defines complex(); the type is the builtin
         return dtypes.get_default_dtype().to_complex()
     if isinstance(value, Tensor):
         return value.dtype
@@ -242,7 +259,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     end = end.item() if isinstance(end, Tensor) else end
     if steps == 1:
         return _make(xp.array([start], d.numpy), requires_grad)
-    ct = xp.float64 if d.numpy == xp.float64 or not d.is_floating_point else d.numpy
+    ct = xp.float64 if d.numpy == xp.float64 or not d.is_floating_point else d.numpy.type
     i = xp.arange(steps)
     step = (ct(end) - ct(start)) / ct(steps - 1) if steps > 1 else ct(0)
     half = steps // 2
@@ -302,6 +319,9 @@ def cartesian_prod(*tensors):
     from .ops.shape import reshape, stack
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, -1) for g in grids], 1) if len(tensors) > 1 else tensors[0]
+
+
+_builtin_complex = complex
 
 
 def complex(real, imag):  # noqa: A001

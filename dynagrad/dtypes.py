@@ -147,7 +147,10 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
     if a.category != b.category:
-        return a if a.category > b.category else b
+        hi, lo = (a, b) if a.category > b.category else (b, a)
+        if hi.is_complex and lo.is_floating_point:  # float64 + complex64 -> complex128
+            return to_complex(promote_types(lo, hi.to_real()))
+        return hi
     if a is bfloat16 or b is bfloat16:
         other = b if a is bfloat16 else a
         return float32 if other is float16 else (other if other.itemsize > 2 else bfloat16)
@@ -168,11 +171,30 @@ def default_for_category(cat: int) -> dtype:
     return (bool, int64, _default_float, _default_float.to_complex())[cat]
 
 
+def to_complex(d: dtype) -> dtype:
+    """The complex dtype with ``d``'s precision (there is no complex32 here: half maps to complex64)."""
+    return d if d.is_complex else (complex128 if d is float64 else complex64)
+
+
+def _combine(higher, lower):
+    """c10's combine_categories: a lower tier only raises the category of a higher one."""
+    if higher is None:
+        return lower
+    if lower is None or higher.is_complex:
+        return higher
+    if lower.is_complex:  # float32 tensor + complex128 0-d tensor -> complex64
+        return to_complex(higher) if higher.is_floating_point else lower
+    if higher.is_floating_point:
+        return higher
+    if higher is bool or lower.is_floating_point:
+        return promote_types(higher, lower)
+    return higher
+
+
 def result_type(*operands) -> dtype:
     """The dtype of ``a op b op ...`` for tensors and Python numbers, with PyTorch's three tiers:
     dimensioned tensors, then 0-d tensors, then Python numbers, each only able to raise the category."""
-    dim = zero = None
-    scalar_cat = -1
+    dim = zero = wrapped = None
     for o in operands:
         d = getattr(o, "dtype", None)
         if isinstance(d, dtype):
@@ -181,13 +203,9 @@ def result_type(*operands) -> dtype:
             else:
                 zero = d if zero is None else promote_types(zero, d)
         else:
-            scalar_cat = max(scalar_cat, _scalar_category(o))
-    out = dim
-    if zero is not None and (out is None or zero.category > out.category):
-        out = zero
-    if scalar_cat >= 0 and (out is None or scalar_cat > out.category):
-        out = default_for_category(scalar_cat)
-    return out
+            d = default_for_category(_scalar_category(o))
+            wrapped = d if wrapped is None else promote_types(wrapped, d)
+    return _combine(dim, _combine(zero, wrapped))
 
 
 def finfo(d: dtype | None = None):

@@ -54,18 +54,20 @@ def _prep(a, b):
         b = _to_operand(b)
         if isinstance(b, _T):
             return _prep(a, b)
-        return _prep_scalar(a, b), b
+        a = _prep_scalar(a, b)
+        return a, (b if a._data.dtype.kind != "V" else xp.asarray(b, a._data.dtype))
     a = _to_operand(a)
     if isinstance(a, _T):
         return _prep(a, b)
-    return a, _prep_scalar(b, a)
+    b = _prep_scalar(b, a)
+    return (a if b._data.dtype.kind != "V" else xp.asarray(a, b._data.dtype)), b
 
 
 def _prep_scalar(t, s):
     kind = t._data.dtype.kind
-    if kind == "f" or kind == "V":
+    if kind == "f" or kind == "V":  # (a bfloat16 tensor keeps its dtype: the number becomes a bfloat16)
         if isinstance(s, complex):
-            return _cast_arr(t, dtypes.default_for_category(dtypes.COMPLEX).numpy)
+            return _cast_arr(t, dtypes.to_complex(t.dtype).numpy)
         return t
     if kind == "c":
         return t
@@ -129,8 +131,20 @@ def _binary(cls, name):
             if "broadcast" in str(e):
                 raise _broadcast_error(name, a, b) from None
             raise
+        except OverflowError:
+            return cls.apply(*_wrap_ints(a, b))
     op.__name__ = name
     return op
+
+
+def _wrap_ints(a, b):
+    """A Python int outside an integer tensor's range wraps around (PyTorch computes in the tensor's dtype;
+    NumPy raises OverflowError)."""
+    if isinstance(a, int) and isinstance(b, _T):
+        a = xp.array(a).astype(b._data.dtype)
+    elif isinstance(b, int) and isinstance(a, _T):
+        b = xp.array(b).astype(a._data.dtype)
+    return a, b
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
@@ -247,7 +261,13 @@ class Atan2Backward0(Op):
 
 
 class ToCopyBackward0(Op):
-    """A dtype conversion; the gradient converts back."""
+    """A dtype conversion; the gradient converts back. Integer and bool results leave the graph."""
+
+    @classmethod
+    def apply(cls, t, dtype):
+        if xp.dtype(dtype).kind not in "fcV":
+            return Tensor._wrap(t._data.astype(dtype))
+        return super().apply(t, dtype=dtype)
 
     def forward(ctx, a, dtype):
         if ctx is not None:
@@ -312,6 +332,9 @@ true_divide = divide = div
 
 
 def _rounded_div(a, b, mode):
+    if all(x._data.dtype == xp.bool_ if isinstance(x, _T) else isinstance(x, bool) for x in (a, b)):
+        raise NotImplementedError(f"\"div_{mode}_cpu\" not implemented for 'Bool'")
+    a, b = _wrap_ints(a, b)
     av = a._data if isinstance(a, _T) else a
     bv = b._data if isinstance(b, _T) else b
     if mode == "floor":
@@ -400,6 +423,8 @@ def pow(a, b):  # noqa: A001
         return PowBackward0.apply(a, b)
     except ValueError as e:
         raise _broadcast_error("pow", a, b) from e
+    except OverflowError:
+        return PowBackward0.apply(*_wrap_ints(a, b))
 
 
 class SquareBackward(Op):
@@ -606,8 +631,11 @@ def clamp(x, min=None, max=None):  # noqa: A002
         lo = _cast_arr(as_tensor(min), x._data.dtype) if min is not None else None
         hi = _cast_arr(as_tensor(max), x._data.dtype) if max is not None else None
         return ClampTensorBackward.apply(x, lo, hi)
-    if x._data.dtype.kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
+    kind = x._data.dtype.kind
+    if kind in "iub" and (isinstance(min, float) or isinstance(max, float)):
         x = _cast_arr(x, dtypes.get_default_dtype().numpy)
+    elif kind == "V":  # bfloat16 bounds, or NumPy would compute in float32
+        min, max = (None if v is None else xp.asarray(v, x._data.dtype) for v in (min, max))
     return ClampBackward1.apply(x, min, max)
 
 

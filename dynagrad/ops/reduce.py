@@ -316,6 +316,8 @@ def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, _
     """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
     if isinstance(dim, bool) and unbiased is None:  # var(x, False): the old positional unbiased
         dim, unbiased = None, dim
+    if x._data.dtype.kind in "biu":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     axes = axes_of(dim, x._data.ndim)
@@ -408,6 +410,9 @@ def norm(x, p="fro", dim=None, keepdim: bool = False, dtype=None):
     from .elementwise import pow as _pow
     if dtype is not None:
         x = x.to(dtype)
+    if x._data.dtype.kind in "biu":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{x.dtype.name.capitalize()}")
     axes = axes_of(dim, x._data.ndim)
     if p in ("fro", 2, 2.0, None):
         return NormBackward1.apply(x, axes=axes, keepdims=keepdim)
