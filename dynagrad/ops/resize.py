@@ -107,10 +107,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             raise ValueError("align_corners option can only be set with the interpolating modes: "
                              "linear | bilinear | bicubic | trilinear")
     else:
-        if mode not in _DIMS:
-            raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {nd + 2}D input")
-        if _DIMS[mode] != nd:
-            raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_DIMS[mode] + 2}D input")
         align_corners = bool(align_corners)
     if antialias and mode not in ("bilinear", "bicubic"):
         raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor "
@@ -139,6 +135,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if any(o <= 0 for o in out):
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input {list(S)} and output "
                            f"{list(out)}")
+    if mode not in ("nearest", "nearest-exact", "area") and _DIMS.get(mode) != nd:
+        need = f"{_DIMS[mode] + 2}D" if mode in _DIMS else "a supported mode and"
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {need} input")
     y = input
     if mode in ("nearest", "nearest-exact"):
         for i in range(nd):
