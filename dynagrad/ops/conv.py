@@ -21,7 +21,10 @@ from .. import _source
 from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor
+from ._memory import tune_malloc
 from .pad import _pad_constant_array
+
+tune_malloc()  # large patches and gradients reuse heap pages (see ops/_memory.py)
 
 _nd = xp.ndarray
 
