@@ -22,6 +22,8 @@ class Adagrad(Optimizer):
     tensor([0.7500], requires_grad=True)
     """
 
+    _flat_ok = True
+
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:

@@ -19,6 +19,9 @@ class NAdam(Optimizer):
     0.8944
     """
 
+    _flat_ok = True
+    _scalar_state = ("step", "mu_product")
+
     def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,

@@ -10,12 +10,13 @@ Inside, a subclass writes two small things:
   Tensors, e.g. ``step``, ``exp_avg``), or ``None`` when it keeps none;
 * ``_update(p, g, state, group)``: one parameter's update, in place, on NumPy arrays (``p`` the
   parameter's data, ``g`` its gradient's; ``state`` holds Tensors whose ``._data`` are updated in place).
-  It is pure arithmetic: it never looks at the optimizer, so a later path that keeps a group's
-  parameters, gradients and state as views of flat buffers can run it once per group.
+  It is pure, elementwise arithmetic: it never looks at the optimizer, so it runs just as well on a
+  whole group laid out in flat buffers (``_flat.py``; ``foreach``, on unless ``foreach=False``), which is
+  how a model's many small parameters are updated in a few large NumPy calls.
 
 ``Optimizer.step`` runs the loop: the closure (under ``enable_grad``), then ``_update`` for every
-parameter with a gradient, then the parameter's version counter is bumped, so autograd notices a
-parameter that was saved for backward and changed since.
+parameter with a gradient (the small ones of a group together, flat), then the parameter's version
+counter is bumped, so autograd notices a parameter that was saved for backward and changed since.
 
 The arithmetic follows PyTorch's single-tensor (``foreach=False``) implementations operation by
 operation, so float32 results agree to rounding. (PyTorch fuses ``a + w * b`` into one FMA in ``lerp_``,
@@ -36,6 +37,7 @@ import numpy as np
 from .. import _source, dtypes
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
+from . import _flat
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
@@ -225,6 +227,8 @@ class Optimizer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._flat = {}
+        _flat.unshare_scalars(self.state, self._scalar_state)
         for name in ("step_pre", "step_post", "state_dict_pre", "state_dict_post", "load_state_dict_pre",
                      "load_state_dict_post"):
             self.__dict__.setdefault(f"_optimizer_{name}_hooks", OrderedDict())
@@ -288,6 +292,9 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     # -- the step --------------------------------------------------------------------------------------
+    _flat_ok = False  # True where _update is elementwise, so a group's small parameters can go flat
+    _scalar_state: tuple = ("step",)  # 0-d state, equal across a flat group
+
     def _init_state(self, p: Tensor, group: dict) -> dict | None:
         """The state of ``p`` when it first has a gradient (None: it keeps none yet)."""
         return None
@@ -306,8 +313,11 @@ class Optimizer:
         where = _source.user_frame(1)
         all_state = self.state
         update = self._update
-        for group in self.param_groups:
-            for p in group["params"]:
+        for i, group in enumerate(self.param_groups):
+            params = group["params"]
+            if self._flat_ok and group.get("foreach") is not False and len(params) > 1:
+                params = self._flat_step(i, group, where)
+            for p in params:
                 g = p.grad
                 if g is None:
                     continue
@@ -317,14 +327,30 @@ class Optimizer:
                     if st:
                         all_state[p] = st
                 pd = p._data
-                if pd.dtype.kind == "c":
-                    _update_complex(update, pd, g._data, st, group)
+                if pd.dtype.kind == "c" or pd.ndim == 0:
+                    _update_viewed(update, pd, g._data, st, group, self._scalar_state)
                 else:
                     update(pd, g._data, st, group)
                 vc = p._vc
                 vc[0] += 1
                 vc[1] = where
         return loss
+
+    def _flat_step(self, i: int, group: dict, where) -> list:
+        """Update the group's small parameters together (see ``_flat.py``); returns the others."""
+        flats = self.__dict__.setdefault("_flat", {})
+        fg = flats.get(i)
+        if fg is not None:
+            if fg.valid(group["params"], self.state) and fg.run(self._update, group, where):
+                return fg.rest
+            fg.release()
+            del flats[i]
+        fg = _flat.build(self, group)
+        if fg is None:
+            return group["params"]
+        flats[i] = fg
+        fg.run(self._update, group, where)
+        return fg.rest
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set them to None (default) or fill them with zeros."""
@@ -453,14 +479,22 @@ def _real(a):
     return a.view(a.real.dtype) if a.dtype.kind == "c" else a
 
 
-def _update_complex(update, p, g, st, group) -> None:
-    """Complex parameters are updated as pairs of reals (PyTorch's ``view_as_real``)."""
-    views = None if st is None else {k: Tensor._wrap(_real(v._data)) if isinstance(v, Tensor) else v
-                                     for k, v in st.items()}
-    update(_real(p), _real(g), views, group)
-    if st is not None:
+def _as_real_1d(a):
+    """A view the update arithmetic can work on in place: complex as pairs of reals, 0-d as 1-element."""
+    a = a.view(a.real.dtype) if a.dtype.kind == "c" else a
+    return a.reshape(1) if a.ndim == 0 else a
+
+
+def _update_viewed(update, p, g, st, group, scalar_keys) -> None:
+    """Update a complex parameter as pairs of reals (PyTorch's ``view_as_real``), and a 0-d one as a
+    1-element array (NumPy turns 0-d results into scalars, which cannot be updated in place)."""
+    views = None if st is None else {
+        k: Tensor._wrap(_as_real_1d(v._data)) if isinstance(v, Tensor) and k not in scalar_keys else v
+        for k, v in st.items()}
+    update(_as_real_1d(p), _as_real_1d(g), views, group)
+    if st is not None:  # state the update created (SGD's momentum buffer) goes back in the parameter's form
         for k, v in views.items():
             old = st.get(k)
             same = isinstance(old, Tensor) and np.shares_memory(old._data, v._data)
             if isinstance(v, Tensor) and not same:
-                st[k] = Tensor._wrap(v._data.view(p.dtype))
+                st[k] = Tensor._wrap(v._data.view(p.dtype).reshape(p.shape))

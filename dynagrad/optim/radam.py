@@ -19,6 +19,8 @@ class RAdam(Optimizer):
     tensor([0.9000], requires_grad=True)
     """
 
+    _flat_ok = True
+
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,

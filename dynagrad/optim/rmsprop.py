@@ -19,6 +19,8 @@ class RMSprop(Optimizer):
     tensor([0.9800], requires_grad=True)
     """
 
+    _flat_ok = True
+
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach: bool | None = None, maximize: bool = False,

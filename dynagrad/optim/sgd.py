@@ -19,6 +19,8 @@ class SGD(Optimizer):
     tensor([0.4600], requires_grad=True)
     """
 
+    _flat_ok = True
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None, differentiable: bool = False,
