@@ -18,7 +18,7 @@ import dynagrad.optim as optim
 from dynagrad.optim.lr_scheduler import StepLR
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "torch"
-SHAPES = [(5, 4), (4,), (2, 3, 3)]
+SHAPES = [(5, 4), (4,), (2, 3, 3), ()]
 TOL = {np.float32: dict(rtol=1e-6, atol=1e-7), np.float64: dict(rtol=1e-12, atol=1e-14)}
 
 
@@ -648,3 +648,30 @@ def test_optimizer_pickles():
     set_grad(w2, [1.0, 1.0])
     clone.step()
     assert clone.state[w2]["step"].item() == 2.0
+
+
+def test_custom_optimizer_subclass_torch_style():
+    """A PyTorch-style optimizer written against the base class: its own step, state and hooks."""
+
+    class SignSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        @dynagrad.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self.state[p]["n"] = self.state[p].get("n", 0) + 1
+                        p.add_(p.grad.sign(), alpha=-group["lr"])
+
+    w = leaf([1.0, -1.0])
+    opt = SignSGD([w])
+    seen = []
+    opt.register_step_post_hook(lambda o, a, k: seen.append(o.state[w]["n"]))
+    set_grad(w, [3.0, -0.5])
+    opt.step()
+    np.testing.assert_allclose(w._data, [0.9, -0.9], rtol=1e-6)
+    assert seen == [1] and opt.state_dict()["state"] == {0: {"n": 1}}
+    with pytest.raises(NotImplementedError):
+        optim.Optimizer([leaf([1.0])], {}).step()

@@ -302,17 +302,18 @@ class Optimizer:
     @staticmethod
     def _update(p: np.ndarray, g: np.ndarray, state: dict | None, group: dict) -> None:
         """Update one parameter's array ``p`` in place from its gradient ``g``."""
-        raise NotImplementedError
 
     def step(self, closure: Callable[[], Any] | None = None):
         """One optimization step; ``closure`` (optional) re-evaluates the model and returns the loss."""
+        update = self._update
+        if update is Optimizer._update:  # a subclass provides step() or _update()
+            raise NotImplementedError
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
         where = _source.user_frame(1)
         all_state = self.state
-        update = self._update
         for i, group in enumerate(self.param_groups):
             params = group["params"]
             if self._flat_ok and group.get("foreach") is not False and len(params) > 1:
