@@ -1,0 +1,138 @@
+"""``Categorical(probs=None, logits=None)``: integers ``0 .. K-1`` with the given (relative) probabilities.
+
+>>> import dynagrad
+>>> from dynagrad.distributions import Categorical
+>>> m = Categorical(probs=dynagrad.tensor([0.25, 0.25, 0.5]))
+>>> m.log_prob(dynagrad.tensor(2))
+tensor(-0.6931)
+>>> m.enumerate_support()
+tensor([0, 1, 2])
+"""
+from __future__ import annotations
+
+import math
+
+from ..backend import xp
+from ..creation import arange, full
+from ..dtypes import finfo
+from ..random import _rng
+from ..tensor import Size, Tensor
+from . import constraints
+from .distribution import Distribution
+from .utils import lazy_property, logits_to_probs, probs_to_logits
+
+__all__ = ["Categorical"]
+
+
+def _sample_categorical(probs, n: int):
+    """``n`` draws per row of the (rows, K) array ``probs`` (rows need not be normalised): shape (n, rows)."""
+    p = probs.astype(xp.float64)
+    cdf = xp.cumsum(p, -1)
+    total = cdf[:, -1:]
+    if (p < 0).any() or not xp.isfinite(p).all() or (total <= 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    u = _rng(None).random((n, p.shape[0], 1)) * total
+    idx = (u >= cdf).sum(-1)  # the first category whose cumulative mass exceeds u
+    # never pick a zero-probability category at the top end (u == total after rounding)
+    last = p.shape[1] - 1 - xp.argmax(p[:, ::-1] > 0, axis=1)
+    return xp.minimum(idx, last)
+
+
+class Categorical(Distribution):
+    """A categorical distribution over ``{0, ..., K-1}``, given by ``probs`` or ``logits`` (last dim K).
+
+    ``probs`` are normalised to sum to 1; ``logits`` are normalised log-probabilities.
+    """
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    has_enumerate_support = True
+
+    def __init__(self, probs=None, logits=None, validate_args=None) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        if probs is not None:
+            if probs.dim() < 1:
+                raise ValueError("`probs` parameter must be at least one-dimensional.")
+            self.probs = probs / probs.sum(-1, keepdim=True)
+        else:
+            if logits.dim() < 1:
+                raise ValueError("`logits` parameter must be at least one-dimensional.")
+            self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
+        self._param = self.probs if probs is not None else self.logits
+        self._num_events = self._param.size()[-1]
+        batch_shape = self._param.size()[:-1] if self._param.ndim > 1 else Size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Categorical, _instance)
+        batch_shape = Size(batch_shape)
+        param_shape = tuple(batch_shape) + (self._num_events,)
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(param_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(param_shape)
+            new._param = new.logits
+        new._num_events = self._num_events
+        super(Categorical, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _new(self, *args, **kwargs):
+        return self._param.new_tensor(*args, **kwargs)
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self):
+        return constraints.integer_interval(0, self._num_events - 1)
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits)
+
+    @property
+    def param_shape(self) -> Size:
+        return self._param.size()
+
+    @property
+    def mean(self):
+        return full(self._extended_shape(), math.nan, dtype=self.probs.dtype)
+
+    @property
+    def mode(self):
+        return self.probs.argmax(dim=-1)
+
+    @property
+    def variance(self):
+        return full(self._extended_shape(), math.nan, dtype=self.probs.dtype)
+
+    def sample(self, sample_shape=Size()):
+        sample_shape = Size(sample_shape)
+        probs_2d = self.probs._data.reshape(-1, self._num_events)
+        samples = _sample_categorical(probs_2d, sample_shape.numel())
+        return Tensor._wrap(samples.astype(xp.int64).reshape(self._extended_shape(sample_shape)))
+
+    def log_prob(self, value):
+        from ..ops.shape import broadcast_tensors
+        if self._validate_args:
+            self._validate_sample(value)
+        value = value.long().unsqueeze(-1)
+        value, log_pmf = broadcast_tensors(value, self.logits)
+        value = value[..., :1]
+        return log_pmf.gather(-1, value).squeeze(-1)
+
+    def entropy(self):
+        min_real = float(finfo(self.logits.dtype).min)
+        logits = self.logits.clamp(min=min_real)
+        p_log_p = logits * self.probs
+        return -p_log_p.sum(-1)
+
+    def enumerate_support(self, expand: bool = True):
+        values = arange(self._num_events)
+        values = values.view((-1,) + (1,) * len(self._batch_shape))
+        if expand:
+            values = values.expand((-1,) + tuple(self._batch_shape))
+        return values
