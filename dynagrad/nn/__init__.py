@@ -1,0 +1,17 @@
+"""``dynagrad.nn``: modules, parameters, layers, losses, ``functional``, ``init`` and ``utils``, with the
+names ``torch.nn`` has.
+
+>>> import dynagrad
+>>> model = dynagrad.nn.Sequential(dynagrad.nn.Linear(4, 8), dynagrad.nn.ReLU(), dynagrad.nn.Linear(8, 2))
+>>> loss = dynagrad.nn.CrossEntropyLoss()(model(dynagrad.randn(5, 4)), dynagrad.tensor([0, 1, 0, 1, 1]))
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+torch.Size([8, 4])
+"""
+from . import functional, init, modules, parameter, utils
+from .modules import *  # noqa: F403
+from .modules.module import Module
+from .parameter import Buffer, Parameter, UninitializedParameter
+
+__all__ = ["Module", "Parameter", "Buffer", "UninitializedParameter", "functional", "init", "utils",
+           "modules", "parameter"] + [n for n in dir(modules) if not n.startswith("_") and n[0].isupper()]

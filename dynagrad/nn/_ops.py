@@ -1,0 +1,737 @@
+"""The primitives of ``dynagrad.nn``: fused forward/backward pairs where a composite would cost many ops.
+
+Each backward runs on arrays (plain backward: the fast path, often reading values cached in ``forward``)
+and on Tensors (``create_graph=True``: the same formula written with operators and ``ops._dual``, with any
+cached value recomputed from the saved Tensors so that it stays differentiable). Nodes that cache large
+arrays drop them in ``release`` once backward has run.
+"""
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Op
+from ..backend import xp
+from ..ops import elementwise as E
+from ..tensor import Tensor
+
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_K = math.sqrt(2.0 / math.pi)
+
+
+def _t(x) -> bool:
+    """True on the create_graph path (Tensors); arrays and NumPy scalars take the fast path."""
+    return isinstance(x, Tensor)
+
+
+def _val(x):
+    return x._data if _t(x) else x
+
+
+def _exp(x):
+    return E.exp(x) if _t(x) else xp.exp(x)
+
+
+def _tanh(x):
+    return E.tanh(x) if _t(x) else xp.tanh(x)
+
+
+def _sigmoid(x):
+    return E.sigmoid(x) if _t(x) else E._sigmoid(xp.asarray(x))
+
+
+def _erf(x):
+    return E.erf(x) if _t(x) else E._erf_array(x)
+
+
+def _softplus(x):
+    """log(1 + exp(x)), computed stably on arrays and Tensors."""
+    if _t(x):
+        return E.relu(x) + E.log1p(E.exp(-E.abs(x)))
+    return xp.logaddexp(xp.zeros((), xp.asarray(x).dtype), x)
+
+
+def _clamp_min(x, v):
+    return E.clamp_min(x, v) if _t(x) else xp.maximum(x, v)
+
+
+def _mask(g, m):
+    """``g`` where the boolean array ``m`` holds, else 0."""
+    return g * Tensor._wrap(m.astype(g._data.dtype)) if _t(g) else g * m
+
+
+def _const(arr, like):
+    """A constant array in the same world as ``like``."""
+    return Tensor._wrap(xp.asarray(arr)) if _t(like) else arr
+
+
+def _sum(x, axes, keepdims=False):
+    """Sum over ``axes`` (a tuple; an empty one leaves ``x`` as it is)."""
+    if not axes:
+        return x
+    return x.sum(dim=axes, keepdim=keepdims) if _t(x) else x.sum(axis=axes, keepdims=keepdims)
+
+
+def _mT(x):
+    return x.transpose(-1, -2) if _t(x) else xp.swapaxes(x, -1, -2)
+
+
+class _CachingOp(Op):
+    """An op that keeps arrays on ``ctx`` (named in ``cached``) and drops them once backward has run."""
+
+    cached: tuple = ()
+
+    def release(self, where) -> None:
+        super().release(where)
+        for name in self.cached:
+            self.__dict__.pop(name, None)
+
+
+# -- module backward hooks -----------------------------------------------------------------------------------
+
+class BackwardHookFunctionBackward(Op):
+    """Identity on a module's tensor inputs (or outputs); its backward hands the gradients to ``on_grads``
+    (the module's backward hooks), which may replace them."""
+
+    def forward(ctx, *arrays, on_grads):
+        if ctx is not None:
+            ctx.on_grads = on_grads
+        return tuple(arrays)
+
+    def backward(self, grads):
+        if type(grads) is not list:
+            grads = [grads]
+        arrays = any(not _t(g) for g in grads)
+        wrapped = tuple(None if g is None else (Tensor._wrap(g) if not _t(g) else g) for g in grads)
+        out = self.on_grads(wrapped)
+        return tuple(None if o is None else (o._data if arrays and isinstance(o, Tensor) else o) for o in out)
+
+
+# -- linear --------------------------------------------------------------------------------------------------
+
+class AddmmBackward0(Op):
+    """``x @ w.T + b`` for x of shape (..., in): one BLAS call on the flattened leading dims."""
+
+    save = (0, 1)
+
+    def name(self):
+        return "AddmmBackward0" if self.has_bias else "MmBackward0"
+
+    def forward(ctx, x, w, b):
+        if ctx is not None:
+            ctx.has_bias = b is not None
+        if x.ndim == 2:
+            out = x @ w.T
+        else:
+            out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, g, x, w):
+        nx, nw, nb = (e[0] is not None for e in self.edges)
+        if g.ndim != 2:
+            g = g.reshape((-1, g.shape[-1]))
+            x2 = x.reshape((-1, x.shape[-1]))
+        else:
+            x2 = x
+        gx = gw = gb = None
+        if nx:
+            gx = g @ w
+            if gx.shape != x.shape:
+                gx = gx.reshape(tuple(x.shape))
+        if nw:
+            gw = _mT(g) @ x2
+        if nb:
+            gb = g.sum(0)
+        return gx, gw, gb
+
+
+# -- class-index losses --------------------------------------------------------------------------------------
+
+def _flatten_classes(a, class_axis: int):
+    """(N, C, d1, ...) -> (N*d1*..., C); (N, C) and (C,) -> 2-D."""
+    if a.ndim == 1:
+        return a.reshape(1, -1)
+    if a.ndim == 2:
+        return a
+    c = a.shape[class_axis]
+    if _t(a):
+        return a.movedim(class_axis, -1).reshape(-1, c)
+    return xp.moveaxis(a, class_axis, -1).reshape(-1, c)
+
+
+def _unflatten_classes(g2, shape):
+    if len(shape) <= 2:
+        return g2.reshape(shape)
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    g = g2.reshape(moved)
+    return xp.moveaxis(g, -1, 1) if not _t(g) else g.movedim(-1, 1)
+
+
+def _targets(t, ignore_index, n_classes):
+    """Flat targets with ignored entries set to 0, the validity mask, and a bounds check."""
+    t = t.reshape(-1)
+    if not t.size:
+        return t, xp.ones(0, bool), True
+    lo, hi = t.min(), t.max()
+    if lo >= 0 and hi < n_classes and not 0 <= ignore_index < n_classes:  # the common case: nothing ignored
+        return t, None, True
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    if valid.all():
+        return t, None, True
+    return xp.where(valid, t, 0), valid, False
+
+
+class _NllCore(_CachingOp):
+    """Shared by nll_loss and the fused cross_entropy: loss from log-probabilities ``logp`` (M, C)."""
+
+    cached = ("logp",)
+
+    @staticmethod
+    def _loss(ctx, logp, target, weight, ignore_index, reduction, smoothing, out_shape):
+        m, c = logp.shape
+        tt, valid, all_valid = _targets(target, ignore_index, c)
+        rows = xp.arange(m)
+        if weight is not None:
+            wt = weight[tt]
+            if not all_valid:
+                wt = wt * valid
+        else:
+            wt = valid.astype(logp.dtype) if not all_valid else None
+        picked = logp[rows, tt]
+        loss = -picked if wt is None else -(picked * wt)
+        if smoothing > 0:
+            s = logp @ weight if weight is not None else logp.sum(1)
+            if not all_valid:
+                s = s * valid
+            loss = (1 - smoothing) * loss - (smoothing / c) * s
+        if reduction == "none":
+            out = loss.reshape(out_shape)
+            denom = None
+        elif reduction == "sum":
+            out = xp.asarray(loss.sum())
+            denom = None
+        else:
+            denom = float(m) if wt is None else wt.sum()
+            out = xp.asarray(loss.sum() / denom)
+        if ctx is not None:
+            ctx.tt, ctx.valid, ctx.wt, ctx.weight, ctx.denom = tt, valid, wt, weight, denom
+            ctx.reduction, ctx.smoothing, ctx.all_valid = reduction, smoothing, all_valid
+        return out.astype(logp.dtype, copy=False)
+
+    def _coef(self, g):
+        """The gradient factor per row: g / denom (mean), g (sum) or g[i] (none), as a column."""
+        if self.reduction == "none":
+            return g.reshape((-1, 1))
+        if self.reduction == "mean":
+            g = g / self.denom
+        return g.reshape((1, 1))
+
+    def _dlogp_dense(self, m, c, dtype):
+        """d loss_i / d logp (M, C) per unit coefficient, as a dense constant."""
+        a = xp.zeros((m, c), dtype)
+        wt = self.wt if self.wt is not None else 1.0
+        a[xp.arange(m), self.tt] = -(1 - self.smoothing) * (xp.ones(m, dtype) * wt)
+        if self.smoothing > 0:
+            w = self.weight if self.weight is not None else xp.ones(c, dtype)
+            v = 1.0 if self.all_valid else self.valid[:, None]
+            a -= (self.smoothing / c) * (w[None, :] * v)
+        return a
+
+
+class NllLossBackward0(_NllCore):
+    """nll_loss on log-probabilities (N, C) / (N, C, d1, ...) / (C,) with class-index targets."""
+
+    def forward(ctx, x, target, weight, ignore_index, reduction, class_axis):
+        x2 = _flatten_classes(x, class_axis)
+        if ctx is not None:
+            ctx.in_shape, ctx.class_axis = x.shape, class_axis
+        out_shape = target.shape
+        return _NllCore._loss(ctx, x2, target, weight, ignore_index, reduction, 0.0, out_shape)
+
+    def backward(self, g):
+        m, c = _size2(self.in_shape, self.class_axis)
+        dt = g.dtype if not _t(g) else g._data.dtype
+        a = self._dlogp_dense(m, c, dt)
+        gx2 = _const(a, g) * self._coef(g)
+        return (_unflatten_classes(gx2, self.in_shape),)
+
+
+class LogSoftmaxNllBackward(_NllCore):
+    """cross_entropy with class-index targets: log_softmax and nll_loss fused into one node."""
+
+    save = (0,)
+
+    def name(self):
+        return "NllLossBackward0"
+
+    def forward(ctx, x, target, weight, ignore_index, reduction, smoothing, class_axis):
+        x2 = _flatten_classes(x, class_axis)
+        s = x2 - x2.max(axis=1, keepdims=True)
+        s -= xp.log(xp.exp(s).sum(axis=1, keepdims=True))
+        if ctx is not None:
+            ctx.in_shape, ctx.class_axis, ctx.logp = x.shape, class_axis, s
+        return _NllCore._loss(ctx, s, target, weight, ignore_index, reduction, smoothing, target.shape)
+
+    def backward(self, g, x):
+        m, c = _size2(self.in_shape, self.class_axis)
+        coef = self._coef(g)
+        if not _t(g):
+            p = xp.exp(self.logp)
+            if self.smoothing == 0:
+                # d/dx = (softmax - onehot) * w_t * coef
+                r = coef if self.wt is None else coef * self.wt[:, None]
+                p *= r
+                gx2 = p
+                gx2[xp.arange(m), self.tt] -= r[:, 0] if r.shape[0] == m else r[0, 0]
+            else:
+                dlogp = self._dlogp_dense(m, c, g.dtype) * coef
+                gx2 = dlogp - p * dlogp.sum(1, keepdims=True)
+            return (_unflatten_classes(gx2, self.in_shape),)
+        from ..ops.reduce import softmax
+        p = softmax(_flatten_classes(x, self.class_axis), 1)
+        dlogp = _const(self._dlogp_dense(m, c, g._data.dtype), g) * coef
+        gx2 = dlogp - p * dlogp.sum(1, keepdim=True)
+        return (_unflatten_classes(gx2, self.in_shape),)
+
+
+def _size2(shape, class_axis):
+    if len(shape) == 1:
+        return 1, shape[0]
+    c = shape[class_axis]
+    m = 1
+    for s in shape:
+        m *= s
+    return m // c, c
+
+
+# -- normalisation -------------------------------------------------------------------------------------------
+
+class NativeLayerNormBackward0(_CachingOp):
+    """Normalise over ``axes`` (with the batch statistics, or given ``stats`` = (mean, var) in eval batch
+    norm), then scale and shift by weight/bias viewed as ``wshape``.
+
+    One primitive serves layer, batch, group and instance norm: layer norm reduces the trailing dims, batch
+    norm all but dim 1, group norm works on the input viewed as ``inner_shape`` (N, G, C/G, rest).
+    """
+
+    save = (0, 1)
+    cached = ("xhat", "rstd")
+
+    def forward(ctx, x, w, b, axes, wshape, eps, stats=None, inner_shape=None, stats_out=None):
+        shape = x.shape
+        if inner_shape is not None:
+            x = x.reshape(inner_shape)
+        if stats is None:
+            mean = x.mean(axis=axes, keepdims=True)
+            xc = x - mean
+            var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        else:
+            mean, var = stats
+            xc = x - mean
+        rstd = 1.0 / xp.sqrt(var + eps)
+        xhat = xp.multiply(xc, rstd, out=xc)
+        if w is not None:
+            out = xhat * w.reshape(wshape)
+        else:
+            out = xhat.copy() if ctx is not None else xhat
+        if b is not None:
+            out += b.reshape(wshape)
+        if stats_out is not None:
+            stats_out.extend((mean, var))
+        if ctx is not None:
+            ctx.xhat, ctx.rstd, ctx.axes, ctx.wshape, ctx.eps = xhat, rstd, axes, wshape, eps
+            ctx.stats, ctx.inner_shape, ctx.shape = stats, inner_shape, shape
+            ctx.bshape = None if b is None else b.shape
+        return out.reshape(shape) if inner_shape is not None else out
+
+    def backward(self, g, x, w):
+        nx, nw, nb = (e[0] is not None for e in self.edges)
+        inner = self.inner_shape
+        if inner is not None:
+            g = g.reshape(inner)
+        if not _t(g):
+            xhat, rstd = self.xhat, self.rstd
+        else:
+            xhat, rstd = self._recompute(x)
+        axes, wshape = self.axes, self.wshape
+        gx = gw = gb = None
+        if nx:
+            gxhat = g * w.reshape(wshape) if w is not None else g
+            if self.stats is None:
+                n = 1
+                for a in axes:
+                    n *= _val(xhat).shape[a]
+                gx = rstd * (gxhat - _sum(gxhat, axes, True) * (1.0 / n)
+                             - xhat * (_sum(gxhat * xhat, axes, True) * (1.0 / n)))
+            else:
+                gx = gxhat * rstd
+            if inner is not None:
+                gx = gx.reshape(self.shape)
+        param_axes = tuple(i for i, s in enumerate(wshape) if s == 1)
+        if nw:
+            gw = _sum(g * xhat, param_axes).reshape(tuple(w.shape))
+        if nb:
+            gb = _sum(g, param_axes).reshape(self.bshape)
+        return gx, gw, gb
+
+    def _recompute(self, x):
+        """xhat and rstd as Tensors of the saved input, so the backward itself is differentiable."""
+        if self.inner_shape is not None:
+            x = x.reshape(self.inner_shape)
+        if self.stats is None:
+            mean = x.mean(self.axes, keepdim=True)
+            xc = x - mean
+            var = (xc * xc).mean(self.axes, keepdim=True)
+            rstd = E.rsqrt(var + self.eps)
+        else:
+            mean, var = self.stats
+            xc = x - Tensor._wrap(mean)
+            rstd = Tensor._wrap(1.0 / xp.sqrt(var + self.eps))
+        return xc * rstd, rstd
+
+
+class NativeBatchNormBackward0(NativeLayerNormBackward0):
+    pass
+
+
+class NativeGroupNormBackward0(NativeLayerNormBackward0):
+    pass
+
+
+# -- embedding -----------------------------------------------------------------------------------------------
+
+class EmbeddingBackward0(Op):
+    """Rows of ``weight`` at ``indices``; repeated indices accumulate their gradients, the padding row gets
+    none, and ``scale_grad_by_freq`` divides by each index's count in the batch."""
+
+    def forward(ctx, w, idx, padding_idx, scale_grad_by_freq):
+        if ctx is not None:
+            ctx.idx, ctx.num, ctx.padding_idx, ctx.scale = idx, w.shape[0], padding_idx, scale_grad_by_freq
+        return xp.take(w, idx, axis=0)
+
+    def backward(self, g):
+        dim = g.shape[-1]
+        idx = self.idx.reshape(-1)
+        g2 = g.reshape((-1, dim))
+        if self.scale:
+            counts = xp.bincount(idx, minlength=self.num)
+            g2 = g2 / _const(counts[idx][:, None].astype(_val(g).dtype), g)
+        if self.padding_idx is not None and self.padding_idx >= 0:
+            keep = idx != self.padding_idx
+            if not keep.all():
+                g2 = _mask(g2, keep[:, None])
+        if not _t(g):
+            return (_index_add_rows(self.num, idx, g2),)
+        from ..creation import zeros
+        from ..ops.index import index_put
+        return (index_put(zeros((self.num, dim), dtype=g.dtype), (idx,), g2, accumulate=True),)
+
+
+def _index_add_rows(num, idx, g2):
+    """``out[idx[i]] += g2[i]`` into a (num, dim) zero array: a sparse one-hot product when SciPy is there
+    (several times faster than ``np.add.at``), else sorted segment sums."""
+    try:
+        import scipy.sparse as sp
+    except ImportError:  # pragma: no cover - SciPy is optional
+        sp = None
+    if sp is not None:
+        m = sp.csr_matrix((xp.ones(idx.size, g2.dtype), (idx, xp.arange(idx.size))), shape=(num, idx.size))
+        return xp.asarray(m @ g2, dtype=g2.dtype)
+    out = xp.zeros((num, g2.shape[1]), g2.dtype)
+    if idx.size:
+        order = xp.argsort(idx, kind="stable")
+        s = idx[order]
+        starts = xp.flatnonzero(xp.r_[True, s[1:] != s[:-1]])
+        out[s[starts]] = xp.add.reduceat(g2[order], starts, axis=0)
+    return out
+
+
+# -- dropout -------------------------------------------------------------------------------------------------
+
+class NativeDropoutBackward0(_CachingOp):
+    """``x * mask`` where the mask (already scaled by 1/(1-p)) may broadcast (channel dropout)."""
+
+    cached = ("mask",)
+
+    def forward(ctx, x, mask):
+        if ctx is not None:
+            ctx.mask = mask
+        return x * mask
+
+    def backward(self, g):
+        return (g * _const(self.mask, g),)
+
+
+# -- activations ---------------------------------------------------------------------------------------------
+
+class GeluBackward0(_CachingOp):
+    save = (0,)
+    cached = ("cdf",)
+
+    def forward(ctx, x, approximate):
+        if ctx is not None:
+            ctx.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1 + xp.tanh(_TANH_K * (x + 0.044715 * (x * x * x))))
+        cdf = 0.5 * (1 + E._erf_array(x * _SQRT1_2))
+        if ctx is not None:
+            ctx.cdf = cdf  # erf is the costly part: keep it for backward
+        return x * cdf
+
+    def backward(self, g, x):
+        if self.approximate == "tanh":
+            x2 = x * x
+            t = _tanh(_TANH_K * (x + 0.044715 * (x2 * x)))
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_TANH_K * (1 + 0.134145 * x2))
+            return (g * d,)
+        cdf = 0.5 * (1 + _erf(x * _SQRT1_2)) if _t(g) else self.cdf
+        pdf = _exp(-0.5 * (x * x)) * _INV_SQRT_2PI
+        return (g * (cdf + x * pdf),)
+
+
+class SiluBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x):
+        return x * E._sigmoid(x)
+
+    def backward(self, g, x):
+        s = _sigmoid(x)
+        return (g * (s * (1 + x * (1 - s))),)
+
+
+class MishBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x):
+        return x * xp.tanh(_softplus(x))
+
+    def backward(self, g, x):
+        t = _tanh(_softplus(x))
+        return (g * (t + x * (1 - t * t) * _sigmoid(x)),)
+
+
+class LeakyReluBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x, slope):
+        if ctx is not None:
+            ctx.slope = slope
+        return xp.where(x > 0, x, x * slope)
+
+    def backward(self, g, x):
+        pos = _val(x) > 0
+        return (_mask(g, pos) + _mask(g, ~pos) * self.slope,)
+
+
+class EluBackward0(Op):
+    """elu (scale=1, input_scale=1), selu (its constants) and celu (input_scale=1/alpha)."""
+
+    save = (0,)
+
+    def forward(ctx, x, alpha, scale, input_scale):
+        if ctx is not None:
+            ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        neg = xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
+        return xp.where(x > 0, x * scale, neg)
+
+    def backward(self, g, x):
+        pos = _val(x) > 0
+        neg = _exp(_mask(x, ~pos) * self.input_scale) * (self.alpha * self.scale * self.input_scale)
+        return (_mask(g, pos) * self.scale + _mask(g * neg, ~pos),)
+
+
+class HardtanhBackward0(Op):
+    """clip(x, lo, hi) with zero gradient on the boundaries, as PyTorch's hardtanh (and relu6)."""
+
+    save = (0,)
+
+    def forward(ctx, x, lo, hi):
+        if ctx is not None:
+            ctx.lo, ctx.hi = lo, hi
+        return xp.clip(x, lo, hi)
+
+    def backward(self, g, x):
+        v = _val(x)
+        return (_mask(g, (v > self.lo) & (v < self.hi)),)
+
+
+class HardsigmoidBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x):
+        return xp.clip(x * (1.0 / 6) + 0.5, 0, 1)
+
+    def backward(self, g, x):
+        v = _val(x)
+        return (_mask(g, (v > -3) & (v < 3)) * (1.0 / 6),)
+
+
+class HardswishBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x):
+        return x * xp.clip(x + 3, 0, 6) * (1.0 / 6)
+
+    def backward(self, g, x):
+        v = _val(x)
+        mid = (v >= -3) & (v <= 3)
+        return (_mask(g * (x * (1.0 / 3) + 0.5), mid) + _mask(g, v > 3),)
+
+
+class SoftplusBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x, beta, threshold):
+        if ctx is not None:
+            ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        return xp.where(bx > threshold, x, _softplus(bx) * (1.0 / beta))
+
+    def backward(self, g, x):
+        lin = _val(x) * self.beta > self.threshold
+        return (_mask(g, lin) + _mask(g * _sigmoid(x * self.beta), ~lin),)
+
+
+class ThresholdBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x, threshold, value):
+        if ctx is not None:
+            ctx.threshold = threshold
+        return xp.where(x > threshold, x, xp.asarray(value, dtype=x.dtype))
+
+    def backward(self, g, x):
+        return (_mask(g, _val(x) > self.threshold),)
+
+
+class LogSigmoidBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, x):
+        return -_softplus(-x)
+
+    def backward(self, g, x):
+        return (g * _sigmoid(-x),)
+
+
+class PreluKernelBackward0(Op):
+    """max(0, x) + w * min(0, x) with one weight per channel (dim 1) or a single one."""
+
+    save = (0, 1)
+
+    def forward(ctx, x, w, wshape):
+        if ctx is not None:
+            ctx.wshape = wshape
+        return xp.where(x > 0, x, x * w.reshape(wshape))
+
+    def backward(self, g, x, w):
+        pos = _val(x) > 0
+        gx = gw = None
+        if self.edges[0][0] is not None:
+            gx = _mask(g, pos) + _mask(g, ~pos) * w.reshape(self.wshape)
+        if self.edges[1][0] is not None:
+            axes = tuple(i for i, s in enumerate(self.wshape) if s == 1)
+            gw = _sum(_mask(g * x, ~pos), axes).reshape(tuple(w.shape))
+        return gx, gw
+
+
+# -- padding -------------------------------------------------------------------------------------------------
+
+def _pad_slices(shape, pads):
+    """Source and destination slices, and the output shape, for constant padding (negative pads crop)."""
+    n = len(pads) // 2
+    src = [slice(None)] * len(shape)
+    dst = [slice(None)] * len(shape)
+    out = list(shape)
+    for i in range(n):
+        d = len(shape) - 1 - i
+        before, after = pads[2 * i], pads[2 * i + 1]
+        size = shape[d]
+        new = size + before + after
+        if new < 0:
+            raise RuntimeError(f"The input size {size}, plus negative padding {before} and {after} resulted "
+                               f"in a "
+                               f"negative output size, which is invalid. Check dimension {d} of your input.")
+        out[d] = new
+        s0, s1 = max(-before, 0), size - max(-after, 0)
+        length = max(s1 - s0, 0)
+        src[d] = slice(s0, s0 + length)
+        dst[d] = slice(max(before, 0), max(before, 0) + length)
+    return tuple(src), tuple(dst), tuple(out)
+
+
+class ConstantPadNdBackward0(Op):
+    """Constant padding in ``F.pad``'s order (last dim first); negative widths crop. Its gradient is the
+    padding by the negated widths, so it is differentiable to any order."""
+
+    def forward(ctx, x, pads, value):
+        src, dst, shape = _pad_slices(x.shape, pads)
+        if ctx is not None:
+            ctx.pads = pads
+        out = xp.full(shape, value, dtype=x.dtype) if value else xp.zeros(shape, x.dtype)
+        out[dst] = x[src]
+        return out
+
+    def backward(self, g):
+        neg = tuple(-p for p in self.pads)
+        if _t(g):
+            return (ConstantPadNdBackward0.apply(g, pads=neg, value=0),)
+        return (ConstantPadNdBackward0.forward(None, g, neg, 0),)
+
+
+# -- binary cross entropy ------------------------------------------------------------------------------------
+
+class BinaryCrossEntropyBackward0(Op):
+    """-(y log x + (1 - y) log(1 - x)) elementwise, logs clamped at -100 as PyTorch does."""
+
+    save = (0, 1)
+
+    def forward(ctx, x, y):
+        with xp.errstate(divide="ignore"):
+            lx = xp.maximum(xp.log(x), -100)
+            l1x = xp.maximum(xp.log1p(-x), -100)
+        return -(y * lx + (1 - y) * l1x)
+
+    def backward(self, g, x, y):
+        gx = gy = None
+        if self.edges[0][0] is not None:
+            gx = g * (x - y) / _clamp_min((1 - x) * x, 1e-12)
+        if self.edges[1][0] is not None:
+            xv = _val(x)
+            with xp.errstate(divide="ignore"):
+                d = xp.maximum(xp.log1p(-xv), -100) - xp.maximum(xp.log(xv), -100)
+            gy = g * _const(d, g)
+        return gx, gy
+
+
+class BinaryCrossEntropyWithLogitsBackward0(Op):
+    """(1 - y) x + lw * softplus(-x) elementwise with lw = 1 + (pos_weight - 1) y (lw = 1 without
+    pos_weight), computed stably."""
+
+    save = (0, 1, 2)
+
+    def forward(ctx, x, y, pw):
+        sp = _softplus(-x)
+        if pw is None:
+            return (1 - y) * x + sp
+        return (1 - y) * x + ((pw - 1) * y + 1) * sp
+
+    def backward(self, g, x, y, pw):
+        gx = gy = gpw = None
+        s = _sigmoid(x)
+        if self.edges[0][0] is not None:
+            if pw is None:
+                gx = g * (s - y)
+            else:
+                gx = g * ((1 - y) - ((pw - 1) * y + 1) * (1 - s))
+        if self.edges[1][0] is not None:
+            gy = g * (-x) if pw is None else g * ((pw - 1) * _softplus(-x) - x)
+        if pw is not None and self.edges[2][0] is not None:
+            gpw = g * y * _softplus(-x)
+        return gx, gy, gpw
