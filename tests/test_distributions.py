@@ -47,14 +47,18 @@ def _close(a, b, rtol=1e-7, atol=1e-9, what=""):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
 
 
-def _evaluate(m, make, params, quantity, value):
+def _evaluate(m, make, params, quantity, value, discrete=False):
     """``quantity`` of the distribution built by ``make`` (and gradients of sum(out * weight)); returns the
     output, the gradients per float parameter, or the exception type raised."""
     ps = _tensors(m, params)
     d = make(m, ps)
     try:
         if quantity in ("log_prob", "cdf", "icdf"):
-            v = m.tensor(value) if isinstance(value, np.ndarray) else value
+            v = value
+            if isinstance(value, np.ndarray):  # gradients w.r.t. continuous values are compared too
+                v = m.tensor(value, requires_grad=value.dtype.kind == "f" and not discrete)
+                if v.requires_grad:
+                    ps = dict(ps, value=v)
             out = getattr(d, quantity)(v)
         elif quantity == "entropy":
             out = d.entropy()
@@ -73,15 +77,16 @@ def _evaluate(m, make, params, quantity, value):
     return out, grads
 
 
-def compare(make, params, quantities, value=None, rtol=1e-7, atol=1e-9, grad_rtol=1e-6, grad_atol=1e-8):
+def compare(make, params, quantities, value=None, rtol=1e-7, atol=1e-9, grad_rtol=1e-6, grad_atol=1e-8,
+            discrete=False):
     """Compare ``quantities`` of ``make(dg, params)`` and ``make(torch, params)``: values, dtypes and the
     gradients of a weighted sum with respect to every float parameter. Where torch raises, dynagrad must
     raise the same type."""
     torch = _torch()
     for q in quantities:
         v = _icdf_value(value) if q == "icdf" else value
-        ref, ref_grads = _evaluate(torch, make, params, q, v)
-        out, grads = _evaluate(dg, make, params, q, v)
+        ref, ref_grads = _evaluate(torch, make, params, q, v, discrete)
+        out, grads = _evaluate(dg, make, params, q, v, discrete)
         if isinstance(ref, type):
             assert out is ref, f"{q}: torch raised {ref.__name__}, dynagrad gave {out}"
             continue
@@ -225,7 +230,8 @@ def test_against_torch(name):
     make, params, value, extra, no_grad = CASES[name]
     value = _value_for(name, value, params)
     quantities = ("log_prob",) + MOMENTS + tuple(extra)
-    compare(make, params, quantities, value)
+    discrete = name.split("_")[0] in ("poisson", "binomial", "bernoulli", "categorical", "one")
+    compare(make, params, quantities, value, discrete=discrete)
 
 
 def test_gamma_cdf_values_and_rate_gradient():
@@ -333,6 +339,46 @@ KL_CASES = {
     "exponential_normal": (lambda m, p: m.distributions.Exponential(p["a"]),
                            lambda m, p: m.distributions.Normal(p["b"], p["c"]),
                            {"a": _pos(3), "b": _real(3), "c": _pos(3)}),
+    "beta_normal": (lambda m, p: m.distributions.Beta(p["a"], p["b"]),
+                    lambda m, p: m.distributions.Normal(p["c"], p["d"]),
+                    {"a": _pos(3), "b": _pos(3), "c": _real(3), "d": _pos(3)}),
+    "beta_gamma": (lambda m, p: m.distributions.Beta(p["a"], p["b"]),
+                   lambda m, p: m.distributions.Gamma(p["c"], p["d"]),
+                   {"a": _pos(3), "b": _pos(3), "c": _pos(3), "d": _pos(3)}),
+    "beta_exponential": (lambda m, p: m.distributions.Beta(p["a"], p["b"]),
+                         lambda m, p: m.distributions.Exponential(p["c"]),
+                         {"a": _pos(3), "b": _pos(3), "c": _pos(3)}),
+    "gamma_normal": (lambda m, p: m.distributions.Gamma(p["a"], p["b"]),
+                     lambda m, p: m.distributions.Normal(p["c"], p["d"]),
+                     {"a": _pos(3), "b": _pos(3), "c": _real(3), "d": _pos(3)}),
+    "laplace_normal": (lambda m, p: m.distributions.Laplace(p["a"], p["b"]),
+                       lambda m, p: m.distributions.Normal(p["c"], p["d"]),
+                       {"a": _real(3), "b": _pos(3), "c": _real(3), "d": _pos(3)}),
+    "exponential_gamma": (lambda m, p: m.distributions.Exponential(p["a"]),
+                          lambda m, p: m.distributions.Gamma(p["b"], p["c"]),
+                          {"a": _pos(3), "b": _pos(3), "c": _pos(3)}),
+    "uniform_normal": (lambda m, p: m.distributions.Uniform(p["a"], p["b"]),
+                       lambda m, p: m.distributions.Normal(p["c"], p["d"]),
+                       {"a": np.array([0.5, -1.0]), "b": np.array([1.0, 3.0]), "c": _real(2), "d": _pos(2)}),
+    "uniform_beta": (lambda m, p: m.distributions.Uniform(p["a"], p["b"]),
+                     lambda m, p: m.distributions.Beta(p["c"], p["d"]),
+                     {"a": np.array([0.2, -0.5]), "b": np.array([0.7, 0.5]), "c": _pos(2), "d": _pos(2)}),
+    "uniform_exponential": (lambda m, p: m.distributions.Uniform(p["a"], p["b"]),
+                            lambda m, p: m.distributions.Exponential(p["c"]),
+                            {"a": np.array([0.2, -0.5]), "b": np.array([0.7, 0.5]), "c": _pos(2)}),
+    "bernoulli_poisson": (lambda m, p: m.distributions.Bernoulli(probs=p["a"]),
+                          lambda m, p: m.distributions.Poisson(p["b"]),
+                          {"a": R.uniform(0.1, 0.9, size=3), "b": _pos(3)}),
+    "binomial": (lambda m, p: m.distributions.Binomial(p["n"], probs=p["a"]),
+                 lambda m, p: m.distributions.Binomial(p["k"], logits=p["b"]),
+                 {"n": np.array([5.0, 7.0]), "k": np.array([5.0, 6.0]), "a": R.uniform(0.1, 0.9, size=2),
+                  "b": _real(2)}),
+    "relaxed_transformed": (lambda m, p: m.distributions.LogNormal(p["a"], p["b"]),
+                            lambda m, p: m.distributions.LogNormal(p["c"], p["b"] * 2),
+                            {"a": _real(3), "b": _pos(3), "c": _real(3)}),
+    "poisson_binomial_inf": (lambda m, p: m.distributions.Poisson(p["a"]),
+                             lambda m, p: m.distributions.Binomial(3, probs=p["b"]),
+                             {"a": _pos(2), "b": R.uniform(0.1, 0.9, size=2)}),
     "normal_gamma_inf": (lambda m, p: m.distributions.Normal(p["a"], p["b"]),
                          lambda m, p: m.distributions.Gamma(p["c"], p["d"]),
                          {"a": _real(3), "b": _pos(3), "c": _pos(3), "d": _pos(3)}),

@@ -512,8 +512,9 @@ class StandardGammaBackward0(Op):
     save_output = True
 
     def forward(ctx, alpha, rng):
-        out = rng.standard_gamma(alpha.astype(xp.float64))
-        return out.astype(alpha.dtype if alpha.dtype.kind == "f" else xp.float64, copy=False)
+        dt = alpha.dtype if alpha.dtype.kind == "f" else xp.dtype(xp.float64)
+        out = rng.standard_gamma(alpha.astype(xp.float64)).astype(dt, copy=False)
+        return xp.maximum(out, xp.finfo(dt).tiny)  # never exactly 0 (as PyTorch's sampler)
 
     def backward(self, g, alpha, out):
         av = alpha if D.is_array(alpha) else alpha._data

@@ -7,23 +7,44 @@ tensor(1.5041)
 """
 from __future__ import annotations
 
+from ..autograd.function import Op
 from ..backend import xp
-from ..dtypes import finfo
+from ..ops import _dual as D
 from ..ops.index import where
 from ..tensor import Size
 from . import constraints
 from ._functional import one_hot
-from ._special import _standard_gamma, digamma, lgamma
+from ._special import _standard_gamma_grad_array, digamma, lgamma
 from .exp_family import ExponentialFamily
 
 __all__ = ["Dirichlet"]
 
 
+class DirichletBackward(Op):
+    """Dirichlet draws as normalised Gamma draws, computed in float64 (so tiny concentrations do not
+    underflow to 0/0 in float32). The gradient goes through the Gammas' implicit reparameterisation:
+    with x = g / S, dx_j/dalpha_i = (delta_ij - x_j) (dg_i/dalpha_i) / S."""
+
+    save_output = True
+
+    def forward(ctx, alpha, rng):
+        dt = alpha.dtype if alpha.dtype.kind == "f" else xp.dtype(xp.float64)
+        a = alpha.astype(xp.float64)
+        g = xp.maximum(rng.standard_gamma(a), xp.finfo(xp.float64).tiny)
+        total = g.sum(-1, keepdims=True)
+        x = g / total
+        if ctx is not None:  # what backward needs: d g_i / d alpha_i / S, per element
+            ctx.scale = (_standard_gamma_grad_array(a, g) / total).astype(dt, copy=False)
+        fi = xp.finfo(dt)
+        return xp.clip(x.astype(dt), fi.tiny, 1 - fi.eps)
+
+    def backward(self, g, x):
+        return (D.const(self.scale, g) * (g - D.sum(g * x, axis=-1, keepdims=True)),)
+
+
 def _sample_dirichlet(concentration):
-    """Normalised Gamma(concentration, 1) draws: gradients flow through the Gamma reparameterisation."""
-    g = _standard_gamma(concentration)
-    xp.maximum(g._data, finfo(g.dtype).tiny, out=g._data)  # unrecorded, as the Gamma sampler's clamp
-    return g / g.sum(-1, keepdim=True)
+    from ..random import _rng
+    return DirichletBackward.apply(concentration, rng=_rng(None))
 
 
 class Dirichlet(ExponentialFamily):
