@@ -675,3 +675,16 @@ def test_custom_optimizer_subclass_torch_style():
     assert seen == [1] and opt.state_dict()["state"] == {0: {"n": 1}}
     with pytest.raises(NotImplementedError):
         optim.Optimizer([leaf([1.0])], {}).step()
+
+
+def test_lbfgs_continues_from_torch_state_dict():
+    torch = pytest.importorskip("torch")
+    (topt, tclosure, tps), (dopt, dclosure, dps) = _lbfgs_pair(torch, np.float64, "strong_wolfe", "rosenbrock")
+    topt.step(tclosure)
+    dps[0]._data[...] = tps[0].detach().numpy()
+    dopt.load_state_dict(topt.state_dict())  # torch tensors (lists of them, 0-d ones) read through __array__
+    assert isinstance(dopt.state[dps[0]]["old_dirs"][0], dynagrad.Tensor)
+    for _ in range(2):
+        topt.step(tclosure)
+        dopt.step(dclosure)
+    np.testing.assert_allclose(dps[0]._data, tps[0].detach().numpy(), rtol=1e-7)

@@ -18,9 +18,11 @@ Inside, a subclass writes two small things:
 parameter with a gradient (the small ones of a group together, flat), then the parameter's version
 counter is bumped, so autograd notices a parameter that was saved for backward and changed since.
 
-The arithmetic follows PyTorch's single-tensor (``foreach=False``) implementations operation by
-operation, so float32 results agree to rounding. (PyTorch fuses ``a + w * b`` into one FMA in ``lerp_``,
-``addcmul_`` and ``add_(alpha=)``; NumPy rounds twice, so single elements may differ in the last bit.)
+The arithmetic follows PyTorch's single-tensor implementations operation by operation (``addcmul_`` as
+``a + (value*b)*c``, ``addcdiv_`` as ``a + (value*b)/c``, ``lerp_`` with its two formulas), so float32
+results agree to rounding. PyTorch fuses ``a + w*b`` into one FMA in ``lerp_``, ``addcmul_`` and
+``add_(alpha=)`` on CPUs that have it, and its float32 ``sqrt`` is not always correctly rounded; NumPy
+rounds each operation exactly, so single elements may differ in the last bit.
 """
 from __future__ import annotations
 
@@ -153,20 +155,6 @@ def _lerp_(a, b, w: float) -> None:
         one = a.dtype.type(1)
         d *= one - a.dtype.type(w)
         np.subtract(b, d, out=a)
-
-
-def _addcmul_(a, b, c, value: float) -> None:
-    """``a.addcmul_(b, c, value=value)``: ``a + (value*b)*c``."""
-    t = b * value
-    t *= c
-    a += t
-
-
-def _addcdiv_(a, b, c, value: float) -> None:
-    """``a.addcdiv_(b, c, value=value)``: ``a + (value*b)/c``."""
-    t = b * value
-    t /= c
-    a += t
 
 
 def _as_tensor(v):
