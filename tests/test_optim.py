@@ -679,7 +679,8 @@ def test_custom_optimizer_subclass_torch_style():
 
 def test_lbfgs_continues_from_torch_state_dict():
     torch = pytest.importorskip("torch")
-    (topt, tclosure, tps), (dopt, dclosure, dps) = _lbfgs_pair(torch, np.float64, "strong_wolfe", "rosenbrock")
+    pair = _lbfgs_pair(torch, np.float64, "strong_wolfe", "rosenbrock")
+    (topt, tclosure, tps), (dopt, dclosure, dps) = pair
     topt.step(tclosure)
     dps[0]._data[...] = tps[0].detach().numpy()
     dopt.load_state_dict(topt.state_dict())  # torch tensors (lists of them, 0-d ones) read through __array__
