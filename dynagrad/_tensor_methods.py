@@ -15,7 +15,7 @@ from .ops import reduce as R
 from .ops import shape as S
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
 from .ops.index import *  # noqa: F403
-from .ops.inplace import _overlap_error, apply_inplace
+from .ops.inplace import _overlap_error, apply_inplace, leaf_inplace_error
 from .ops.linalg import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .ops.shape import *  # noqa: F403
@@ -89,7 +89,7 @@ def fill_(self, value):
     if isinstance(value, _T) and value._requires_grad and state.grad_enabled:
         return apply_inplace(self, lambda t, v: S.expand(v.to(t.dtype), t.shape), value)
     if self._requires_grad and self.grad_fn is None and state.grad_enabled:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        raise leaf_inplace_error("fill_", self)
     if state.grad_enabled and self._requires_grad:
         return apply_inplace(self, lambda t, v: _full_like_graph(t, v), value)
     if not self._data.flags.writeable:
@@ -143,10 +143,11 @@ def set_(self, source):
 def _random_fill(draw):
     def method(self, *args, generator=None, **kw):
         if self._requires_grad and self.grad_fn is None and state.grad_enabled:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise leaf_inplace_error(method.__name__, self)
         self._data[...] = draw(self._data.shape, self._data.dtype, generator, *args, **kw)
         bump_version(self)
         return self
+    method.__name__ = {"_random_int": "random_"}.get(draw.__name__, draw.__name__[1:] + "_")
     return method
 
 

@@ -42,6 +42,18 @@ def _write(t: Tensor, arr, op_name: str) -> None:
     dst[...] = arr
 
 
+def leaf_inplace_error(op_name: str, t: Tensor, view_of: Tensor | None = None) -> RuntimeError:
+    """PyTorch's error for an in-place change of a leaf that requires grad, naming the op, the shape and
+    the user's line."""
+    what = "a view of a leaf Variable" if view_of is not None else "a leaf Variable"
+    shape = list(t._data.shape)
+    if view_of is not None:
+        shape = f"{shape} (a view of {list(view_of.shape)})"
+    return RuntimeError(f"{what} that requires grad is being used in an in-place operation ({op_name} on a "
+                        f"tensor of shape {shape}, at {_source.here()}). Use torch.no_grad() for an update that "
+                        f"should not be recorded, or clone() first.")
+
+
 def _category(dt) -> int:
     return {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2, "c": 3}[dt.kind]
 
@@ -55,12 +67,10 @@ def apply_inplace(t: Tensor, fn, *args, **kw) -> Tensor:
         bump_version(t)
         return t
     if t.grad_fn is None and t._requires_grad:
-        raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
-                           f"({fn.__name__}_ at {_source.here()}).")
+        raise leaf_inplace_error(fn.__name__ + "_", t)
     base = t._base
     if base is not None and base.grad_fn is None and base._requires_grad:
-        raise RuntimeError(f"a view of a leaf Variable that requires grad is being used in an in-place operation "
-                           f"({fn.__name__}_ at {_source.here()}).")
+        raise leaf_inplace_error(fn.__name__ + "_", t, view_of=base)
     # the old value, in its own memory, keeping the old history: the op may save it for backward
     old = Tensor._wrap(t._data.copy())
     if t._requires_grad:

@@ -134,7 +134,8 @@ def bmm(a, b):
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{a._data.shape[0]}, {a._data.shape[2]}] but got: [{b._data.shape[0]}, "
-                           f"{b._data.shape[1]}] (at {_source.here()}).")
+                           f"{b._data.shape[1]}] (in bmm of shapes {list(a._data.shape)} and "
+                           f"{list(b._data.shape)}, at {_source.here()}).")
     return BmmBackward0.apply(a, b)
 
 

@@ -205,6 +205,18 @@ class AmaxBackward0(Op):
         return (D.mask(gg, hit) / D.const(_regrow(count, av.shape, None, True).astype(av.dtype), g),)
 
 
+class MaxBackward1(AmaxBackward0):  # PyTorch's grad_fn names: max(), min(), amin()
+    pass
+
+
+class MinBackward1(AmaxBackward0):
+    pass
+
+
+class AminBackward0(AmaxBackward0):
+    pass
+
+
 class MaxBackward0(Op):
     """max/min along one dim: the gradient goes to the returned index."""
 
@@ -231,18 +243,22 @@ class MaxBackward0(Op):
         return (scatter(zeros(self.shape, dtype=g.dtype), self.axis, Tensor._wrap(idx), g),)
 
 
+class MinBackward0(MaxBackward0):
+    pass
+
+
 def _max_min(x, dim, keepdim, is_max, other=None):
     from .elementwise import maximum, minimum
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return (maximum if is_max else minimum)(x, dim)
     if dim is None:
-        return AmaxBackward0.apply(x, axes=None, keepdims=False, is_max=is_max)
+        return (MaxBackward1 if is_max else MinBackward1).apply(x, axes=None, keepdims=False, is_max=is_max)
     axis = normalize_dim(dim, x._data.ndim)
     if x._data.ndim == 0:
         return (return_types.max if is_max else return_types.min)(x.clone(), Tensor._wrap(xp.zeros((), xp.int64)))
     if x._data.shape[axis] == 0:
         raise IndexError(f"{'max' if is_max else 'min'}(): Expected reduction dim {dim} to have non-zero size.")
-    vals, idx = MaxBackward0.apply(x, axis=axis, keepdims=keepdim, is_max=is_max)
+    vals, idx = (MaxBackward0 if is_max else MinBackward0).apply(x, axis=axis, keepdims=keepdim, is_max=is_max)
     idx = Tensor._wrap(idx._data.astype(xp.int64))
     idx._requires_grad = False
     idx.grad_fn = None
@@ -263,7 +279,7 @@ def amax(x, dim=(), keepdim: bool = False):
 
 
 def amin(x, dim=(), keepdim: bool = False):
-    return AmaxBackward0.apply(x, axes=axes_of(dim, x._data.ndim), keepdims=keepdim, is_max=False)
+    return AminBackward0.apply(x, axes=axes_of(dim, x._data.ndim), keepdims=keepdim, is_max=False)
 
 
 def aminmax(x, *, dim=None, keepdim=False):

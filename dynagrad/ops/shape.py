@@ -156,7 +156,15 @@ def transpose(x, dim0: int, dim1: int):
     a, b = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
     axes = list(range(nd))
     axes[a], axes[b] = axes[b], axes[a]
-    return as_view(PermuteBackward0.apply(x, axes=tuple(axes)), x)
+    return as_view(TransposeBackward0.apply(x, axes=tuple(axes)), x)
+
+
+class TransposeBackward0(PermuteBackward0):  # the same op under PyTorch's names for the grad_fn
+    pass
+
+
+class TBackward0(PermuteBackward0):
+    pass
 
 
 swapaxes = swapdims = transpose
@@ -165,7 +173,7 @@ swapaxes = swapdims = transpose
 def t(x):
     if x._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x._data.ndim}D")
-    return transpose(x, 0, 1) if x._data.ndim == 2 else x.view_as(x)
+    return as_view(TBackward0.apply(x, axes=(1, 0)), x) if x._data.ndim == 2 else x.view_as(x)
 
 
 def T(x):  # noqa: N802
@@ -201,7 +209,15 @@ def squeeze(x, dim=None):
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
         axes = {normalize_dim(d, len(shape)) for d in dims} if shape else set()
         new = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
-    return as_view(ViewBackward0.apply(x, shape=new, copy_ok=True), x)
+    return as_view(SqueezeBackward0.apply(x, shape=new, copy_ok=True), x)
+
+
+class SqueezeBackward0(ViewBackward0):  # PyTorch's names for these views' grad_fn
+    pass
+
+
+class UnsqueezeBackward0(ViewBackward0):
+    pass
 
 
 def unsqueeze(x, dim: int):
@@ -211,7 +227,7 @@ def unsqueeze(x, dim: int):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd - 1}, {nd}], but got {dim})")
     dim = dim % (nd + 1)
     shape = x._data.shape
-    return as_view(ViewBackward0.apply(x, shape=shape[:dim] + (1,) + shape[dim:], copy_ok=True), x)
+    return as_view(UnsqueezeBackward0.apply(x, shape=shape[:dim] + (1,) + shape[dim:], copy_ok=True), x)
 
 
 class ExpandBackward0(Op):
