@@ -25,7 +25,19 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     options["sci_mode"] = sci_mode
 
 
+def _summarized(arr):
+    """The elements a summarized print shows (PyTorch picks its format from these alone)."""
+    if arr.size <= options["threshold"]:
+        return arr
+    e = options["edgeitems"]
+    for ax, n in enumerate(arr.shape):
+        if n > 2 * e:
+            arr = xp.concatenate([xp.take(arr, range(e), ax), xp.take(arr, range(n - e, n), ax)], ax)
+    return arr
+
+
 def _float_formatter(arr):
+    arr = _summarized(arr)
     finite = arr[xp.isfinite(arr)] if arr.size else arr
     p = options["precision"]
     if finite.size == 0:
@@ -35,7 +47,8 @@ def _float_formatter(arr):
     amax, amin = float(absf.max()), float(absf[absf > 0].min()) if (absf > 0).any() else 0.0
     sci = options["sci_mode"]
     if sci is None:
-        sci = amax >= 1e8 or (amin > 0 and amin < 1e-4) or (amin > 0 and amax / amin > 1000 and not integral)
+        # PyTorch's rule (on the nonzero finite values): a wide range, or very large or (non-integral) small
+        sci = amin > 0 and (amax / amin > 1000 or amax > 1e8 or (amin < 1e-4 and not integral))
     if sci:
         return lambda v: _special(v) or f"{v:.{p}e}"
     if integral:
@@ -63,9 +76,12 @@ def _format_array(arr) -> str:
     if arr.dtype.kind == "f":
         fmt = _float_formatter(arr)
         kw["formatter"] = {"float_kind": lambda v: fmt(float(v))}
-    elif arr.dtype.kind == "b":
-        kw["formatter"] = {"bool": lambda v: "True" if v else "False"}
-    return xp.array2string(arr, **kw)
+    elif arr.dtype.kind == "b":  # right-aligned to the widest, as PyTorch: tensor([ True, False])
+        width = 5 if arr.size and not arr.all() else 4
+        kw["formatter"] = {"bool": lambda v: ("True" if v else "False").rjust(width)}
+    text = xp.array2string(arr, **kw)
+    # PyTorch's inline ellipsis is the element " ..." (two spaces after the comma)
+    return text.replace(", ...,", ",  ...,") if arr.size > options["threshold"] else text
 
 
 def tensor_repr(t) -> str:

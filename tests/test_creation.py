@@ -153,7 +153,7 @@ def test_like(name):
     check_op(LIKE[name], F(2, 3, dtype="float64", grad=False))
 
 
-# -- conversions -------------------------------------------------------------------------------------------
+# -- conversions ---------------------------------------------------------------------------------------------
 
 CONVERSIONS = {
     "item": lambda m, x: x[0, 1].item(),
@@ -249,7 +249,7 @@ def test_default_dtype():
         dynagrad.set_default_dtype(dynagrad.int64)
 
 
-# -- random ------------------------------------------------------------------------------------------
+# -- random --------------------------------------------------------------------------------------------------
 
 RANDOM = {
     "rand": lambda m: m.rand(200, 3),
@@ -363,3 +363,38 @@ def test_random_requires_grad_and_errors():
     with dynagrad.no_grad():
         leaf.normal_()  # initialising a parameter under no_grad is allowed
     assert leaf.requires_grad and leaf.grad_fn is None
+
+
+# -- printing ------------------------------------------------------------------------------------------------
+
+REPRS = {
+    "floats": lambda m: m.tensor([1.0, 2.0, 3.0]),
+    "float_fractions": lambda m: m.tensor([[1.5, -2.25], [3.0, 4.125]]),
+    "ints": lambda m: m.tensor([1, 2, -30]),
+    "scalar": lambda m: m.tensor(3.5),
+    "scalar_int": lambda m: m.tensor(7),
+    "bool": lambda m: m.tensor([True, False]),
+    "float64": lambda m: m.tensor([1.0, 2.5], dtype=m.float64),
+    "int32": lambda m: m.tensor([1, 2], dtype=m.int32),
+    "zeros": lambda m: m.zeros(2, 3),
+    "empty": lambda m: m.zeros(0),
+    "empty_2d": lambda m: m.zeros(2, 0),
+    "requires_grad": lambda m: m.ones(2, requires_grad=True),
+    "grad_fn": lambda m: m.ones(2, requires_grad=True) * 2,
+    "thirds": lambda m: m.arange(4.0) / 3,
+    "nan_inf": lambda m: m.tensor([1.0, float("nan"), float("inf"), -float("inf")]),
+    "negative_zero_one": lambda m: m.tensor([-1.0, 0.0, 1.0]),
+    "3d": lambda m: m.arange(8).reshape(2, 2, 2),
+    "bool_all_true": lambda m: m.tensor([True, True]),
+    "sci_small": lambda m: m.tensor([1e-5, 1.0]),
+    "sci_wide_integral": lambda m: m.tensor([1.0, 2000.0]),
+    "summarized": lambda m: m.arange(2000.0),
+    "summarized_2d": lambda m: m.arange(3000).reshape(30, 100) % 7 == 0,
+}
+
+
+@pytest.mark.parametrize("name", list(REPRS))
+def test_repr_matches_torch(name):
+    fn = REPRS[name]
+    assert repr(fn(dynagrad)) == reference(lambda torch: repr(fn(torch)))
+    assert str(fn(dynagrad)) == reference(lambda torch: str(fn(torch)))
