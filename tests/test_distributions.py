@@ -205,6 +205,16 @@ CASES = {
     "log_normal": (lambda m, p: m.distributions.LogNormal(p["loc"], p["scale"]),
                    {"loc": _real(3), "scale": _pos(3, low=0.3, high=1.0)}, _pos(2, 3),
                    ("cdf", "icdf", "mode"), ()),
+    "multinomial": (lambda m, p: m.distributions.Multinomial(5, probs=p["probs"]),
+                    {"probs": _simplex(2, 3)}, np.array([[1.0, 2.0, 2.0], [5.0, 0.0, 0.0]]),
+                    ("probs", "logits"), ()),
+    "mixture": (lambda m, p: m.distributions.MixtureSameFamily(
+        m.distributions.Categorical(logits=p["w"]), m.distributions.Normal(p["loc"], p["scale"])),
+        {"w": _real(2, 3), "loc": _real(2, 3), "scale": _pos(2, 3)}, _real(4, 2), ("cdf",), ()),
+    "mixture_independent": (lambda m, p: m.distributions.MixtureSameFamily(
+        m.distributions.Categorical(probs=p["w"]),
+        m.distributions.Independent(m.distributions.Normal(p["loc"], p["scale"]), 1)),
+        {"w": _simplex(3), "loc": _real(3, 2), "scale": _pos(3, 2)}, _real(4, 2), (), ()),
     "transformed_tanh_affine": (
         lambda m, p: m.distributions.TransformedDistribution(
             m.distributions.Normal(p["loc"], p["scale"]),
@@ -230,7 +240,7 @@ def test_against_torch(name):
     make, params, value, extra, no_grad = CASES[name]
     value = _value_for(name, value, params)
     quantities = ("log_prob",) + MOMENTS + tuple(extra)
-    discrete = name.split("_")[0] in ("poisson", "binomial", "bernoulli", "categorical", "one")
+    discrete = name.split("_")[0] in ("poisson", "binomial", "bernoulli", "categorical", "one", "multinomial")
     compare(make, params, quantities, value, discrete=discrete)
 
 
@@ -471,6 +481,9 @@ SAMPLE_CASES = {
     "lowrank_mvn": lambda: D.LowRankMultivariateNormal(dg.tensor([1.0, -1.0]), dg.tensor([[1.0], [0.5]]),
                                                        dg.tensor([0.5, 1.0])),
     "independent": lambda: D.Independent(D.Normal(dg.tensor([0.0, 2.0]), dg.tensor([1.0, 0.5])), 1),
+    "multinomial": lambda: D.Multinomial(6, probs=dg.tensor([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]])),
+    "mixture": lambda: D.MixtureSameFamily(D.Categorical(dg.tensor([0.3, 0.7])),
+                                           D.Normal(dg.tensor([-2.0, 1.0]), dg.tensor([0.5, 1.5]))),
 }
 
 
@@ -938,6 +951,45 @@ def test_transforms_against_torch(name):
     (lad.sum() + y.sum()).backward()
     (ref.sum() + yt.sum()).backward()
     _close(_np(xd.grad), _np(xt.grad), 1e-6, 1e-8)
+
+
+REGISTRY_CONSTRAINTS = {
+    "real": lambda c: c.real, "positive": lambda c: c.positive, "nonnegative": lambda c: c.nonnegative,
+    "greater_than": lambda c: c.greater_than(1.5), "less_than": lambda c: c.less_than(-1.0),
+    "unit_interval": lambda c: c.unit_interval, "interval": lambda c: c.interval(-2.0, 3.0),
+    "simplex": lambda c: c.simplex, "independent": lambda c: c.independent(c.positive, 1),
+    "lower_cholesky": lambda c: c.lower_cholesky, "positive_definite": lambda c: c.positive_definite,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY_CONSTRAINTS))
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+def test_constraint_registry_against_torch(name, registry):
+    torch = _torch()
+    ours_c = REGISTRY_CONSTRAINTS[name](D.constraints)
+    ref_c = REGISTRY_CONSTRAINTS[name](torch.distributions.constraints)
+    ref_reg = getattr(torch.distributions, registry)
+    try:
+        tt = ref_reg(ref_c)
+    except NotImplementedError:
+        with pytest.raises(NotImplementedError):
+            getattr(D, registry)(ours_c)
+        return
+    t = getattr(D, registry)(ours_c)
+    assert repr(t) == repr(tt)
+    matrix = "cholesky" in name or "definite" in name
+    x = np.random.default_rng(18).normal(size=(2, 3, 3) if matrix else (2, 3))
+    xd, xt = dg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, yt = t(xd), tt(xt)
+    _close(_np(y), _np(yt), 1e-10, 1e-12)
+    assert bool(ours_c.check(y).all())
+    if registry == "biject_to":
+        lad, ref = t.log_abs_det_jacobian(xd, y), tt.log_abs_det_jacobian(xt, yt)
+        _close(_np(lad), _np(ref), 1e-10, 1e-12)
+        (lad.sum() + y.sum()).backward()
+        (ref.sum() + yt.sum()).backward()
+        _close(_np(xd.grad), _np(xt.grad), 1e-8, 1e-10)
+        _close(_np(t.inv(y)), x, 1e-8, 1e-10)
 
 
 def test_transform_cache_and_equality():
