@@ -1,4 +1,5 @@
 """Pooling, padding, resizing and the other image layers against PyTorch (values and gradients)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,13 @@ def _ties(*shape):
     return Const(np.random.default_rng(1).integers(0, 3, size=shape).astype(np.float32))
 
 
-MAXPOOL2D = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(2, 3), stride=(2, 1),
-             padding=(1, 0), dilation=(2, 1), ceil_mode=True), dict(kernel_size=3, stride=2, ceil_mode=True),
-             dict(kernel_size=2, stride=1, dilation=2)]
+MAXPOOL2D = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0), dilation=(2, 1), ceil_mode=True),
+    dict(kernel_size=3, stride=2, ceil_mode=True),
+    dict(kernel_size=2, stride=1, dilation=2),
+]
 
 
 @pytest.mark.parametrize("kw", MAXPOOL2D, ids=[str(k) for k in MAXPOOL2D])
@@ -42,11 +47,13 @@ def test_max_unpool():
     def fn(m, x):
         v, i = _F(m).max_pool2d(x, 2, return_indices=True)
         return m.nn.MaxUnpool2d(2)(v, i, output_size=(9, 8)), m.nn.MaxUnpool2d(2)(v * 2, i)
+
     check_op(fn, F(2, 3, 9, 8))
 
     def fn1(m, x):
         v, i = _F(m).max_pool1d(x, 3, stride=2, return_indices=True)
         return _F(m).max_unpool1d(v, i, 3, stride=2)
+
     check_op(fn1, F(2, 2, 9))
 
 
@@ -102,47 +109,73 @@ def test_pad_layers_and_constant():
     check_op(lambda m, x: _F(m).pad(x, (6, 1), mode="reflect"), F(2, 3, 5), raises=RuntimeError)
 
 
-INTERP = [dict(size=(7, 5)), dict(scale_factor=2), dict(scale_factor=1.7), dict(size=(3, 13)),
-          dict(scale_factor=(0.5, 2.3))]
+INTERP = [
+    dict(size=(7, 5)),
+    dict(scale_factor=2),
+    dict(scale_factor=1.7),
+    dict(size=(3, 13)),
+    dict(scale_factor=(0.5, 2.3)),
+]
 
 
 @pytest.mark.parametrize("kw", INTERP, ids=[str(k) for k in INTERP])
 def test_interpolate_2d(kw):
-    for mode, ac in [("nearest", None), ("nearest-exact", None), ("bilinear", False), ("bilinear", True),
-                     ("bicubic", False), ("bicubic", True), ("area", None)]:
-        check_op(lambda m, x: _F(m).interpolate(x, mode=mode, align_corners=ac, **kw), F(2, 3, 6, 9))
+    for mode, ac in [
+        ("nearest", None),
+        ("nearest-exact", None),
+        ("bilinear", False),
+        ("bilinear", True),
+        ("bicubic", False),
+        ("bicubic", True),
+        ("area", None),
+    ]:
+        check_op(
+            lambda m, x, mode=mode, ac=ac: _F(m).interpolate(x, mode=mode, align_corners=ac, **kw),
+            F(2, 3, 6, 9),
+        )
     for mode in ("bilinear", "bicubic"):
-        check_op(lambda m, x: _F(m).interpolate(x, mode=mode, antialias=True, **kw), F(1, 2, 6, 9))
+        check_op(lambda m, x, mode=mode: _F(m).interpolate(x, mode=mode, antialias=True, **kw), F(1, 2, 6, 9))
 
 
 def test_interpolate_1d_3d_and_upsample():
-    check_op(lambda m, x: _F(m).interpolate(x, scale_factor=2.5, mode="linear", recompute_scale_factor=True),
-             F(2, 3, 7))
+    check_op(
+        lambda m, x: _F(m).interpolate(x, scale_factor=2.5, mode="linear", recompute_scale_factor=True),
+        F(2, 3, 7),
+    )
     check_op(lambda m, x: _F(m).interpolate(x, size=4, mode="linear", align_corners=True), F(2, 3, 7))
     check_op(lambda m, x: _F(m).interpolate(x, scale_factor=1.5, mode="trilinear"), F(1, 2, 4, 5, 3))
     check_op(lambda m, x: _F(m).interpolate(x, scale_factor=3), F(1, 2, 4, 5, 3))
-    check_op(lambda m, x: m.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)(x), F(1, 2, 3, 4))
+    check_op(
+        lambda m, x: m.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)(x), F(1, 2, 3, 4)
+    )
     check_op(lambda m, x: m.nn.UpsamplingNearest2d(size=(5, 7))(x), F(1, 2, 3, 4))
     check_op(lambda m, x: m.nn.UpsamplingBilinear2d(scale_factor=3)(x), F(1, 2, 3, 4))
-    check_op(lambda m, x: _F(m).interpolate(x, size=5, mode="bilinear"), F(1, 2, 3), raises=NotImplementedError)
+    check_op(
+        lambda m, x: _F(m).interpolate(x, size=5, mode="bilinear"), F(1, 2, 3), raises=NotImplementedError
+    )
     check_op(lambda m, x: _F(m).interpolate(x, size=(5, 5), mode="linear"), F(1, 2, 3), raises=ValueError)
 
 
 def test_create_graph_pool_pad():
     def avg(m, x):
-        y = _F(m).avg_pool2d(x ** 2, 3, 2, 1, count_include_pad=False)
-        (g,) = m.autograd.grad((y ** 2).sum(), (x,), create_graph=True)
-        return (g ** 2).sum()
+        y = _F(m).avg_pool2d(x**2, 3, 2, 1, count_include_pad=False)
+        (g,) = m.autograd.grad((y**2).sum(), (x,), create_graph=True)
+        return (g**2).sum()
+
     check_op(avg, F(2, 3, 6, 6), dtypes=("float64",))
 
     def mx(m, x):
         (g,) = m.autograd.grad((_F(m).max_pool2d(x, 3, 2, 1) ** 3).sum(), (x,), create_graph=True)
-        return (g ** 2).sum()
+        return (g**2).sum()
+
     check_op(mx, F(2, 3, 6, 6), dtypes=("float64",))
 
     def pad(m, x):
-        (g,) = m.autograd.grad((_F(m).pad(x, (1, 2, 2, 1), mode="reflect") ** 3).sum(), (x,), create_graph=True)
-        return (g ** 2).sum()
+        (g,) = m.autograd.grad(
+            (_F(m).pad(x, (1, 2, 2, 1), mode="reflect") ** 3).sum(), (x,), create_graph=True
+        )
+        return (g**2).sum()
+
     check_op(pad, F(2, 3, 4, 4), dtypes=("float64",))
 
 
@@ -155,6 +188,7 @@ def test_norm_dropout_shuffle_layers():
         y = layer(x)
         layer.eval()
         return y, layer(x), layer.running_mean, layer.running_var
+
     check_op(inorm, F(2, 3, 5, 6))
     check_op(lambda m, x: m.nn.InstanceNorm2d(3)(x), F(3, 4, 5))
     check_op(lambda m, x: m.nn.LocalResponseNorm(3)(x), F(2, 5, 4, 6))

@@ -29,14 +29,15 @@ tune_malloc()  # large patches and gradients reuse heap pages (see ops/_memory.p
 _nd = xp.ndarray
 
 
-# -- array helpers --------------------------------------------------------------------------------------------
+# -- array helpers -------------------------------------------------------------------------------------------
 
 def _windows(a, K, stride, dil, out):
     """The receptive fields of ``a`` (N, C, *S) as a read-only strided view (N, C, *K, *Out)."""
     st = a.strides
     nd = len(K)
     shape = a.shape[:2] + tuple(K) + tuple(out)
-    strides = st[:2] + tuple(st[2 + i] * dil[i] for i in range(nd)) + tuple(st[2 + i] * stride[i] for i in range(nd))
+    strides = st[:2] + tuple(st[2 + i] * dil[i] for i in range(nd)) + \
+        tuple(st[2 + i] * stride[i] for i in range(nd))
     return as_strided(a, shape, strides, writeable=False)
 
 
@@ -51,7 +52,8 @@ def _col2im(cols, size, stride, dil):
     C, K, N, out = cols.shape[0], cols.shape[1:1 + nd], cols.shape[1 + nd], cols.shape[2 + nd:]
     acc = xp.zeros((C, N) + tuple(size), cols.dtype)
     for k in itertools.product(*map(range, K)):
-        sl = tuple(slice(k[i] * dil[i], k[i] * dil[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(nd))
+        sl = tuple(slice(k[i] * dil[i], k[i] * dil[i] + stride[i] * (out[i] - 1) + 1, stride[i])
+                   for i in range(nd))
         acc[(slice(None), slice(None)) + sl] += cols[(slice(None),) + k]
     return acc
 
@@ -145,7 +147,8 @@ def _flat_patches(x, f, K, dil, pads, groups):
                                                          zip(pads, x.shape[2:]))] = x
     e = buf.itemsize
     v = as_strided(buf, (C,) + tuple(K) + (N, f.Lq),
-                   (f.plane * e,) + tuple(d * sp * e for d, sp in zip(dil, f.sp)) + (C * f.plane * e, f.s * e),
+                   (f.plane * e,) + tuple(d * sp * e for d, sp in zip(dil, f.sp)) +
+                   (C * f.plane * e, f.s * e),
                    writeable=False)
     return v.reshape(groups, C // groups * _prod(K), N * f.Lq)
 
@@ -161,7 +164,7 @@ def _flat_col2im(gcols, f, N, C, K, dil):
     return acc
 
 
-# -- convolution ------------------------------------------------------------------------------------------------
+# -- convolution ---------------------------------------------------------------------------------------------
 
 class ConvolutionBackward0(Op):
     save = (0, 1)
@@ -222,7 +225,8 @@ class ConvolutionBackward0(Op):
             if cols is None:
                 cols = _flat_patches(x, f, K, self.dil, self.pads, G) if f is not None else \
                     _patches(x, K, self.stride, self.dil, self.pads, out, G)
-            # (patches @ grad^T)^T: the long dim inner on both operands suits BLAS better than grad @ patches^T
+            # (patches @ grad^T)^T: the long dim inner on both operands suits BLAS better than
+            # grad @ patches^T
             gw = xp.ascontiguousarray(_bmm(cols, gr.transpose(0, 2, 1)).transpose(0, 2, 1)).reshape(w.shape)
         if need_x:
             gcols = _bmm(w.reshape(G, O // G, -1).transpose(0, 2, 1), gr)
@@ -317,15 +321,16 @@ class _ConvTransposeBackward(Op):
         return gx, gw, gb
 
 
-# -- unfold / fold (im2col / col2im) ------------------------------------------------------------------------------
+# -- unfold / fold (im2col / col2im) -------------------------------------------------------------------------
 
 class Im2ColBackward0(Op):
     def forward(ctx, a, K, dil, pads, stride):
         out = _out_sizes(a.shape[2:], K, stride, dil, pads)
         if any(o <= 0 for o in out):
             raise RuntimeError(f"Given input with spatial size {list(a.shape[2:])}, kernel_size={list(K)}, "
-                               f"dilation={list(dil)}, padding={[p[0] for p in pads]}, calculated shape of the "
-                               f"array of sliding blocks as {list(out)}, but its components must be at least one.")
+                               f"dilation={list(dil)}, padding={[p[0] for p in pads]}, calculated shape of "
+                               f"the array of sliding blocks as {list(out)}, but its components must be at "
+                               f"least one.")
         apad = _pad_constant_array(a, pads) if any(lo or hi for lo, hi in pads) else a
         if ctx is not None:
             ctx.size, ctx.K, ctx.dil, ctx.pads, ctx.stride = a.shape[2:], K, dil, pads, stride
@@ -373,15 +378,15 @@ def fold_nd(cols, size, K, dil, pads, stride):
                                  stride=tuple(stride))
 
 
-# -- argument handling and the functional API -----------------------------------------------------------------------
+# -- argument handling and the functional API ----------------------------------------------------------------
 
 def _ntuple(v, n: int, name: str) -> tuple:
     if isinstance(v, (list, tuple)):
         if len(v) == 1 and n > 1:
             return tuple(int(v[0]) for _ in range(n))
         if len(v) != n:
-            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match "
-                               f"the convolution dimensions, but got {name}={list(v)}")
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to "
+                               f"match the convolution dimensions, but got {name}={list(v)}")
         return tuple(int(i) for i in v)
     return (int(v),) * n
 
@@ -395,8 +400,8 @@ def _batchify(x, nd: int, name: str):
         return x, False
     if x.ndim == nd + 1:
         return x.unsqueeze(0), True
-    raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input of "
-                       f"size: {list(x.shape)}")
+    raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+                       f"input of size: {list(x.shape)}")
 
 
 def _check(x, w, b, name):
@@ -415,7 +420,8 @@ def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):  
     x, unbatched = _batchify(input, nd, name)
     if weight.ndim != nd + 2:
         raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional input "
-                           f"{list(x.shape)}, but got {weight.ndim}-dimensional weight of size {list(weight.shape)}")
+                           f"{list(x.shape)}, but got {weight.ndim}-dimensional weight of size "
+                           f"{list(weight.shape)}")
     stride = _ntuple(stride, nd, "stride")
     dil = _ntuple(dilation, nd, "dilation")
     K = tuple(weight.shape[2:])
@@ -423,8 +429,8 @@ def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):  
     C, O = x.shape[1], weight.shape[0]
     if groups <= 0 or C % groups or O % groups or weight.shape[1] * groups != C:
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-                           f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got {C} channels "
-                           f"instead (at {_source.here()})")
+                           f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got {C} "
+                           f"channels instead (at {_source.here()})")
     if isinstance(padding, str):
         if padding == "valid":
             pads = ((0, 0),) * nd
@@ -437,8 +443,8 @@ def _convnd(nd, name, input, weight, bias, stride, padding, dilation, groups):  
     else:
         pads = tuple((p, p) for p in _ntuple(padding, nd, "padding"))
     if bias is not None and tuple(bias.shape) != (O,):
-        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
-                           f"{O} elements, but got bias of size {list(bias.shape)} instead")
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {O} elements, but got bias of size {list(bias.shape)} instead")
     y = ConvolutionBackward0.apply(x, weight, bias, stride=stride, pads=pads, dil=dil, groups=groups,
                                    keep_cols=weight._requires_grad)
     return y.squeeze(0) if unbatched else y
@@ -465,8 +471,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convnd(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_padding, groups, dilation,  # noqa: A002
-                      output_size=None):
+def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_padding, groups,  # noqa: A002
+                      dilation, output_size=None):
     _check(input, weight, bias, name)
     x, unbatched = _batchify(input, nd, name)
     stride = _ntuple(stride, nd, "stride")
@@ -478,7 +484,8 @@ def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_pad
     Cin = x.shape[1]
     if weight.shape[0] != Cin or Cin % groups:
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input "
-                           f"{list(x.shape)} to have {weight.shape[0]} channels, but got {Cin} channels instead")
+                           f"{list(x.shape)} to have {weight.shape[0]} channels, but got {Cin} channels "
+                           f"instead")
     if any(o >= max(s, d) for o, s, d in zip(opad, stride, dil)):
         raise RuntimeError("output padding must be smaller than either stride or dilation")
     S = x.shape[2:]
@@ -488,7 +495,8 @@ def _conv_transposend(nd, name, input, weight, bias, stride, padding, output_pad
     if any(o <= 0 for o in out):
         raise RuntimeError(f"Output size is too small: {list(out)}")
     pads = tuple((p, p) for p in pad)
-    y = _ConvTransposeBackward.apply(x, weight, bias, stride=stride, pads=pads, dil=dil, groups=groups, out=out)
+    y = _ConvTransposeBackward.apply(x, weight, bias, stride=stride, pads=pads, dil=dil, groups=groups,
+                                     out=out)
     return y.squeeze(0) if unbatched else y
 
 
@@ -516,10 +524,12 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
     """Sliding local blocks of (N, C, H, W) as (N, C*kh*kw, L) (``torch.nn.functional.unfold``)."""
     x, unbatched = (input, False) if input.ndim == 4 else (input.unsqueeze(0), True)
     if x.ndim != 4:
-        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)")
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
+                                  f"(got {input.ndim}D)")
     K = _ntuple(kernel_size, 2, "kernel_size")
     p = _ntuple(padding, 2, "padding")
-    y = unfold_nd(x, K, _ntuple(dilation, 2, "dilation"), tuple((q, q) for q in p), _ntuple(stride, 2, "stride"))
+    y = unfold_nd(x, K, _ntuple(dilation, 2, "dilation"), tuple((q, q) for q in p),
+                  _ntuple(stride, 2, "stride"))
     return y.squeeze(0) if unbatched else y
 
 
@@ -527,8 +537,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
     """Sum sliding blocks (N, C*kh*kw, L) into (N, C, *output_size) (``torch.nn.functional.fold``)."""
     x, unbatched = (input, False) if input.ndim == 3 else (input.unsqueeze(0), True)
     if x.ndim != 3:
-        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
-                                  f"(got {input.ndim}D)")
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are "
+                                  f"supported (got {input.ndim}D)")
     K = _ntuple(kernel_size, 2, "kernel_size")
     p = _ntuple(padding, 2, "padding")
     y = fold_nd(x, _ntuple(output_size, 2, "output_size"), K, _ntuple(dilation, 2, "dilation"),

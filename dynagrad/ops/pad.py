@@ -37,8 +37,8 @@ def _index(n: int, lo: int, hi: int, mode: str):
     j = xp.arange(-lo, n + hi)
     if mode == "reflect":
         if lo >= n or hi >= n:
-            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
-                               f"but got: padding ({lo}, {hi}) at dimension of input of size {n}")
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({lo}, {hi}) at dimension of input of size {n}")
         j = xp.abs(j)
         return xp.where(j >= n, 2 * (n - 1) - j, j)
     if mode == "replicate":

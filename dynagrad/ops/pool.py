@@ -47,7 +47,8 @@ def _geometry(shape, nd, K, stride, pad, dil, ceil_mode, name):
         o, hi = _pool_out(S[i], K[i], stride[i], pad[i], dil[i], ceil_mode)
         if o <= 0:
             raise RuntimeError(f"{name}: Given input size: {tuple(shape[-nd - 1:])}. Calculated output size: "
-                               f"{tuple(shape[-nd - 1:-nd])}x{o}. Output size is too small (at {_source.here()})")
+                               f"{tuple(shape[-nd - 1:-nd])}x{o}. Output size is too small "
+                               f"(at {_source.here()})")
         outs.append(o)
         pads.append((pad[i], hi))
     return tuple(outs), tuple(pads)
@@ -75,7 +76,8 @@ def _scatter_flat(g, idx, in_shape, nd, overlap):
         out = xp.zeros(nplanes * plane, g.dtype)
         out[flat] = g.reshape(-1)
         return out.reshape(in_shape)
-    return xp.bincount(flat, weights=g.reshape(-1), minlength=nplanes * plane).astype(g.dtype).reshape(in_shape)
+    out = xp.bincount(flat, weights=g.reshape(-1), minlength=nplanes * plane)
+    return out.astype(g.dtype).reshape(in_shape)
 
 
 class _MaxIndexBackward(Op):
@@ -155,7 +157,8 @@ def _max_poolnd(nd, input, kernel_size, stride=None, padding=0, dilation=1, ceil
                 return_indices=False):
     _check_dims(input, nd, f"max_pool{nd}d")
     K, stride, pad, dil = _pool_args(nd, kernel_size, stride, padding, dilation)
-    vals, idx = MaxPoolWithIndicesBackward.apply(input, K=K, stride=stride, pad=pad, dil=dil, ceil_mode=ceil_mode)
+    vals, idx = MaxPoolWithIndicesBackward.apply(input, K=K, stride=stride, pad=pad, dil=dil,
+                                                 ceil_mode=ceil_mode)
     return (vals, _indices_tensor(idx)) if return_indices else vals
 
 
@@ -217,7 +220,7 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpoolnd(3, input, indices, kernel_size, stride, padding, output_size)
 
 
-# -- average pooling --------------------------------------------------------------------------------------------
+# -- average pooling -----------------------------------------------------------------------------------------
 
 def _window_sum(a, K, stride, pads, out):
     ap = _padded(a, pads, 0)
@@ -276,8 +279,8 @@ class _AvgPoolAdjoint(Op):
                                       scale=self.scale),)
 
 
-def _avg_poolnd(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
-                divisor_override=None):
+def _avg_poolnd(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+                count_include_pad=True, divisor_override=None):
     _check_dims(input, nd, f"avg_pool{nd}d")
     K, stride, pad, _ = _pool_args(nd, kernel_size, stride, padding, 1)
     if input._data.dtype.kind != "f":
@@ -304,18 +307,19 @@ def _avg_poolnd(nd, input, kernel_size, stride=None, padding=0, ceil_mode=False,
     return AvgPoolBackward.apply(input, K=K, stride=stride, pads=pads, out=out, scale=scale)
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):  # noqa: A002
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True):
     return _avg_poolnd(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
-               divisor_override=None):
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
     """2-D average pooling over (N, C, H, W) or (C, H, W)."""
     return _avg_poolnd(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
-def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,  # noqa: A002
-               divisor_override=None):
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
     return _avg_poolnd(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
@@ -343,7 +347,7 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # n
     return _lp_poolnd(3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-# -- adaptive pooling -----------------------------------------------------------------------------------------
+# -- adaptive pooling ----------------------------------------------------------------------------------------
 
 def _adaptive_bounds(n_in, n_out):
     o = xp.arange(n_out)
@@ -414,7 +418,8 @@ class AdaptiveMaxPoolBackward(_MaxIndexBackward):
             index.append(idx.reshape(shp))
             Ls.append(L)
         g = a[(Ellipsis,) + tuple(index)]  # (..., O1, L1, O2, L2, ...)
-        perm = tuple(range(lead)) + tuple(lead + 2 * i for i in range(nd)) + tuple(lead + 2 * i + 1 for i in range(nd))
+        perm = tuple(range(lead)) + tuple(lead + 2 * i for i in range(nd)) + \
+            tuple(lead + 2 * i + 1 for i in range(nd))
         g = g.transpose(perm).reshape(a.shape[:lead] + tuple(out) + (-1,))
         if a.dtype.kind == "f" and xp.isnan(g).any():
             arg = xp.where(xp.isnan(g).any(-1), xp.isnan(g).argmax(-1), g.argmax(-1))

@@ -99,9 +99,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     nd = input.ndim - 2
     if nd < 1:
-        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the "
-                         f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
-                         f"(got {mode})")
+        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for "
+                         f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                         f"nearest-exact (got {mode})")
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
             raise ValueError("align_corners option can only be set with the interpolating modes: "
@@ -109,32 +109,33 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     else:
         align_corners = bool(align_corners)
     if antialias and mode not in ("bilinear", "bicubic"):
-        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor "
-                         "as input")
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
+                         "tensor as input")
     S = tuple(input.shape[2:])
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
         out = tuple(int(s) for s in size) if isinstance(size, (list, tuple)) else (int(size),) * nd
         if len(out) != nd:
-            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
-                             f"with spatial dimensions of {list(S)} and output size of {list(out)}. Please "
-                             f"provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
-                             f"(o1, o2, ...,oK) format.")
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got "
+                             f"input with spatial dimensions of {list(S)} and output size of {list(out)}. "
+                             f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size "
+                             f"in (o1, o2, ...,oK) format.")
         scales = (None,) * nd
     elif scale_factor is not None:
         sf = tuple(float(s) for s in scale_factor) if isinstance(scale_factor, (list, tuple)) else \
             (float(scale_factor),) * nd
         if len(sf) != nd:
-            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got "
-                             f"input with spatial dimensions of {list(S)} and scale_factor of shape {list(sf)}.")
+            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but "
+                             f"got input with spatial dimensions of {list(S)} and scale_factor of shape "
+                             f"{list(sf)}.")
         out = tuple(int(math.floor(s * f)) for s, f in zip(S, sf))
         scales = (None,) * nd if recompute_scale_factor else sf
     else:
         raise ValueError("either size or scale_factor should be defined")
     if any(o <= 0 for o in out):
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input {list(S)} and output "
-                           f"{list(out)}")
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input {list(S)} and "
+                           f"output {list(out)}")
     if mode not in ("nearest", "nearest-exact", "area") and _DIMS.get(mode) != nd:
         need = f"{_DIMS[mode] + 2}D" if mode in _DIMS else "a supported mode and"
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {need} input")

@@ -28,7 +28,9 @@ import numpy as np
 import dynagrad
 from dynagrad.utils.data import Dataset
 
-__all__ = ["Digits", "FashionMNIST", "MNIST", "MNIST1D", "load_digits"]
+from .folder import DatasetFolder, ImageFolder  # noqa: F401 - images in one folder per class (Pillow)
+
+__all__ = ["DatasetFolder", "Digits", "FashionMNIST", "ImageFolder", "MNIST", "MNIST1D", "load_digits"]
 
 _DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 

@@ -1,4 +1,5 @@
-"""Upsampling layers (``Upsample``, ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``) and ``Fold``/``Unfold``."""
+"""Upsampling layers (``Upsample``, ``UpsamplingNearest2d``, ``UpsamplingBilinear2d``) and
+``Fold``/``Unfold``."""
 from __future__ import annotations
 
 from ...ops import conv as C
@@ -23,7 +24,8 @@ class Upsample(Module):
         self.size = size
         self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else \
             (tuple(float(f) for f in scale_factor) if scale_factor else None)
-        self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
+        self.mode, self.align_corners = mode, align_corners
+        self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):  # noqa: A002
         return R.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
