@@ -322,7 +322,7 @@ def _igamma_series(a, x, deriv):
         ds = ds + dterm
         done = xp.abs(term) <= xp.abs(s) * _EPS
         if deriv:
-            done &= xp.abs(dterm) <= xp.abs(ds) * _EPS + 1e-300
+            done &= xp.abs(dterm) <= (xp.abs(ds) + xp.abs(s)) * _EPS
         if done.all():
             break
     return s, ds
@@ -356,7 +356,7 @@ def _igamma_cf(a, x, deriv):
         h = h * delta
         done = xp.abs(delta - 1.0) <= _EPS
         if deriv:
-            done &= xp.abs(ddelta * h) <= xp.abs(dh) * _EPS + 1e-300
+            done &= xp.abs(ddelta * h) <= (xp.abs(dh) + xp.abs(h)) * _EPS
         if done.all():
             break
     return h, dh
