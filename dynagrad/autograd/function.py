@@ -71,6 +71,8 @@ class Op(Node):
     def apply(cls, *inputs, **kw):
         """Run the op on Tensors (Python numbers allowed where the op takes them), recording the graph
         when grad mode is on and an input requires grad."""
+        if state.transform_hook is not None:  # forward AD or vmap (dynagrad.func) is active
+            return state.transform_hook(cls, inputs, kw)
         T = _tensor_cls
         if state.autocast_dtype is not None:
             from ..amp.autocast_mode import cast_inputs
@@ -91,6 +93,8 @@ class Op(Node):
     @classmethod
     def apply1(cls, x):
         """``apply`` for the common case of one Tensor input and no static arguments."""
+        if state.transform_hook is not None:
+            return state.transform_hook(cls, (x,), {})
         if x._requires_grad and state.grad_enabled:
             ctx = cls.__new__(cls)
             return _record(ctx, (x,), cls.forward(ctx, x._data))

@@ -7,3 +7,4 @@ anomaly_check_nan = True
 profiler = None  # the active dynagrad.profiler.profile, if any
 record_hook = None  # called with every new graph node (activation checkpointing uses it)
 autocast_dtype = None  # numpy dtype of the active autocast region, or None
+transform_hook = None  # autograd._dispatch.dispatch while forward AD (a dual level) or vmap is active

@@ -113,7 +113,7 @@ def _binary(cls, name):
                 bd = b
                 fast = (type(b) is float or type(b) is int) and ad.dtype.kind == "f"
                 rg = a._requires_grad
-            if fast:
+            if fast and _state.transform_hook is None:  # forward AD / vmap go through cls.apply
                 try:
                     if rg and _state.grad_enabled:
                         ctx = new(cls)

@@ -1,0 +1,56 @@
+"""How primitive ops run while a function transform is active: the one hook in ``Op.apply``.
+
+``state.transform_hook`` is None unless a forward-AD dual level (``autograd.forward_ad``) or a vmap level
+(``dynagrad.func.vmap``) is active; then every ``Op.apply`` comes here. An op whose inputs are batched at a
+vmap level runs through that level's batching rule (``func._vmap``), which calls the op again on the
+physical tensors (batch dimension first) until no input is batched; an op on plain tensors runs as usual
+and then gets the tangent of its output at each dual level from the JVP rules (``forward_ad.propagate``).
+
+Levels nest in creation order. While the JVP rule of dual level ``i`` runs, only the levels created before
+it are visible (``visible``), so the rule's own ops carry the outer levels' tangents (the derivatives of
+the tangent, which nested ``jvp``/``jacfwd`` need) and never their own level's.
+"""
+from __future__ import annotations
+
+from . import state
+
+duals: list = []  # active dual levels (forward_ad.DualLevel), outermost first
+visible = 0  # how many of ``duals`` propagate tangents right now
+vmaps: list = []  # active vmap levels (func._vmap.VmapLevel), outermost first
+_counter = [0]
+_vmap = None  # dynagrad.func._vmap, imported on first use
+
+
+def next_id() -> int:
+    _counter[0] += 1
+    return _counter[0]
+
+
+def refresh() -> None:
+    """Install or remove the hook after a level was entered or left."""
+    state.transform_hook = dispatch if (duals or vmaps) else None
+
+
+def plain(cls, inputs, kw):
+    """Run an op as if no transform were active (its forward, and its graph node when grad is on)."""
+    hook = state.transform_hook
+    state.transform_hook = None
+    try:
+        return cls.apply(*inputs, **kw)
+    finally:
+        state.transform_hook = hook
+
+
+def dispatch(cls, inputs, kw):
+    if vmaps:
+        global _vmap
+        if _vmap is None:
+            from ..func import _vmap
+        level = _vmap.level_of(inputs, kw)
+        if level is not None:
+            return _vmap.batched_apply(cls, inputs, kw, level)
+    out = plain(cls, inputs, kw)
+    if visible:
+        from .forward_ad import propagate
+        propagate(cls, inputs, kw, out)
+    return out

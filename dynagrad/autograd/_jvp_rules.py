@@ -1,0 +1,632 @@
+"""JVP rules: the tangent of each primitive's output from its inputs' tangents, keyed by Op class.
+
+A rule is ``rule(inputs, tangents, out, kw) -> tangent`` (a tuple for ops with several outputs), where
+``tangents[i]`` is None when input ``i`` has no tangent. Rules are written with dynagrad ops, so they are
+themselves differentiable (reverse mode over forward mode) and batch under vmap; the caller broadcasts a
+tangent to the output's shape and dtype.
+
+Most rules are generic: an op that is linear in its tensor inputs (views, reshapes, sums, indexing, cat,
+where, gather, padding ...) maps tangents through itself; a bilinear op (mul, matmul, convolution) is the
+sum of the op applied with one tangent at a time; an elementwise op with a diagonal Jacobian gets ``J t``
+as its backward applied to ``t``. ``via_vjp`` (the transpose of the backward, by differentiating the
+backward with respect to its incoming gradient) is the rule of last resort, correct for any op whose
+backward is written with differentiable ops.
+"""
+from __future__ import annotations
+
+import math
+
+from ..backend import xp
+
+RULES: dict = {}
+
+
+# -- helpers -------------------------------------------------------------------------------------------------
+
+def _T():
+    from ..tensor import Tensor
+    return Tensor
+
+
+def _zeros_like(x):
+    from ..creation import zeros_like
+    return zeros_like(x)
+
+
+def _or_zero(p, t):
+    """The tangent, or zeros shaped like the input (0 for a Python number operand)."""
+    if t is not None:
+        return t
+    return _zeros_like(p) if isinstance(p, _T()) else 0
+
+
+def _add(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _fdt(x):
+    from ..dtypes import from_numpy
+    return from_numpy(x._data.dtype)
+
+
+def _mask(cond, like):
+    """A boolean Tensor as 0/1 in ``like``'s dtype."""
+    return cond.to(_fdt(like))
+
+
+def _sum(x, axes, keepdims):
+    from ..ops.reduce import SumBackward0
+    return SumBackward0.apply(x, axes=axes, keepdims=keepdims, dtype=None)
+
+
+def _regrow(x, ndim, axes, keepdims):
+    """Re-insert reduced axes so ``x`` broadcasts against the reduction's input."""
+    if keepdims:
+        return x
+    if axes is None:
+        return x.reshape((1,) * ndim)
+    for a in sorted(axes):
+        x = x.unsqueeze(a)
+    return x
+
+
+def _data_any(arr) -> bool:
+    """True if any element is true, across all examples of a vmap-batched array."""
+    phys = getattr(arr, "_phys", None)
+    if phys is not None:
+        return _data_any(phys)
+    return bool(xp.asarray(arr).any())
+
+
+def conform(t, out):
+    """Broadcast and cast a tangent to the output's shape and dtype."""
+    T = _T()
+    if not isinstance(t, T):
+        from ..creation import as_tensor
+        t = as_tensor(t, dtype=out.dtype)
+    if t._data.dtype != out._data.dtype:
+        t = t.to(out.dtype)
+    if t._data.shape != out._data.shape:
+        t = t.expand(*out._data.shape)
+    return t
+
+
+# -- generic rules -------------------------------------------------------------------------------------------
+
+def linear(cls, **override):
+    """The rule of an op linear in all its tensor inputs jointly: the op applied to the tangents."""
+    def rule(p, t, out, kw):
+        if override:
+            kw = {**kw, **override}
+        return cls.apply(*[_or_zero(pi, ti) for pi, ti in zip(p, t)], **kw)
+    return rule
+
+
+def bilinear(cls, first: int = 0, second: int = 1):
+    """An op linear in inputs ``first`` and ``second`` separately (any other tensor input enters linearly
+    with the first): ``op(ta, b, tc) + op(a, tb, 0)``."""
+    def rule(p, t, out, kw):
+        res = None
+        rest = [j for j in range(len(p)) if j not in (first, second)]
+        if t[first] is not None or any(t[j] is not None for j in rest):
+            args = list(p)
+            args[first] = _or_zero(p[first], t[first])
+            for j in rest:
+                if isinstance(p[j], _T()):
+                    args[j] = _or_zero(p[j], t[j])
+            res = cls.apply(*args, **kw)
+        if t[second] is not None:
+            args = list(p)
+            args[second] = t[second]
+            for j in rest:
+                if isinstance(p[j], _T()):
+                    args[j] = None
+            res = _add(res, cls.apply(*args, **kw))
+        return res
+    return rule
+
+
+def _fresh(x):
+    """``x`` as a tensor that requires grad and keeps ``x``'s history and outer tangents."""
+    y = x.view_as(x)
+    if not y._requires_grad:
+        y.requires_grad_()
+    return y
+
+
+def diagonal(cls):
+    """An elementwise op of its first input (diagonal Jacobian): ``J t`` is the backward applied to ``t``."""
+    def rule(p, t, out, kw):
+        if t[0] is None:
+            return None
+        from . import grad
+        from .grad_mode import enable_grad
+        with enable_grad():
+            x = _fresh(p[0])
+            y = cls.apply(x, *p[1:], **kw)
+            (jt,) = grad(y, x, grad_outputs=t[0].expand(*y.shape), create_graph=True)
+        return jt
+    return rule
+
+
+def via_vjp(cls):
+    """``J t`` as the derivative of ``<backward(u), t>`` with respect to ``u``: works for any op whose
+    backward formula is differentiable (every backward written with the ``_dual`` helpers is)."""
+    def rule(p, t, out, kw):
+        from . import grad
+        from .grad_mode import enable_grad
+        T = _T()
+        with enable_grad():
+            xs = list(p)
+            diff = []
+            for j, (x, tj) in enumerate(zip(p, t)):
+                if tj is not None and isinstance(x, T):
+                    xs[j] = _fresh(x)
+                    diff.append(j)
+            y = cls.apply(*xs, **kw)
+            ys = y if type(y) is tuple else (y,)
+            fl = [k for k, o in enumerate(ys) if isinstance(o, T) and o._data.dtype.kind in "fc"]
+            us = [_zeros_like(ys[k]).requires_grad_() for k in fl]
+            vj = grad([ys[k] for k in fl], [xs[j] for j in diff], grad_outputs=us, create_graph=True,
+                      allow_unused=True)
+            pairs = [(v, t[j]) for v, j in zip(vj, diff) if v is not None and v._requires_grad]
+            res = [None] * len(ys)
+            if pairs:
+                jt = grad([v for v, _ in pairs], us, grad_outputs=[tt for _, tt in pairs], create_graph=True,
+                          allow_unused=True)
+                for k, g in zip(fl, jt):
+                    res[k] = g
+        return tuple(res) if type(y) is tuple else res[0]
+    return rule
+
+
+def zero(p, t, out, kw):
+    outs = out if type(out) is tuple else (out,)
+    res = tuple(_zeros_like(o) for o in outs)
+    return res if type(out) is tuple else res[0]
+
+
+def registered(cls):
+    """The rule registered for ``cls`` or its nearest base class (subclasses that rename an op), or None."""
+    for k in cls.__mro__:
+        rule = RULES.get(k)
+        if rule is not None:
+            return rule
+    return None
+
+
+def lookup(cls):
+    """The rule for ``cls``; an op without one (a new primitive) gets the generic ``via_vjp``."""
+    rule = RULES.get(cls)
+    if rule is None:
+        rule = RULES[cls] = registered(cls) or via_vjp(cls)
+    return rule
+
+
+# -- elementwise ---------------------------------------------------------------------------------------------
+
+def _r_add(p, t, out, kw):
+    return _add(t[0], t[1])
+
+
+def _r_sub(p, t, out, kw):
+    ta, tb = t
+    if tb is None:
+        return ta
+    return -tb if ta is None else ta - tb
+
+
+def _r_neg(p, t, out, kw):
+    return -t[0]
+
+
+def _r_mul(p, t, out, kw):
+    (a, b), (ta, tb) = p, t
+    return _add(ta * b if ta is not None else None, a * tb if tb is not None else None)
+
+
+def _r_div(p, t, out, kw):
+    b, (ta, tb) = p[1], t
+    if tb is None:
+        return ta / b
+    num = -(out * tb) if ta is None else ta - out * tb
+    return num / b
+
+
+def _r_pow(p, t, out, kw):
+    from ..ops.index import where
+    (a, b), (ta, tb) = p, t
+    res = None
+    if ta is not None:
+        if isinstance(b, (int, float)):
+            res = ta * 0 if b == 0 else ta * (b * a ** (b - 1))
+        else:
+            res = ta * b * a ** (b - 1)
+    if tb is not None:
+        if isinstance(a, (int, float)):
+            part = tb * out * math.log(a) if a > 0 else (tb * 0 if a == 0 else tb * out * math.nan)
+        else:
+            part = tb * out * where(a == 0, 1.0, a).log()
+        res = _add(res, part)
+    return res
+
+
+def _r_square(p, t, out, kw):
+    return t[0] * (p[0] * 2)
+
+
+def _r_extreme(is_max):
+    def rule(p, t, out, kw):
+        a, b = p
+        first = (a > b) if is_max else (a < b)
+        eq = _mask(a == b, out) * 0.5
+        wa = _mask(first, out) + eq
+        wb = 1 - wa
+        return _add(t[0] * wa if t[0] is not None else None, t[1] * wb if t[1] is not None else None)
+    return rule
+
+
+def _r_atan2(p, t, out, kw):
+    (a, b), (ta, tb) = p, t
+    denom = a * a + b * b
+    return _add(ta * b / denom if ta is not None else None, -(tb * a) / denom if tb is not None else None)
+
+
+def _r_remainder(p, t, out, kw):
+    from ..ops.elementwise import div
+    (a, b), (ta, tb) = p, t
+    if tb is None:
+        return ta
+    q = div(a, b, rounding_mode="floor")
+    return _add(ta, -(tb * q))
+
+
+def _r_fmod(p, t, out, kw):
+    from ..ops.elementwise import div
+    (a, b), (ta, tb) = p, t
+    if tb is None:
+        return ta
+    q = div(a, b, rounding_mode="trunc")
+    return _add(ta, -(tb * q))
+
+
+def _r_clamp(p, t, out, kw):
+    a = p[0]
+    lo, hi = p[1], p[2]
+    keep = None
+    if lo is not None:
+        keep = _mask(a >= lo, out)
+    if hi is not None:
+        m = _mask(a <= hi, out)
+        keep = m if keep is None else keep * m
+    return t[0] * keep
+
+
+def _r_clamp_tensor(p, t, out, kw):
+    a, lo, hi = p
+    ta, tlo, thi = t
+    res = None
+    keep = None
+    above = _mask(a > hi, out) if hi is not None else None
+    if lo is not None:
+        keep = _mask(a >= lo, out)
+        if tlo is not None:
+            below = _mask(a < lo, out)
+            if above is not None:
+                below = below * (1 - above)
+            res = tlo * below
+    if hi is not None:
+        m = _mask(a <= hi, out)
+        keep = m if keep is None else keep * m
+        if thi is not None:
+            res = _add(res, thi * above)
+    if ta is not None:
+        res = _add(res, ta if keep is None else ta * keep)
+    return res
+
+
+def _r_nan_to_num(p, t, out, kw):
+    from ..ops.elementwise import isfinite
+    return t[0] * _mask(isfinite(p[0]), out)
+
+
+def _r_zero_grad(p, t, out, kw):
+    return _zeros_like(out)
+
+
+def _unary_rule(fn):
+    return lambda p, t, o, kw: fn(p[0], t[0], o)
+
+
+def _unary_rules():
+    from ..ops import elementwise as E
+    ln2, ln10 = math.log(2.0), math.log(10.0)
+    c = 2 / math.sqrt(math.pi)
+    f = {
+        "exp": lambda x, t, o: t * o,
+        "exp2": lambda x, t, o: t * o * ln2,
+        "expm1": lambda x, t, o: t * (o + 1),
+        "log": lambda x, t, o: t / x,
+        "log2": lambda x, t, o: t / (x * ln2),
+        "log10": lambda x, t, o: t / (x * ln10),
+        "log1p": lambda x, t, o: t / (x + 1),
+        "sqrt": lambda x, t, o: t / (o * 2),
+        "rsqrt": lambda x, t, o: t * (o * o * o * -0.5),
+        "sin": lambda x, t, o: t * x.cos(),
+        "cos": lambda x, t, o: -(t * x.sin()),
+        "tan": lambda x, t, o: t * (o * o + 1),
+        "asin": lambda x, t, o: t / (1 - x * x).sqrt(),
+        "acos": lambda x, t, o: -(t / (1 - x * x).sqrt()),
+        "atan": lambda x, t, o: t / (x * x + 1),
+        "sinh": lambda x, t, o: t * x.cosh(),
+        "cosh": lambda x, t, o: t * x.sinh(),
+        "tanh": lambda x, t, o: t * (1 - o * o),
+        "asinh": lambda x, t, o: t / (x * x + 1).sqrt(),
+        "acosh": lambda x, t, o: t / (x * x - 1).sqrt(),
+        "atanh": lambda x, t, o: t / (1 - x * x),
+        "sigmoid": lambda x, t, o: t * (o * (1 - o)),
+        "erf": lambda x, t, o: t * ((-(x * x)).exp() * c),
+        "reciprocal": lambda x, t, o: -(t * (o * o)),
+        "abs": lambda x, t, o: t * x.sign(),
+        "relu": lambda x, t, o: t * _mask(o > 0, o),
+        "frac": lambda x, t, o: t,
+    }
+    out = {}
+    for name, fn in f.items():
+        out[getattr(E, name).op] = _unary_rule(fn)
+    for name in ("sign", "floor", "ceil", "trunc"):
+        out[getattr(E, name).op] = zero
+    return out
+
+
+# -- reductions ----------------------------------------------------------------------------------------------
+
+def _r_prod(p, t, out, kw):
+    from ..ops.reduce import _prod_of_others
+    a, ta = p[0], t[0]
+    axis, keepdims = kw["axis"], kw["keepdims"]
+    axes = None if axis is None else (axis,)
+    if not _data_any(a._data == 0):
+        return _sum(ta / a, axes, keepdims) * out
+    T = _T()
+    others = T._wrap(xp.asarray(_prod_of_others(xp.asarray(a._data), axis)))
+    return _sum(ta * others, axes, keepdims)
+
+
+def _r_amax(p, t, out, kw):
+    a, ta = p[0], t[0]
+    axes, keepdims = kw["axes"], kw["keepdims"]
+    hit = _mask(a == _regrow(out, a.ndim, axes, keepdims), out)
+    return _sum(ta * hit, axes, keepdims) / _sum(hit, axes, keepdims)
+
+
+def _r_max_dim(p, t, out, kw):
+    from ..ops.index import gather
+    ta = t[0]
+    axis, keepdims = kw["axis"], kw["keepdims"]
+    idx = out[1]
+    if idx._data.dtype != xp.int64:
+        idx = idx.to(_int64())
+    if not keepdims:
+        idx = idx.unsqueeze(axis)
+    v = gather(ta, axis, idx)
+    return (v if keepdims else v.squeeze(axis)), None
+
+
+def _int64():
+    from .. import dtypes
+    return dtypes.int64
+
+
+def _r_var(p, t, out, kw):
+    from ..ops.reduce import MeanBackward0
+    a, ta = p[0], t[0]
+    axes, keepdims = kw["axes"], kw["keepdims"]
+    centred = a - MeanBackward0.apply(a, axes=axes, keepdims=True, dtype=None)
+    return _sum(centred * ta, axes, keepdims) * (2.0 / (kw["n"] - kw["correction"]))
+
+
+def _r_std(p, t, out, kw):
+    from ..ops.index import where
+    tv = _r_var(p, t, out, kw)
+    zero = out == 0
+    return tv * where(zero, 0.0, 0.5 / where(zero, 1.0, out))
+
+
+def _r_norm(p, t, out, kw):
+    from ..ops.index import where
+    a, ta = p[0], t[0]
+    axes, keepdims = kw["axes"], kw["keepdims"]
+    s = _sum(a * ta, axes, keepdims)
+    zero = out == 0
+    return where(zero, 0.0, s / where(zero, 1.0, out))
+
+
+def _r_logsumexp(p, t, out, kw):
+    a, ta = p[0], t[0]
+    axes, keepdims = kw["axes"], kw["keepdims"]
+    w = (a - _regrow(out, a.ndim, axes, keepdims)).exp()
+    return _sum(w * ta, axes, keepdims)
+
+
+def _r_cumprod(p, t, out, kw):
+    from ..ops.reduce import CumsumBackward0
+    a, ta = p[0], t[0]
+    ax = kw["axis"]
+    if _data_any(a._data == 0):  # with zeros: the product rule step by step, out_j = out_(j-1) * a_j
+        from ..ops.shape import stack, unbind
+        av, tv, ov = unbind(a, ax), unbind(ta, ax), unbind(out, ax)
+        res = [tv[0]]
+        for j in range(1, len(av)):
+            res.append(res[-1] * av[j] + ov[j - 1] * tv[j])
+        return stack(res, ax)
+    return out * CumsumBackward0.apply(ta / a, axis=ax, dtype=None)
+
+
+def _r_softmax(p, t, out, kw):
+    ax = (kw["axis"],)
+    return out * (t[0] - _sum(out * t[0], ax, True))
+
+
+def _r_log_softmax(p, t, out, kw):
+    ax = (kw["axis"],)
+    return t[0] - _sum(out.exp() * t[0], ax, True)
+
+
+# -- linear algebra ------------------------------------------------------------------------------------------
+
+def _r_einsum(p, t, out, kw):
+    from ..ops.linalg import EinsumBackward
+    res = None
+    for i, ti in enumerate(t):
+        if ti is not None:
+            args = list(p)
+            args[i] = ti
+            res = _add(res, EinsumBackward.apply(*args, **kw))
+    return res
+
+
+def _r_inverse(p, t, out, kw):
+    return -(out @ t[0] @ out)
+
+
+def _r_det(p, t, out, kw):
+    from ..ops.linalg import InverseBackward0
+    a, ta = p[0], t[0]
+    inv_t = InverseBackward0.apply(a).transpose(-1, -2)
+    nd = a.ndim
+    return out * _sum(inv_t * ta, (nd - 2, nd - 1), False)
+
+
+def _r_solve(p, t, out, kw):
+    from ..ops.linalg import SolveBackward
+    a, (ta, tb) = p[0], t
+    vector = kw["vector"]
+    rhs = tb
+    if ta is not None:
+        x = out.unsqueeze(-1) if vector else out
+        corr = ta @ x
+        if vector:
+            corr = corr.squeeze(-1)
+        rhs = -corr if rhs is None else rhs - corr
+    r = SolveBackward.apply(a, rhs, vector=vector)
+    if r.grad_fn is not None and not hasattr(r.grad_fn, "vector"):
+        r.grad_fn.vector = vector
+    return r
+
+
+# -- pooling -------------------------------------------------------------------------------------------------
+
+def _r_max_index(nd_of):
+    def rule(p, t, out, kw):
+        from ..ops.index import gather
+        a, ta = p[0], t[0]
+        vals, idx = out
+        nd = nd_of(kw)
+        lead = tuple(a.shape[:a.ndim - nd])
+        v = gather(ta.reshape(lead + (-1,)), -1, idx.reshape(lead + (-1,)))
+        return v.reshape(tuple(vals.shape)), None
+    return rule
+
+
+# -- registry ------------------------------------------------------------------------------------------------
+
+def _build() -> None:
+    from ..ops import elementwise as E
+    from ..ops import index as I
+    from ..ops import linalg as L
+    from ..ops import reduce as R
+    from ..ops import shape as S
+
+    r = RULES
+    r.update({
+        E.AddBackward0: _r_add, E.SubBackward0: _r_sub, E.NegBackward0: _r_neg, E.MulBackward0: _r_mul,
+        E.DivBackward0: _r_div, E.PowBackward0: _r_pow, E.SquareBackward: _r_square,
+        E.MaximumBackward0: _r_extreme(True), E.MinimumBackward0: _r_extreme(False),
+        E.Atan2Backward0: _r_atan2, E.ToCopyBackward0: linear(E.ToCopyBackward0),
+        E.ZeroGradBackward: _r_zero_grad, E.RemainderBackward0: _r_remainder, E.FmodBackward0: _r_fmod,
+        E.RoundBackward0: zero, E.ClampBackward1: _r_clamp, E.ClampTensorBackward: _r_clamp_tensor,
+        E.NanToNumBackward0: _r_nan_to_num,
+    })
+    r.update(_unary_rules())
+    for cls in (R.SumBackward0, R.MeanBackward0, R.CumsumBackward0):
+        r[cls] = linear(cls)
+    r.update({
+        R.ProdBackward0: _r_prod, R.AmaxBackward0: _r_amax, R.MaxBackward0: _r_max_dim,
+        R.VarBackward0: _r_var,
+        R.NormBackward1: _r_norm, R.LogsumexpBackward0: _r_logsumexp, R.CumprodBackward0: _r_cumprod,
+        R.SoftmaxBackward0: _r_softmax, R.LogSoftmaxBackward0: _r_log_softmax,
+    })
+    if hasattr(R, "StdBackward0"):
+        r[R.StdBackward0] = _r_std
+    for cls in (S.PermuteBackward0, S.ExpandBackward0, S.RepeatBackward0, S.FlipBackward0, S.RollBackward0,
+                S.CatBackward0, S.SplitOp, S.UnbindOp, S.TrilBackward0, S.ContiguousBackward,
+                S.DiagonalBackward0):
+        r[cls] = linear(cls)
+    r[S.ViewBackward0] = linear(S.ViewBackward0, copy_ok=True)  # a tangent need not be contiguous
+    for cls in (I.SliceBackward0, I.IndexBackward0, I.IndexPutBackward0, I.GatherBackward0, I.WhereBackward0):
+        r[cls] = linear(cls)
+    r[I.MaskedFillBackward0] = linear(I.MaskedFillBackward0, value=0)
+
+    def scatter(p, t, out, kw):
+        if kw.get("reduce") in (None, "add"):
+            return linear(I.ScatterBackward0)(p, t, out, kw)
+        return via_vjp(I.ScatterBackward0)(p, t, out, kw)
+    r[I.ScatterBackward0] = scatter
+    if hasattr(I, "ScatterReduceBackward0"):
+        r[I.ScatterReduceBackward0] = via_vjp(I.ScatterReduceBackward0)
+    for cls in (L.MmBackward0, L.BmmBackward0, L.DotBackward0, L.MvBackward0):
+        r[cls] = bilinear(cls)
+    r.update({L.EinsumBackward: _r_einsum, L.InverseBackward0: _r_inverse, L.DetBackward0: _r_det,
+              L.SolveBackward: _r_solve})
+    _build_optional()
+
+
+def _build_optional() -> None:
+    """Rules for primitives in modules that may not exist yet (conv/pool/pad, nn's own ops)."""
+    import importlib
+    r = RULES
+
+    def mod(name):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            return None
+
+    conv = mod("dynagrad.ops.conv")
+    if conv is not None:
+        r[conv.ConvolutionBackward0] = bilinear(conv.ConvolutionBackward0)
+        r[conv._ConvTransposeBackward] = bilinear(conv._ConvTransposeBackward)
+        r[conv.Im2ColBackward0] = linear(conv.Im2ColBackward0)
+        r[conv.Col2ImBackward0] = linear(conv.Col2ImBackward0)
+    for m in (mod("dynagrad.ops.pad"), mod("dynagrad.nn._ops")):
+        if m is not None and hasattr(m, "ConstantPadNdBackward0"):
+            r[m.ConstantPadNdBackward0] = linear(m.ConstantPadNdBackward0, value=0)
+    pad = mod("dynagrad.ops.pad")
+    if pad is not None:
+        r[pad._IndexPadBackward] = linear(pad._IndexPadBackward)
+    pool = mod("dynagrad.ops.pool")
+    if pool is not None:
+        r[pool.MaxPoolWithIndicesBackward] = _r_max_index(lambda kw: len(kw["K"]))
+        r[pool.AdaptiveMaxPoolBackward] = _r_max_index(lambda kw: len(kw["out"]))
+        r[pool.AvgPoolBackward] = linear(pool.AvgPoolBackward)
+        r[pool._AvgPoolAdjoint] = linear(pool._AvgPoolAdjoint)
+    nn = mod("dynagrad.nn._ops")
+    if nn is not None:
+        if hasattr(nn, "AddmmBackward0"):
+            r[nn.AddmmBackward0] = bilinear(nn.AddmmBackward0)
+        for name in ("EmbeddingBackward0", "NativeDropoutBackward0", "BackwardHookFunctionBackward"):
+            if hasattr(nn, name):
+                r[getattr(nn, name)] = linear(getattr(nn, name))
+        for name in ("GeluBackward0", "SiluBackward0", "MishBackward0", "LeakyReluBackward0", "EluBackward0",
+                     "HardtanhBackward0", "HardsigmoidBackward0", "HardswishBackward0", "SoftplusBackward0",
+                     "ThresholdBackward0", "LogSigmoidBackward0"):
+            if hasattr(nn, name):
+                r[getattr(nn, name)] = diagonal(getattr(nn, name))
+
+
+_build()
