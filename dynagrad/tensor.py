@@ -140,7 +140,9 @@ class Tensor:
 
     def __reduce_ex__(self, protocol):
         # for multiprocessing (DataLoader workers) and copy; files use dynagrad.save, never pickle
-        return (_rebuild, (type(self), xp.ascontiguousarray(self._data), self._requires_grad,
+        # ascontiguousarray makes 0-d arrays 1-d; the reshape keeps the shape
+        arr = xp.ascontiguousarray(self._data).reshape(self._data.shape)
+        return (_rebuild, (type(self), arr, self._requires_grad,
                            getattr(self, "__dict__", None)))
 
     def __deepcopy__(self, memo):

@@ -634,8 +634,6 @@ def test_flat_path_state_dict_copy_and_reload():
         assert steps == [9.0] * len(ps)
 
 
-@pytest.mark.xfail(reason="core: pickling a 0-d Tensor gives shape [1] (Tensor.__reduce_ex__ uses "
-                          "np.ascontiguousarray, which returns ndim >= 1)", strict=False)
 def test_optimizer_pickles():
     import pickle
     w = leaf([1.0, 2.0])
