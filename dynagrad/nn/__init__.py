@@ -8,7 +8,7 @@ names ``torch.nn`` has.
 >>> model[0].weight.grad.shape
 torch.Size([8, 4])
 """
-from . import functional, init, modules, parameter, utils
+from . import functional, init, modules, parallel, parameter, utils
 from .modules import *  # noqa: F403
 from .modules.module import Module
 from .parameter import Buffer, Parameter, UninitializedParameter
