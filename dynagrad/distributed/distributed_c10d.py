@@ -272,24 +272,31 @@ def _root(g: ProcessGroup, src, group_src, what: str) -> int:
 # -- waiting with a deadline ---------------------------------------------------------------------------------
 
 def _poll(reqs, g: ProcessGroup, what: str, timeout=None) -> None:
-    """Wait for MPI requests by testing them until done or until the group's timeout passes."""
+    """Wait for MPI requests by testing them until done or until the group's timeout passes.
+
+    Testing is what moves MPI's shared-memory transfers on, so the loop polls without sleeping (yielding the
+    CPU to other processes after 2 ms); only after a second of waiting does it nap 1 ms between 1 ms bursts
+    of polling, so a rank waiting on a slow peer does not burn a core yet a transfer still proceeds.
+    """
     testall = _MPI.Request.Testall
     if testall(reqs):
         return
     limit = g._timeout if timeout is None else _seconds(timeout)
     start = time.monotonic()
-    delay = 0.0
+    nap_at = start + 1.0
     while not testall(reqs):
-        waited = time.monotonic() - start
-        if waited > limit:
+        now = time.monotonic()
+        if now - start > limit:
             raise DistBackendError(
                 f"dynagrad.distributed.{what} timed out after {limit:g} s on rank {_global_rank()} of "
                 f"{_MPI.COMM_WORLD.Get_size()}: another rank has probably failed, exited or not reached this "
                 "call (set the limit with init_process_group(timeout=datetime.timedelta(...)) or "
                 "DYNAGRAD_DIST_TIMEOUT=seconds)")
-        if waited > 0.002:  # spin briefly for low latency, then back off to at most 1 ms naps
-            time.sleep(delay)
-            delay = min(1e-3, delay * 2 or 2e-5)
+        if now >= nap_at:
+            time.sleep(1e-3)
+            nap_at = time.monotonic() + 1e-3
+        elif now - start > 0.002:
+            os.sched_yield()
 
 
 class Work:

@@ -109,21 +109,22 @@ class Branchy(nn.Module):
         return self.a(x) + self.b(x) if use_b else self.a(x)
 
 
-torch.manual_seed(0)
-net = Branchy()
-ddp = DDP(net, find_unused_parameters=True)
 x = torch.randn(6, 4) + r
-mine = copy.deepcopy(net)
-(mine(x, r == 1) ** 2).mean().backward()
-for _ in range(2):  # twice: the state resets between iterations
-    net.zero_grad()
-    (ddp(x, use_b=r == 1) ** 2).mean().backward()
-    for name in ("a.weight", "a.bias", "b.weight", "b.bias"):
-        g = mine.get_parameter(name).grad
-        g = g.clone() if g is not None else torch.zeros_like(mine.get_parameter(name))
-        dist.all_reduce(g, op=dist.ReduceOp.AVG)
-        np.testing.assert_allclose(net.get_parameter(name).grad.numpy(), g.numpy(), rtol=1e-5, atol=1e-7)
-    assert net.c.weight.grad is None and net.c.bias.grad is None
+for cap in (None, 1e-5):  # one bucket; a bucket per parameter (started in the same order on every rank)
+    torch.manual_seed(0)
+    net = Branchy()
+    ddp = DDP(net, find_unused_parameters=True, bucket_cap_mb=cap)
+    mine = copy.deepcopy(net)
+    (mine(x, r == 1) ** 2).mean().backward()
+    for _ in range(2):  # twice: the state resets between iterations
+        net.zero_grad()
+        (ddp(x, use_b=r == 1) ** 2).mean().backward()
+        for name in ("a.weight", "a.bias", "b.weight", "b.bias"):
+            g = mine.get_parameter(name).grad
+            g = g.clone() if g is not None else torch.zeros_like(mine.get_parameter(name))
+            dist.all_reduce(g, op=dist.ReduceOp.AVG)
+            np.testing.assert_allclose(net.get_parameter(name).grad.numpy(), g.numpy(), rtol=1e-5, atol=1e-7)
+        assert net.c.weight.grad is None and net.c.bias.grad is None
 
 # without the flag, a parameter that got no gradient is PyTorch's error at the next forward
 ddp = DDP(Branchy())
