@@ -15,3 +15,19 @@ from .parameter import Buffer, Parameter, UninitializedParameter
 
 __all__ = ["Module", "Parameter", "Buffer", "UninitializedParameter", "functional", "init", "utils",
            "modules", "parameter"] + [n for n in dir(modules) if not n.startswith("_") and n[0].isupper()]
+
+_LAZY_SUBPACKAGES = ("parallel", "attention", "quantized", "intrinsic")
+
+
+def __getattr__(name: str):
+    """Subpackages other engineers add (``nn.parallel``) and layers of lazily found families (``nn.LSTM``)."""
+    import importlib
+
+    if name in _LAZY_SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    try:
+        value = getattr(modules, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value

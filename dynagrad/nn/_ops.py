@@ -703,10 +703,11 @@ class BinaryCrossEntropyBackward0(Op):
         if self.edges[0][0] is not None:
             gx = g * (x - y) / _clamp_min((1 - x) * x, 1e-12)
         if self.edges[1][0] is not None:
-            xv = _val(x)
-            with xp.errstate(divide="ignore"):
-                d = xp.maximum(xp.log1p(-xv), -100) - xp.maximum(xp.log(xv), -100)
-            gy = g * _const(d, g)
+            if _t(x):
+                gy = g * (E.clamp_min(E.log1p(-x), -100) - E.clamp_min(E.log(x), -100))
+            else:
+                with xp.errstate(divide="ignore"):
+                    gy = g * (xp.maximum(xp.log1p(-x), -100) - xp.maximum(xp.log(x), -100))
         return gx, gy
 
 

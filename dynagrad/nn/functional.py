@@ -150,7 +150,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` as one primitive (one BLAS call for any number of leading dims).
 
     >>> import dynagrad
-    >>> F.linear(dynagrad.ones(2, 3), dynagrad.ones(4, 3)).shape
+    >>> dynagrad.nn.functional.linear(dynagrad.ones(2, 3), dynagrad.ones(4, 3)).shape
     torch.Size([2, 4])
     """
     xd, wd = input._data, weight._data
@@ -530,12 +530,12 @@ def _alpha_dropout(input: Tensor, p: float, training: bool, feature: bool, inpla
         return input
     if p == 1:
         return input * 0
-    alpha = -_SELU_ALPHA * _SELU_SCALE
-    a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
+    alpha = 1.7580993408473766  # -SELU's negative saturation, as in PyTorch's _dropout_impl
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
     x = input._data
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
     keep = (_random._rng(None).random(shape, dtype=xp.float32) >= p).astype(x.dtype)
-    b = (1 - keep) * ((alpha * a) + alpha * a * p) + (-alpha * a * p) * keep  # PyTorch's _dropout_impl
+    b = (keep - 1) * (alpha * a) + alpha * a * p
     mul = Tensor._wrap((keep * a).astype(x.dtype))
     add = Tensor._wrap(b.astype(x.dtype))
 
@@ -912,7 +912,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     backwards; modes 'constant' (negative widths crop), 'reflect', 'replicate', 'circular'.
 
     >>> import dynagrad
-    >>> F.pad(dynagrad.ones(1, 2), (1, 2))
+    >>> dynagrad.nn.functional.pad(dynagrad.ones(1, 2), (1, 2))
     tensor([[0., 1., 1., 0., 0.]])
     """
     pads = tuple(int(p) for p in pad)

@@ -101,3 +101,26 @@ from .pooling import (
 )
 from .sparse import Embedding, EmbeddingBag
 from .upsampling import Fold, Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+
+# Layer families other engineers add (rnn.py, transformer.py, ...) are found lazily, on first use of a name,
+# so this file does not have to change (or break) while they land.
+_LAZY_FAMILIES = ("rnn", "transformer", "attention")
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if not name[:1].isupper():
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for family in _LAZY_FAMILIES:
+        try:
+            mod = importlib.import_module(f"{__name__}.{family}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{family}":
+                raise
+            continue
+        if name in getattr(mod, "__all__", ()) or (hasattr(mod, name) and not name.startswith("_")):
+            value = getattr(mod, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

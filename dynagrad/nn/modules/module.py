@@ -2,10 +2,10 @@
 
 Parameters, buffers and submodules register in ``__setattr__`` into three dicts (``_parameters``,
 ``_buffers``, ``_modules``); everything else (``named_parameters``, ``state_dict``, ``train``/``eval``,
-``to``, hooks, ``repr``) walks those dicts. ``__call__`` is lean: with no hooks registered it checks four
-empty dicts and one global flag, then runs ``forward`` inside a ``try`` that costs nothing unless an error
-propagates; then it names the module path (``encoder.fc1``) in the message, computed lazily from the root's
-``named_modules``.
+``to``, hooks, ``repr``) walks those dicts. ``__call__`` is lean: with no hooks registered it checks eight
+empty dicts (the module's and the global ones), then runs ``forward`` inside a ``try`` that costs nothing
+unless an error propagates; then it names the module path (``encoder.fc1``) in the message, computed
+lazily from the root's ``named_modules``.
 
 >>> import dynagrad
 >>> class Net(dynagrad.nn.Module):
@@ -156,14 +156,8 @@ _global_forward_hooks_with_kwargs: dict = OrderedDict()
 _global_buffer_registration_hooks: dict = OrderedDict()
 _global_module_registration_hooks: dict = OrderedDict()
 _global_parameter_registration_hooks: dict = OrderedDict()
-_global_hooks_on = False  # set once any global forward/backward hook is registered: __call__ reads only this
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
-
-
-def _switch_global_hooks_on() -> None:
-    global _global_hooks_on
-    _global_hooks_on = True
 
 
 def register_module_buffer_registration_hook(hook: Callable) -> RemovableHandle:
@@ -188,7 +182,6 @@ def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
     """``hook(module, args)`` before every module's forward."""
     handle = RemovableHandle(_global_forward_pre_hooks)
     _global_forward_pre_hooks[handle.id] = hook
-    _switch_global_hooks_on()
     return handle
 
 
@@ -202,7 +195,6 @@ def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
         _global_forward_hooks_with_kwargs[handle.id] = True
     if always_call:
         _global_forward_hooks_always_called[handle.id] = True
-    _switch_global_hooks_on()
     return handle
 
 
@@ -215,14 +207,12 @@ def register_module_backward_hook(hook: Callable) -> RemovableHandle:
     _global_is_full_backward_hook = False
     handle = RemovableHandle(_global_backward_hooks)
     _global_backward_hooks[handle.id] = hook
-    _switch_global_hooks_on()
     return handle
 
 
 def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
     handle = RemovableHandle(_global_backward_pre_hooks)
     _global_backward_pre_hooks[handle.id] = hook
-    _switch_global_hooks_on()
     return handle
 
 
@@ -235,7 +225,6 @@ def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
     _global_is_full_backward_hook = True
     handle = RemovableHandle(_global_backward_hooks)
     _global_backward_hooks[handle.id] = hook
-    _switch_global_hooks_on()
     return handle
 
 
@@ -533,7 +522,8 @@ class Module:
     # -- calling -------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks
-                or _global_hooks_on):
+                or _global_forward_hooks or _global_forward_pre_hooks or _global_backward_hooks
+                or _global_backward_pre_hooks):
             return self._call_with_hooks(args, kwargs)
         try:
             return self.forward(*args, **kwargs)

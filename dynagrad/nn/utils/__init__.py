@@ -1,4 +1,5 @@
-"""``dynagrad.nn.utils``: gradient clipping and flattening parameters to one vector."""
+"""``dynagrad.nn.utils``: gradient clipping and flattening parameters to one vector; ``rnn`` (packing) and
+other submodules load on first use."""
 from . import clip_grad, convert_parameters
 from .clip_grad import (
     clip_grad_norm,
@@ -8,3 +9,14 @@ from .clip_grad import (
     get_total_norm,
 )
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+
+
+def __getattr__(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as e:
+        if e.name != f"{__name__}.{name}":
+            raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
