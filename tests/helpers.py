@@ -6,10 +6,12 @@ runs the same lambda with ``m = dynagrad`` and ``m = torch`` on the same inputs,
 seeded by the test's name, and compares every output (values, dtype, shape, requires_grad) and, for float
 inputs, the gradients of ``sum(out * cotangent)`` with a fixed random cotangent.
 
-Where torch is not importable the reference comes from ``tests/golden/<test file>__<test>.npz``, recorded
-from PyTorch with ``DYNAGRAD_RECORD_GOLDEN=1 pytest tests/``; ``DYNAGRAD_USE_GOLDEN=1`` forces the golden
-path where torch is installed (to check the files). ``reference(fn)`` is the same mechanism for any value
-(``fn(torch)`` must return numbers, strings, lists, dicts or NumPy arrays).
+Where torch is not importable the reference comes from ``tests/golden/<test file>__<test function>.npz``
+(one entry per parametrization and call), recorded from PyTorch with ``DYNAGRAD_RECORD_GOLDEN=1 pytest
+tests/`` (re-recording a test replaces only its entries; delete tests/golden first to drop stale ones);
+``DYNAGRAD_USE_GOLDEN=1`` forces the golden path where torch is installed, to check the files.
+``reference(fn)`` is the same mechanism for any value (``fn(torch)`` must return numbers, strings, lists,
+dicts or NumPy arrays).
 
 Inputs: a shape tuple is a random float tensor of the case's dtype that requires grad; ``F``, ``I``, ``B``
 give control (range, dtype, non-contiguous layout, requires_grad); NumPy arrays are used as they are
@@ -17,10 +19,12 @@ give control (range, dtype, non-contiguous layout, requires_grad); NumPy arrays 
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import warnings
+import zipfile
 import zlib
 from dataclasses import dataclass
 
@@ -124,15 +128,16 @@ def _test_key() -> str:
     return os.path.basename(path).removesuffix(".py") + "__" + name
 
 
-def _file_name(key: str) -> str:
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", key).strip("-")
-    if len(safe) > 120:
-        safe = safe[:100] + "-" + format(zlib.crc32(key.encode()), "08x")
-    return os.path.join(GOLDEN_DIR, safe + ".npz")
+def _file_and_entry(key: str, n: int) -> tuple[str, str]:
+    """One file per test function (its parametrizations are entries in it): few small files."""
+    func, _, params = key.partition("[")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", func).strip("-")
+    return os.path.join(GOLDEN_DIR, safe + ".npz"), f"{params.removesuffix(']')}#{n}"
 
 
 _calls: dict = {}  # test key -> number of reference values taken so far
-_recorded: dict = {}  # test key -> {entry: value} written so far in this session
+_recorded: dict = {}  # golden file -> {entry: value}, as recorded in this session (plus the file's others)
+_fresh: set = set()  # test keys whose old entries were dropped in this session
 _loaded: dict = {}
 
 
@@ -169,28 +174,55 @@ def _decode(value, arrays):
     return value
 
 
+def _read(path: str) -> tuple[dict, dict]:
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    return json.loads(str(arrays.pop("__structure__"))), arrays
+
+
 def _store(key: str, n: int, value) -> None:
-    entries = _recorded.setdefault(key, {})
-    entries[n] = value
+    path, entry = _file_and_entry(key, n)
+    entries = _recorded.get(path)
+    if entries is None:  # keep the entries of the tests not re-recorded in this session
+        entries = _recorded[path] = {}
+        if os.path.exists(path):
+            structure, arrays = _read(path)
+            entries.update({k: _decode(v, arrays) for k, v in structure.items()})
+    if key not in _fresh:  # this test's old entries go: it may take fewer references now
+        _fresh.add(key)
+        prefix = entry.split("#")[0] + "#"
+        for k in [k for k in entries if k.startswith(prefix)]:
+            del entries[k]
+    entries[entry] = value
     arrays: dict = {}
-    structure = {str(i): _encode(v, arrays, f"c{i}_") for i, v in entries.items()}
+    structure = {k: _encode(v, arrays, f"e{i}_") for i, (k, v) in enumerate(sorted(entries.items()))}
+    arrays["__structure__"] = np.array(json.dumps(structure, sort_keys=True))
+    _write_npz(path, arrays)
+
+
+def _write_npz(path: str, arrays: dict) -> None:
+    """np.savez_compressed with fixed timestamps, so re-recording unchanged values leaves the bytes alone."""
     os.makedirs(GOLDEN_DIR, exist_ok=True)
-    np.savez_compressed(_file_name(key), __structure__=np.array(json.dumps(structure)), **arrays)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, arr in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, buf.getvalue())
 
 
 def _load(key: str, n: int):
-    path = _file_name(key)
+    path, entry = _file_and_entry(key, n)
     if path not in _loaded:
         if not os.path.exists(path):
             pytest.fail(f"no golden values for {key} ({path}); record them where torch is installed with "
                         f"DYNAGRAD_RECORD_GOLDEN=1 pytest tests/")
-        with np.load(path) as z:
-            arrays = {k: z[k] for k in z.files}
-        _loaded[path] = json.loads(str(arrays.pop("__structure__"))), arrays
+        _loaded[path] = _read(path)
     structure, arrays = _loaded[path]
-    if str(n) not in structure:
-        pytest.fail(f"golden file {path} has no entry {n}; record again with DYNAGRAD_RECORD_GOLDEN=1")
-    return _decode(structure[str(n)], arrays)
+    if entry not in structure:
+        pytest.fail(f"golden file {path} has no entry {entry!r}; record again with DYNAGRAD_RECORD_GOLDEN=1")
+    return _decode(structure[entry], arrays)
 
 
 def reference(compute):
@@ -296,7 +328,10 @@ def _run(m, fn, values, grads, seed, backward=True):
     inputs = []
     for v, g in zip(values, grads):
         if isinstance(v, np.ndarray):
-            t = m.from_numpy(_copy_keep_layout(v))
+            if v.dtype.name == "bfloat16" and m is not dynagrad:  # torch.from_numpy has no bfloat16
+                t = m.from_numpy(v.astype(np.float32)).to(m.bfloat16)
+            else:
+                t = m.from_numpy(_copy_keep_layout(v))
             if g:
                 t.requires_grad_(True)
             inputs.append(t)
@@ -311,10 +346,7 @@ def _run(m, fn, values, grads, seed, backward=True):
     outs, dts, rgs, kinds = [], [], [], []
     for kind, v in leaves:
         if kind == "tensor":
-            arr = v.detach().numpy()
-            if arr.dtype.kind == "V" or str(arr.dtype) == "bfloat16":
-                arr = arr.astype(np.float32)
-            outs.append(arr.copy())
+            outs.append(_to_numpy(m, v))
             dts.append(_dtype_name(m, v))
             rgs.append(bool(v.requires_grad))
             kinds.append("tensor")
@@ -334,8 +366,15 @@ def _run(m, fn, values, grads, seed, backward=True):
             loss = term if loss is None else loss + term
         loss.backward()
         res["grads"] = [None if not isinstance(t, m.Tensor) or not g or t.grad is None
-                        else t.grad.detach().numpy().astype(np.float64) for t, g in zip(inputs, grads)]
+                        else _to_numpy(m, t.grad) for t, g in zip(inputs, grads)]
     return res
+
+
+def _to_numpy(m, t) -> np.ndarray:
+    """A copy of a tensor's values (bfloat16 as float32: torch's numpy() refuses it)."""
+    if _dtype_name(m, t) == "bfloat16":
+        t = t.float()
+    return t.detach().numpy().copy()
 
 
 def _close(mine, ref, rtol, atol, what):

@@ -643,6 +643,15 @@ def test_gradgradcheck(name):
     assert gradgradcheck(f, tuple(inputs), eps=1e-6, atol=1e-4, rtol=1e-3)
 
 
+def test_gradcheck_noncontiguous_inputs():
+    base = np.random.default_rng(0).standard_normal((4, 3))
+    x = dynagrad.from_numpy(base.T).requires_grad_()  # a transposed (non-contiguous) leaf
+    w = dynagrad.from_numpy(np.random.default_rng(1).standard_normal((8,))[::2]).requires_grad_()
+    assert not x.is_contiguous() and not w.is_contiguous()
+    assert gradcheck(lambda a, b: (a @ b[:4]).tanh() * a.sum(), (x, w))
+    assert gradgradcheck(lambda a, b: (a @ b[:4]).tanh(), (x, w))
+
+
 def test_gradcheck_detects_a_wrong_gradient():
     class Bad(dynagrad.autograd.Function):
         @staticmethod

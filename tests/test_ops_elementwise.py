@@ -367,3 +367,10 @@ def test_addcmul_addcdiv_and_misc():
     check_op(lambda m, x, y, z: m.addcmul(x, y, z, value=0.5), (3, 4), (4,), (3, 1))
     check_op(lambda m, x, y, z: m.addcdiv(x, y, z, value=2), (3, 4), (4,), F(3, 1, low=0.5, high=2))
     check_op(lambda m, x, y: m.rsub(x, y), (3, 4), (4,))
+
+
+def test_half_precision():
+    for dt in ("float16", "bfloat16"):
+        check_op(lambda m, x, y: (x * y + x / (y * y + 1)).sum(1), F(3, 4, dtype=dt), F(4, dtype=dt))
+        check_op(lambda m, x: [x * 2.5, x + 1, x.exp(), x.clamp(-0.5, 0.5), x.float()], F(3, dtype=dt))
+        check_op(lambda m, x, y: x + y, F(3, dtype=dt), F(3, dtype="float32"))

@@ -39,6 +39,7 @@ SHAPE_OPS = {
     "expand_keep": (lambda m, x: x.expand(-1, 5), (3, 1)),
     "expand_0d": (lambda m, x: x.expand(2, 3), ()),
     "broadcast_to": (lambda m, x: m.broadcast_to(x, (2, 3, 4)), (4,)),
+    "expand_as": (lambda m, x: x.expand_as(m.zeros(2, 3, 4)), (3, 1)),
     "repeat": (lambda m, x: x.repeat(2, 3), (3, 4)),
     "repeat_more": (lambda m, x: x.repeat(2, 1, 3), (3, 4)),
     "repeat_0d": (lambda m, x: x.repeat(3), ()),
