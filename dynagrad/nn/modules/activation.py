@@ -8,7 +8,7 @@ from ...ops import elementwise as E
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _member
 
 __all__ = ["Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU",
            "Mish", "Hardswish", "ELU", "CELU", "SELU", "GLU", "GELU", "Hardshrink", "LeakyReLU", "LogSigmoid",
@@ -272,7 +272,7 @@ class PReLU(Module):
         init.constant_(self.weight, self.init)
 
     def forward(self, input):
-        return F.prelu(input, self.weight)
+        return F.prelu(input, _member(self, "weight"))
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

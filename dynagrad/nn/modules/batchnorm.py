@@ -7,7 +7,7 @@ from ...creation import empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _member
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -85,17 +85,18 @@ class _BatchNorm(_NormBase):
 
     def forward(self, input):
         self._check_input_dim(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            nbt = self.num_batches_tracked
+        momentum, training = self.momentum, self.training
+        factor = 0.0 if momentum is None else momentum
+        nbt = _member(self, "num_batches_tracked")
+        if training and self.track_running_stats and nbt is not None:
             nbt._data[...] += 1
             nbt._vc[0] += 1
-            factor = 1.0 / float(nbt._data) if self.momentum is None else self.momentum
-        bn_training = True if self.training else (self.running_mean is None and self.running_var is None)
-        use_running = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if use_running else None,
-                            self.running_var if use_running else None, self.weight, self.bias, bn_training,
-                            factor, self.eps)
+            factor = 1.0 / float(nbt._data) if momentum is None else momentum
+        rm, rv = _member(self, "running_mean"), _member(self, "running_var")
+        bn_training = True if training else (rm is None and rv is None)
+        use_running = not training or self.track_running_stats
+        return F.batch_norm(input, rm if use_running else None, rv if use_running else None,
+                            _member(self, "weight"), _member(self, "bias"), bn_training, factor, self.eps)
 
 
 class BatchNorm1d(_BatchNorm):

@@ -8,7 +8,7 @@ from ...creation import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _member
 
 __all__ = ["Identity", "Linear", "Bilinear"]
 
@@ -54,7 +54,9 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        return F.linear(input, self.weight, self.bias)
+        p = self._parameters  # one dict read instead of two failed attribute lookups (__getattr__)
+        return F.linear(input, p["weight"] if "weight" in p else self.weight,
+                        p["bias"] if "bias" in p else self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -90,7 +92,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1, input2):
-        return F.bilinear(input1, input2, self.weight, self.bias)
+        return F.bilinear(input1, input2, _member(self, "weight"), _member(self, "bias"))
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

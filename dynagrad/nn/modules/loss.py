@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .distance import PairwiseDistance
-from .module import Module
+from .module import Module, _member
 
 __all__ = ["L1Loss", "NLLLoss", "PoissonNLLLoss", "GaussianNLLLoss", "KLDivLoss", "MSELoss", "BCELoss",
            "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiLabelMarginLoss", "SmoothL1Loss", "HuberLoss",
@@ -39,7 +39,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.nll_loss(input, target, weight=_member(self, "weight"), ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
 
@@ -83,7 +83,7 @@ class MSELoss(_Loss):
 
 class BCELoss(_WeightedLoss):
     def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, weight=_member(self, "weight"), reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -94,7 +94,8 @@ class BCEWithLogitsLoss(_Loss):
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, pos_weight=self.pos_weight,
+        return F.binary_cross_entropy_with_logits(input, target, _member(self, "weight"),
+                                                  pos_weight=_member(self, "pos_weight"),
                                                   reduction=self.reduction)
 
 
@@ -153,13 +154,14 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+        return F.cross_entropy(input, target, weight=_member(self, "weight"), ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
     def forward(self, input, target):
-        return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+        return F.multilabel_soft_margin_loss(input, target, weight=_member(self, "weight"),
+                                             reduction=self.reduction)
 
 
 class CosineEmbeddingLoss(_Loss):
@@ -193,7 +195,8 @@ class MultiMarginLoss(_WeightedLoss):
         self.margin = margin
 
     def forward(self, input, target):
-        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
+                                   weight=_member(self, "weight"),
                                    reduction=self.reduction)
 
 

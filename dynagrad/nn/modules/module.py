@@ -1082,6 +1082,19 @@ class Module:
         """Accepted for compatibility (``torch.compile`` of a module); runs eagerly."""
 
 
+def _member(module: Module, name: str):
+    """``module.<name>`` for a parameter or buffer without the cost of a failed attribute lookup before
+    ``__getattr__`` (~0.8 us each); layers' ``forward`` use it on the hot path."""
+    d = module.__dict__
+    p = d["_parameters"]
+    if name in p:
+        return p[name]
+    b = d["_buffers"]
+    if name in b:
+        return b[name]
+    return getattr(module, name)
+
+
 def _remove_from(name, *dicts_or_sets) -> None:
     for d in dicts_or_sets:
         if name in d:

@@ -6,7 +6,7 @@ from ...creation import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _member
 
 __all__ = ["Embedding", "EmbeddingBag"]
 
@@ -68,7 +68,7 @@ class Embedding(Module):
                 _state.grad_enabled = prev
 
     def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+        return F.embedding(input, _member(self, "weight"), self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self) -> str:
