@@ -129,8 +129,12 @@ class _Flat:
             return None
         return f
 
-    def buffer(self, N, C, dtype):
-        return xp.zeros(N * C * self.plane + self.tail, dtype)
+    def buffer(self, N, C, dtype, zero=True):
+        if zero:
+            return xp.zeros(N * C * self.plane + self.tail, dtype)
+        buf = xp.empty(N * C * self.plane + self.tail, dtype)
+        buf[N * C * self.plane:] = 0
+        return buf
 
     def body(self, buf, N, C):
         return buf[:N * C * self.plane].reshape((N, C) + self.Sp)
@@ -140,11 +144,24 @@ class _Flat:
         return a[(Ellipsis,) + tuple(slice(0, o) for o in self.out)]
 
 
+def _place(out, x, pads):
+    """Write ``x`` into ``out`` at offsets ``pads[i][0]`` of the trailing dims and zero the rest, touching
+    each element of ``out`` once."""
+    lead = (slice(None),) * (x.ndim - len(pads))
+    out[lead + tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, x.shape[len(lead):]))] = x
+    for i, (lo, _) in enumerate(pads):
+        n = x.shape[len(lead) + i]
+        pre = lead + (slice(None),) * i
+        if lo:
+            out[pre + (slice(0, lo),)] = 0
+        if out.shape[len(lead) + i] > lo + n:
+            out[pre + (slice(lo + n, None),)] = 0
+
+
 def _flat_patches(x, f, K, dil, pads, groups):
     N, C = x.shape[:2]
-    buf = f.buffer(N, C, x.dtype)
-    f.body(buf, N, C)[(slice(None), slice(None)) + tuple(slice(lo, lo + n) for (lo, _), n in
-                                                         zip(pads, x.shape[2:]))] = x
+    buf = f.buffer(N, C, x.dtype, zero=False)
+    _place(f.body(buf, N, C), x, pads)
     e = buf.itemsize
     v = as_strided(buf, (C,) + tuple(K) + (N, f.Lq),
                    (f.plane * e,) + tuple(d * sp * e for d, sp in zip(dil, f.sp)) +
@@ -211,15 +228,15 @@ class ConvolutionBackward0(Op):
         N, O = g.shape[:2]
         C, K = x.shape[1], w.shape[2:]
         gx = gw = gb = None
-        if need_b:
-            gb = g.sum(axis=(0,) + tuple(range(2, g.ndim)))
         # the output gradient as (groups, O/groups, N*positions), zero on the discarded columns
         if f is not None and f.E != out:
-            gr = xp.zeros((O, N) + f.E, g.dtype)
-            f.crop(gr)[...] = g.swapaxes(0, 1)
+            gr = xp.empty((O, N) + f.E, g.dtype)
+            _place(gr, g.swapaxes(0, 1), ((0, 0),) * len(out))
         else:
             gr = xp.ascontiguousarray(g.swapaxes(0, 1))
         gr = gr.reshape(G, O // G, -1)
+        if need_b:  # rows of the transposed gradient are contiguous: a fast reduction
+            gb = gr.reshape(O, -1).sum(1)
         if need_w:
             cols = self.cols
             if cols is None:
