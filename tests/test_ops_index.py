@@ -164,6 +164,24 @@ def test_inplace_through_views():
         return y
 
     check_op(fn, (3, 4), dtypes=FLOATS)
+    check_op(fn, F(3, 4, layout="T"))  # x * 1 keeps x's (transposed) layout: views of a non-contiguous base
+    check_op(fn, F(3, 4, layout="step"))
+
+    def flipped(m, x):
+        y = x * 1
+        f = y.flip(1)  # a copy in PyTorch: writing to it leaves y alone
+        f[:, 0] = 5.0
+        return y * x + f
+
+    check_op(flipped, (3, 4))
+    check_op(flipped, F(3, 4, layout="T"))
+
+    def transposed(m, x):
+        y = (x * 1).t()
+        y[1:, ::2] = 0.5
+        return y.exp()
+
+    check_op(transposed, F(3, 4, layout="T"))
 
     def fn2(m, x, w):
         y = x * 2
@@ -195,7 +213,9 @@ def test_inplace_through_views():
     "stale view history: after an in-place change of a base that requires grad, its existing views keep "
     "their old grad_fn. x = randn(3, 4, requires_grad=True); y = x.clone(); v = y[:, 1:3]; y.mul_(3); "
     "(v * v).sum().backward(): x.grad[:, 1:3] is 2*v, PyTorch gives 6*v (v now reads y after mul_). "
-    "Fix needs views to be rebased (PyTorch regenerates a view's grad_fn when its version moved)"))
+    "Also: y = (x * 1).t(); y[1:, ::2] = 0.5; y[0].sigmoid_(); y.exp() backpropagates as if sigmoid_ never "
+    "ran (y keeps the AsStridedBackward0 from the first write). Fix needs views to be rebased (PyTorch "
+    "regenerates a view's grad_fn when its version moved)"))
 def test_inplace_view_then_use_view():
     def fn(m, x):
         y = x.clone()
@@ -204,6 +224,23 @@ def test_inplace_view_then_use_view():
         return v * v
 
     check_op(fn, (3, 4))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "stale view history: after an in-place change of a base that requires grad, its existing views keep "
+    "their old grad_fn. x = randn(3, 4, requires_grad=True); y = x.clone(); v = y[:, 1:3]; y.mul_(3); "
+    "(v * v).sum().backward(): x.grad[:, 1:3] is 2*v, PyTorch gives 6*v (v now reads y after mul_). "
+    "Also: y = (x * 1).t(); y[1:, ::2] = 0.5; y[0].sigmoid_(); y.exp() backpropagates as if sigmoid_ never "
+    "ran (y keeps the AsStridedBackward0 from the first write). Fix needs views to be rebased (PyTorch "
+    "regenerates a view's grad_fn when its version moved)"))
+def test_inplace_through_two_views():
+    def through_two_views(m, x):
+        y = (x * 1).t()  # a view of the product
+        y[1:, ::2] = 0.5  # changes the product through y
+        y[0].sigmoid_()  # and again through a view of y: y's own history must follow
+        return y.exp()
+
+    check_op(through_two_views, (3, 4))
 
 
 def test_leaf_view_inplace_errors():

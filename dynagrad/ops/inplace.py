@@ -93,14 +93,26 @@ def apply_inplace(t: Tensor, fn, *args, **kw) -> Tensor:
 def _flat_positions(base: Tensor, view: Tensor):
     """For each element of ``view``, its flat position in ``base`` (both share memory)."""
     b, v = base._data, view._data
-    if not b.flags.c_contiguous:
-        raise NotImplementedError("in-place operation on a view of a non-contiguous tensor that requires grad; "
-                                  "call .contiguous() on the base tensor first")
+    if not b.flags.c_contiguous:  # match the view's element addresses against the base's
+        addr_b = _addresses(b, 0)
+        order = xp.argsort(addr_b, kind="stable")
+        addr_v = _addresses(v, v.__array_interface__["data"][0] - b.__array_interface__["data"][0])
+        return order[xp.searchsorted(addr_b[order], addr_v)].reshape(v.shape)
     item = b.itemsize
     offset = v.__array_interface__["data"][0] - b.__array_interface__["data"][0]
     pos = xp.arange(b.size, dtype=xp.int64)
     strides = tuple(s // item * 8 for s in v.strides)
     return xp.lib.stride_tricks.as_strided(pos[offset // item:], shape=v.shape, strides=strides).copy()
+
+
+def _addresses(a, offset: int):
+    """The byte offset of every element of ``a`` (in C order), plus ``offset``."""
+    out = xp.full(a.shape, offset, dtype=xp.int64)
+    for axis, (n, stride) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
+        shape[axis] = n
+        out += (xp.arange(n, dtype=xp.int64) * stride).reshape(shape)
+    return out.reshape(-1)
 
 
 class CopySlicesBackward(Node):

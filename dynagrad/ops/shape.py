@@ -333,7 +333,7 @@ class FlipBackward0(Op):
     def forward(ctx, a, axes):
         if ctx is not None:
             ctx.axes = axes
-        return xp.flip(a, axes)
+        return xp.flip(a, axes).copy()  # PyTorch's flip copies (NumPy's is a view: writes would reach `a`)
 
     def backward(self, g):
         if D.is_array(g):
