@@ -229,6 +229,15 @@ def test_functional_against_torch():
         compare(lambda m, F, x, mode=mode: F.pad(x, (1, 2, 2, 1), mode=mode), x)
         compare(lambda m, F, x, mode=mode: F.pad(x, (1, 0, 2, 1, 1, 1), mode=mode), x[None].copy())
         compare(lambda m, F, x, mode=mode: F.pad(x, (-1, 2, 1, -2), mode=mode), x)
+    compare(lambda m, F, x: F.channel_shuffle(x, 3), x.reshape(2, 6, 10))
+    compare(
+        lambda m, F, x, w, b: F.linear_cross_entropy(
+            x, w, m.tensor([0, 2, 1, 1]), linear_bias=b, label_smoothing=0.1
+        ),
+        x[:, 0],
+        R.standard_normal((3, 5)).astype(np.float32),
+        R.standard_normal(3).astype(np.float32),
+    )
     idx = np.array([[0, 3], [1, 2]])
     compare(lambda m, F, i: F.one_hot(i), idx)
     compare(lambda m, F, i: F.one_hot(i, 6), idx)

@@ -17,6 +17,7 @@ __all__ = ["Module", "Parameter", "Buffer", "UninitializedParameter", "functiona
            "modules", "parameter"] + [n for n in dir(modules) if not n.startswith("_") and n[0].isupper()]
 
 _LAZY_SUBPACKAGES = ("parallel", "attention", "quantized", "intrinsic")
+_LAZY_NAMES = {"DataParallel": "parallel"}
 
 
 def __getattr__(name: str):
@@ -24,7 +25,14 @@ def __getattr__(name: str):
     import importlib
 
     if name in _LAZY_SUBPACKAGES:
-        return importlib.import_module(f"{__name__}.{name}")
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    if name in _LAZY_NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
     try:
         value = getattr(modules, name)
     except AttributeError:
