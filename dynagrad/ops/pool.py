@@ -111,17 +111,24 @@ class MaxPoolWithIndicesBackward(_MaxIndexBackward):
         positions = list(itertools.product(*map(range, K)))
         best = ap[lead + _slices(positions[0], stride, dil, out)].copy()
         win = xp.zeros(best.shape, xp.int16 if len(positions) < 32000 else xp.int64)
-        isf = a.dtype.kind == "f"
+        nan = a.dtype.kind == "f" and bool(xp.isnan(a).any())  # NaN wins, as in PyTorch
+        m = xp.empty(best.shape, bool)
+        tmp = xp.empty_like(win)
         for j, k in enumerate(positions[1:], 1):
             v = ap[lead + _slices(k, stride, dil, out)]
-            m = v > best
-            if isf:
+            xp.greater(v, best, out=m)
+            if nan:
                 m |= v != v
-            xp.copyto(best, v, where=m)
-            win[m] = j
+                xp.copyto(best, v, where=m)
+            else:
+                xp.maximum(best, v, out=best)
+            # win = where(m, j, win) without branches (a masked copy mispredicts on random data)
+            xp.subtract(win.dtype.type(j), win, out=tmp)
+            xp.multiply(tmp, m, out=tmp)
+            win += tmp
         # flat index into the unpadded input plane
         S = a.shape[-nd:]
-        kidx = xp.unravel_index(win, K) if nd > 1 else (win,)
+        kidx = [(win // math.prod(K[i + 1:])) % K[i] for i in range(nd)]
         flat = None
         for i in range(nd):
             shp = [1] * win.ndim
