@@ -1392,7 +1392,10 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
 
 
 # Functions whose primitives live in other nn files (attention is another engineer's), resolved on first use.
-_LAZY = {"scaled_dot_product_attention": "_attention_ops", "multi_head_attention_forward": "_attention_ops"}
+_LAZY = {"scaled_dot_product_attention": "_attention_ops", "multi_head_attention_forward": "_attention_ops",
+         "_canonical_mask": "_attention_ops", "_none_or_dtype": "_attention_ops",
+         "_mha_shape_check": "_attention_ops", "_in_projection_packed": "_attention_ops",
+         "_in_projection": "_attention_ops"}
 
 
 def __getattr__(name: str):
