@@ -57,13 +57,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the script")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``dynagrad launch``; returns the job's exit status."""
-    ap = argparse.ArgumentParser(prog="dynagrad launch", description=__doc__.splitlines()[0])
-    add_arguments(ap)
-    args = ap.parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Start the job described by ``args`` (from a parser set up by :func:`add_arguments`); its exit status."""
     if args.nproc < 1:
-        ap.error("-n must be at least 1")
+        print("dynagrad launch: -n must be at least 1", file=sys.stderr)
+        return 2
     mpiexec = find_mpiexec()
     if mpiexec is None:
         print(_MISSING, file=sys.stderr)
@@ -75,6 +73,14 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.call(build_command(args, mpiexec), env=env)
     except KeyboardInterrupt:
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``dynagrad launch``: ``main(["-n", "2", "script.py", ...])`` returns the exit status."""
+    ap = argparse.ArgumentParser(prog="dynagrad launch", description="Start N ranks of a script through "
+                                 "MPI's launcher (mpiexec), on this machine or on the hosts of a host file.")
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
 
 
 if __name__ == "__main__":
