@@ -90,6 +90,46 @@ def worker_allreduce(quick: bool) -> dict:
     return {"allreduce": rows, "world": dist.get_world_size()}
 
 
+def worker_torch_allreduce(quick: bool) -> dict:
+    """The same all_reduce in PyTorch over gloo (TCP on 127.0.0.1), for comparison."""
+    import torch
+    import torch.distributed as tdist
+
+    torch.set_num_threads(1)
+    tdist.init_process_group("gloo")
+    out = {}
+    for nbytes in SIZES:
+        t = torch.ones(nbytes // 4)
+        reps = max(3, min(200, (2 ** 22) // nbytes)) // (4 if quick else 1) + 1
+        tdist.barrier()
+        out[nbytes] = _time({"torch": lambda t=t: tdist.all_reduce(t)}, reps)["torch"]
+    tdist.destroy_process_group()
+    return {"torch": out}
+
+
+def _launch_torch(quick: bool) -> dict | None:
+    """Two plain processes running worker_torch_allreduce (None when torch is not installed)."""
+    import importlib.util
+    import socket
+
+    if importlib.util.find_spec("torch") is None:
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = {k: v for k, v in os.environ.items() if k not in BLAS_VARS}
+    base.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "benchmarks.bench_dist", "--worker", "torch_allreduce"] + (["quick"] if quick else [])
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    procs = [subprocess.Popen(cmd, env={**base, "RANK": str(r)}, cwd=root, stdout=subprocess.PIPE, text=True)
+             for r in range(2)]
+    outs = [p.communicate(timeout=900)[0] for p in procs]
+    if any(p.returncode for p in procs):
+        return None
+    res = json.loads([line for line in outs[0].splitlines() if line.startswith("{")][-1])["torch"]
+    return {int(k): v for k, v in res.items()}
+
+
 def worker_mlp(per_rank_batch: int, n_samples: int, epochs: int, sync: bool = True) -> dict:
     import dynagrad as torch
     from dynagrad import nn
@@ -149,9 +189,11 @@ def main(argv=None) -> int:
         kind, *rest = args.worker
         if kind == "allreduce":
             res = worker_allreduce(rest == ["quick"])
+        elif kind == "torch_allreduce":
+            res = worker_torch_allreduce(rest == ["quick"])
         else:
             res = worker_mlp(int(rest[0]), int(rest[1]), int(rest[2]), rest[3:] != ["nosync"])
-        if "PMI_RANK" not in os.environ or os.environ["PMI_RANK"] == "0":
+        if os.environ.get("PMI_RANK", os.environ.get("RANK", "0")) == "0":
             print(json.dumps(res), flush=True)
         return 0
 
@@ -159,17 +201,19 @@ def main(argv=None) -> int:
     print(f"{cores} CPUs, load average {os.getloadavg()[0]:.1f}; MPI: the mpich wheel; OpenBLAS overrides "
           "removed for the jobs")
     ar = _launch(2, ["allreduce"] + (["quick"] if args.quick else []), 1)
+    gloo = _launch_torch(args.quick) or {}
     print("\nall_reduce (SUM, float32) on 2 ranks, median time per call; algbw = bytes / time, "
           "busbw = algbw * 2(n-1)/n")
     print(f"{'size':>7} | {'dynagrad':>9} | {'busbw':>10} | {'no check':>9} | {'async':>9} | {'mpi4py':>9} | "
-          f"{'check costs':>11}")
+          f"{'check costs':>11} | {'torch gloo':>10}")
     for r in ar["allreduce"]:
         t = r["dynagrad"]
         bus = r["bytes"] / t / 1e9  # 2(n-1)/n == 1 for n == 2
         us = {k: r[k] * 1e6 for k in ("unchecked", "async", "mpi4py")}
         print(f"{_fmt_bytes(r['bytes']):>7} | {t * 1e6:>7.1f}us | {bus:>6.2f} GB/s | "
               f"{us['unchecked']:>7.1f}us | {us['async']:>7.1f}us | {us['mpi4py']:>7.1f}us | "
-              f"{t * 1e6 - us['unchecked']:>9.1f}us")
+              f"{t * 1e6 - us['unchecked']:>9.1f}us | "
+              + (f"{gloo[r['bytes']] * 1e6:>8.1f}us" if r["bytes"] in gloo else f"{'-':>10}"))
 
     n = 6000 if args.quick else 60000
     epochs = 1 if args.quick else 5
@@ -190,7 +234,8 @@ def main(argv=None) -> int:
               f"{best / r['epoch_s']:>5.2f}x")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"allreduce": ar["allreduce"], "mlp_epoch": rows}, f, indent=1)
+            json.dump({"allreduce": ar["allreduce"], "torch_gloo_allreduce": gloo, "mlp_epoch": rows}, f,
+                      indent=1)
     return 0
 
 
