@@ -361,17 +361,23 @@ class NativeLayerNormBackward0(_CachingOp):
         shape = x.shape
         if inner_shape is not None:
             x = x.reshape(inner_shape)
+        add = xp.add.reduce
         if stats is None:
-            mean = x.mean(axis=axes, keepdims=True)
+            n = 1
+            for a in axes:
+                n *= x.shape[a]
+            mean = add(x, axis=axes, keepdims=True) * (1.0 / n)
             xc = x - mean
-            var = xp.mean(xc * xc, axis=axes, keepdims=True)
+            sq = xc * xc
+            var = add(sq, axis=axes, keepdims=True) * (1.0 / n)
         else:
             mean, var = stats
             xc = x - mean
+            sq = None
         rstd = 1.0 / xp.sqrt(var + eps)
         xhat = xp.multiply(xc, rstd, out=xc)
         if w is not None:
-            out = xhat * w.reshape(wshape)
+            out = xp.multiply(xhat, w.reshape(wshape), out=sq) if sq is not None else xhat * w.reshape(wshape)
         else:
             out = xhat.copy() if ctx is not None else xhat
         if b is not None:
@@ -389,25 +395,52 @@ class NativeLayerNormBackward0(_CachingOp):
         inner = self.inner_shape
         if inner is not None:
             g = g.reshape(inner)
-        if not _t(g):
-            xhat, rstd = self.xhat, self.rstd
-        else:
-            xhat, rstd = self._recompute(x)
+        if _t(g):
+            return self._backward_graph(g, x, w, nx, nw, nb)
+        xhat, rstd, axes, wshape = self.xhat, self.rstd, self.axes, self.wshape
+        add = xp.add.reduce
+        param_axes = tuple(i for i, s in enumerate(wshape) if s == 1)
+        gx = gw = gb = None
+        if nw:
+            t = g * xhat
+            gw = (add(t, axis=param_axes) if param_axes else t).reshape(w.shape)
+        if nb:
+            gb = (add(g, axis=param_axes) if param_axes else g).reshape(self.bshape)
+        if nx:
+            gxhat = g * w.reshape(wshape) if w is not None else g
+            if self.stats is None:
+                n = xhat.size // rstd.size
+                m1 = add(gxhat, axis=axes, keepdims=True) * (1.0 / n)
+                t = gxhat * xhat
+                m2 = add(t, axis=axes, keepdims=True) * (1.0 / n)
+                xp.multiply(xhat, m2, out=t)
+                gx = gxhat - m1 if gxhat is g else xp.subtract(gxhat, m1, out=gxhat)
+                gx -= t
+                gx *= rstd
+            else:
+                gx = gxhat * rstd
+            if inner is not None:
+                gx = gx.reshape(self.shape)
+        return gx, gw, gb
+
+    def _backward_graph(self, g, x, w, nx, nw, nb):
+        """The same formulas on Tensors (create_graph=True), from xhat and rstd recomputed from ``x``."""
+        xhat, rstd = self._recompute(x)
         axes, wshape = self.axes, self.wshape
+        param_axes = tuple(i for i, s in enumerate(wshape) if s == 1)
         gx = gw = gb = None
         if nx:
             gxhat = g * w.reshape(wshape) if w is not None else g
             if self.stats is None:
                 n = 1
                 for a in axes:
-                    n *= _val(xhat).shape[a]
+                    n *= xhat.shape[a]
                 gx = rstd * (gxhat - _sum(gxhat, axes, True) * (1.0 / n)
                              - xhat * (_sum(gxhat * xhat, axes, True) * (1.0 / n)))
             else:
                 gx = gxhat * rstd
-            if inner is not None:
+            if self.inner_shape is not None:
                 gx = gx.reshape(self.shape)
-        param_axes = tuple(i for i, s in enumerate(wshape) if s == 1)
         if nw:
             gw = _sum(g * xhat, param_axes).reshape(tuple(w.shape))
         if nb:
