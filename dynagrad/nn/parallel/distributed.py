@@ -6,8 +6,8 @@ buckets (reverse registration order, the order backward tends to produce them; `
 25 by default with a first bucket of 1 MiB). A post-accumulate-grad hook on each parameter copies its
 gradient into its bucket; when a bucket is full its nonblocking MPI allreduce starts (buckets start in
 index order, the same on every rank). When the last bucket has started, the hook waits for all of them
-and writes the averages back into ``.grad``. Only a forward through the wrapper (with grad enabled,
-outside ``no_sync``) arms this, so gradients are averaged once per backward.
+and writes the sums divided by the world size back into ``.grad``. Only a forward through the wrapper
+(with grad enabled, outside ``no_sync``) arms this, so gradients are averaged once per backward.
 """
 from __future__ import annotations
 
@@ -259,7 +259,6 @@ class DistributedDataParallel(Module):
         while self._next < len(self._buckets) and self._pending[self._next] == 0:
             b = self._buckets[self._next]
             if n > 1:
-                b.flat /= n  # divide first, as torch's default allreduce hook does
                 b.req = g._comm.Iallreduce(MPI.IN_PLACE, b.flat, MPI.SUM)
             self._next += 1
         if self._next == len(self._buckets):
@@ -278,6 +277,10 @@ class DistributedDataParallel(Module):
             if g.size() > 1:
                 c10d._poll([g._comm.Iallreduce(c10d._MPI.IN_PLACE, used, c10d._MPI.MAX)], g,
                            "DistributedDataParallel (used parameters)")
+        n = g.size()
+        if self.gradient_as_bucket_view and n > 1:
+            for b in self._buckets:
+                b.flat /= n
         for i, p in enumerate(self._params):
             if used is not None and not used[i]:
                 continue  # no rank used it: leave .grad as it was
@@ -290,9 +293,9 @@ class DistributedDataParallel(Module):
                 else:
                     grad._vc[0] += 1
             elif grad is None:
-                p.grad = Tensor._wrap(view.copy())
-            else:
-                grad._data[...] = view
+                p.grad = Tensor._wrap(view / n)
+            else:  # the sum over ranks, averaged on the way back into .grad
+                np.divide(view, n, out=grad._data)
                 grad._vc[0] += 1
 
 
