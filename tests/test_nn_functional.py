@@ -314,3 +314,25 @@ def test_kl_div_mean_warns_like_torch():
         warnings.simplefilter("always")
         F.kl_div(dynagrad.zeros(2), dynagrad.ones(2))
     assert any("batchmean" in str(x.message) for x in w)
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_weight_norm_against_torch(dim):
+    pytest.importorskip("torch")
+    from test_nn_tools import check_module
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dm, _ = check_module(
+            lambda m: m.nn.utils.weight_norm(m.nn.Linear(4, 3), dim=dim),
+            R.standard_normal((5, 4)).astype(np.float32),
+            steps=2,
+        )
+    w = dm(dynagrad.ones(1, 4))
+    dynagrad.nn.utils.remove_weight_norm(dm)
+    assert [n for n, _ in dm.named_parameters()] == ["bias", "weight"]
+    np.testing.assert_allclose(dm(dynagrad.ones(1, 4)).detach().numpy(), w.detach().numpy(), rtol=1e-6)
+    out = dynagrad.nn.utils.stateless.functional_call(
+        dm, {"weight": dynagrad.zeros(3, 4)}, (dynagrad.ones(1, 4),)
+    )
+    np.testing.assert_allclose(out.detach().numpy(), dm.bias.detach().numpy()[None], rtol=1e-6)

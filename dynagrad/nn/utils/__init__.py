@@ -9,6 +9,13 @@ from .clip_grad import (
     get_total_norm,
 )
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .weight_norm import remove_weight_norm, weight_norm
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """Build ``module_cls(*args, **kwargs)``; dynagrad has no meta device, so the initialisation runs."""
+    kwargs.pop("device", None)
+    return module_cls(*args, **kwargs)
 
 
 def __getattr__(name: str):
