@@ -46,7 +46,7 @@ def dispatch(cls, inputs, kw):
         global _vmap
         if _vmap is None:
             from ..func import _vmap
-        level = _vmap.level_of(inputs, kw)
+        level = _vmap.level_of(cls, inputs, kw)
         if level is not None:
             return _vmap.batched_apply(cls, inputs, kw, level)
     out = plain(cls, inputs, kw)

@@ -615,6 +615,9 @@ def _build_optional() -> None:
         r[pool.AdaptiveMaxPoolBackward] = _r_max_index(lambda kw: len(kw["out"]))
         r[pool.AvgPoolBackward] = linear(pool.AvgPoolBackward)
         r[pool._AvgPoolAdjoint] = linear(pool._AvgPoolAdjoint)
+    fb = mod("dynagrad.func._batch_rules")
+    if fb is not None:
+        r[fb.PerExampleMmBackward] = bilinear(fb.PerExampleMmBackward)
     nn = mod("dynagrad.nn._ops")
     if nn is not None:
         if hasattr(nn, "AddmmBackward0"):
