@@ -157,22 +157,24 @@ def _dt(dtype, default=None):
     return dtypes.as_dtype(dtype).numpy
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False, out=None, layout=None) -> Tensor:
-    """A tensor of zeros; ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+def zeros(*shape, size=None, dtype=None, device=None, requires_grad: bool = False, out=None,
+          layout=None) -> Tensor:
+    """A tensor of zeros; ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
     _check_device(device)
-    return _make(xp.zeros(_shape(size), _dt(dtype)), requires_grad)
+    return _make(xp.zeros(_shape(shape if size is None else (size,)), _dt(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False, out=None, layout=None) -> Tensor:
+def ones(*shape, size=None, dtype=None, device=None, requires_grad: bool = False, out=None,
+         layout=None) -> Tensor:
     _check_device(device)
-    return _make(xp.ones(_shape(size), _dt(dtype)), requires_grad)
+    return _make(xp.ones(_shape(shape if size is None else (size,)), _dt(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, out=None, layout=None,
+def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = False, out=None, layout=None,
           memory_format=None, pin_memory=False) -> Tensor:
     """An uninitialised tensor (here: zero-filled, so reading it is never undefined)."""
     _check_device(device)
-    return _make(xp.zeros(_shape(size), _dt(dtype)), requires_grad)
+    return _make(xp.zeros(_shape(shape if size is None else (size,)), _dt(dtype)), requires_grad)
 
 
 def _fill_dtype(value):
@@ -228,7 +230,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) / step < 0:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         d = dtypes.get_default_dtype() if any(isinstance(v, float) for v in vals) else dtypes.int64
     else:

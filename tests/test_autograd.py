@@ -667,4 +667,4 @@ def test_gradcheck_detects_a_wrong_gradient():
     with pytest.raises(RuntimeError):
         gradcheck(Bad.apply, (x,))
     with pytest.warns(UserWarning):
-        gradcheck(lambda t: t * 2, (dynagrad.randn(2, requires_grad=True),), atol=1e-2, rtol=1e-2)
+        gradcheck(lambda t: t * 2, (dynagrad.randn(2, requires_grad=True),), eps=1e-2, atol=1e-2, rtol=1e-2)

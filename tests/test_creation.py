@@ -110,6 +110,9 @@ FACTORIES = {
     "triu_indices": lambda m: m.triu_indices(3, 4, 1),
     "zeros_requires_grad": lambda m: m.zeros(2, requires_grad=True),
     "scalar_tensor": lambda m: m.scalar_tensor(3),
+    "zeros_size_kw": lambda m: m.zeros(size=(2, 3)),
+    "ones_size_kw": lambda m: m.ones(size=[2], dtype=m.int64),
+    "empty_size_kw": lambda m: m.empty(size=(2, 1)).shape,
 }
 
 

@@ -374,6 +374,8 @@ def test_where():
     check_op(lambda m, c, x, y: m.where(c, x, y), B(3, 4), I(3, 4), (4,))  # int and float promote
     check_op(lambda m, c, x, y: m.where(c, x, y), B(3, 4), (3, 4), F(3, 4, dtype="float64"))
     check_op(lambda m, c, x, y: m.where(c, x, y), B(3, 4), (2, 4), (4,), raises=RuntimeError)
+    check_op(lambda m, c: m.where(c, 1.0, 0.0), B(3, 4))  # two numbers: the default dtype
+    check_op(lambda m, c: m.where(c, 1, 0), B(3, 4))
     check_op(lambda m, c: m.where(c), B(3, 4))
     check_op(lambda m, x: m.nonzero(x), B(3, 4))
     check_op(lambda m, x: m.nonzero(x, as_tuple=True), I(3, 4, low=0, high=2))

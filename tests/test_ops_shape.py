@@ -122,6 +122,7 @@ SPLITS = {
     "split": lambda m, x: x.split(2),
     "split_dim": lambda m, x: m.split(x, 3, dim=1),
     "split_sizes": lambda m, x: x.split([1, 3, 1], dim=1),
+    "split_kw": lambda m, x: x.split(split_size=2, dim=1),
     "unbind": lambda m, x: x.unbind(0),
     "unbind_dim": lambda m, x: m.unbind(x, dim=1),
     "tensor_split": lambda m, x: m.tensor_split(x, 3, dim=1),

@@ -439,9 +439,9 @@ def where(condition, input=None, other=None):  # noqa: A002
     c = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
     if c.dtype != bool:
         c = c.astype(bool)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two numbers
+        return Tensor._wrap(xp.asarray(xp.where(c, input, other), dtype=dtypes.result_type(input, other).numpy))
     a, b = _prep(input, other)
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        return Tensor._wrap(xp.asarray(xp.where(c, a, b), dtype=dtypes.result_type(a, b).numpy))
     try:
         return WhereBackward0.apply(a, b, cond=c)
     except ValueError as e:

@@ -519,8 +519,10 @@ def _views(outs, x):
     return tuple(as_view(o, x) for o in outs)
 
 
-def split(x, split_size_or_sections, dim: int = 0):
+def split(x, split_size_or_sections=None, dim: int = 0, *, split_size=None):
     """Split into chunks of a given size, or of the given list of sizes."""
+    if split_size_or_sections is None:
+        split_size_or_sections = split_size
     axis = normalize_dim(dim, x._data.ndim)
     n = x._data.shape[axis]
     if isinstance(split_size_or_sections, int):
