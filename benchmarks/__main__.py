@@ -7,10 +7,9 @@ ratios, and writes the numbers to a JSON file.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-
-import importlib
 
 from . import harness
 

@@ -98,7 +98,7 @@ def table(results: list[Result], frameworks: list[str]) -> str:
                 row += f" {'-':>16s} | {'-':>13s} |"
         for fw in ratios:
             q = r.ratio(fw)
-            row += f" {('%.2fx' % q) if q is not None else '-':>14s} |"
+            row += f" {f'{q:.2f}x' if q is not None else '-':>14s} |"
         lines.append(row)
     return "\n".join(lines)
 

@@ -11,33 +11,100 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import (
+    _tensor_methods,  # attaches operators and methods to Tensor
+    autograd,
+    random,
+)
 from . import dtypes as _dtypes
-from .dtypes import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, dtype, finfo, float,
-                     float16, float32, float64, get_default_dtype, half, iinfo, int, int8, int16, int32, int64,
-                     long, promote_types, set_default_dtype, short, uint8, uint16, uint32, uint64)
-from .tensor import Size, Tensor, device
-from . import _tensor_methods  # attaches operators and methods to Tensor
-from .autograd import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
-                       set_grad_enabled)
-from . import autograd
-from .creation import (arange, as_tensor, asarray, cartesian_prod, complex, empty, empty_like, eye, from_numpy,
-                       full, full_like, linspace, logspace, meshgrid, ones, ones_like, polar, scalar_tensor,
-                       tensor, tril_indices, triu_indices, zeros, zeros_like)
+from ._printing import set_printoptions
+from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange,
+    as_tensor,
+    asarray,
+    cartesian_prod,
+    complex,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    meshgrid,
+    ones,
+    ones_like,
+    polar,
+    scalar_tensor,
+    tensor,
+    tril_indices,
+    triu_indices,
+    zeros,
+    zeros_like,
+)
 from .creation import range_ as range  # noqa: A001 - torch.range (deprecated, inclusive)
+from .dtypes import (
+    bfloat16,
+    bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import abs, pow, round  # noqa: A004
 from .ops.index import *  # noqa: F403
+from .ops.index import index_put_
 from .ops.linalg import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
-from .ops.reduce import all, any, max, min, sum  # noqa: A004
-from .ops.reduce import return_types
+from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
 from .ops.shape import *  # noqa: F403
-from .ops.index import index_put_
-from ._printing import set_printoptions
-from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed, manual_seed,
-                     multinomial, normal, poisson, rand, rand_like, randint, randint_like, randn, randn_like,
-                     randperm, seed, set_rng_state)
-from . import random
+from .random import (
+    Generator,
+    bernoulli,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    multinomial,
+    normal,
+    poisson,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    seed,
+    set_rng_state,
+)
+from .tensor import Size, Tensor, device
 
 float = float  # noqa: PLW0127 - dynagrad.float is the dtype, as torch.float
 strided = "torch.strided"
@@ -118,7 +185,7 @@ def typename(obj) -> str:
     return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
 
 
-def clamp_(t, min=None, max=None):  # noqa: A002
+def clamp_(t, min=None, max=None):  # noqa: A002, F811
     return t.clamp_(min, max)
 
 
@@ -134,13 +201,13 @@ class _Cuda:
         return 0
 
     @staticmethod
-    def manual_seed(seed: int) -> None:
+    def manual_seed(seed: int) -> None:  # noqa: F811
         pass
 
     manual_seed_all = manual_seed
 
     @staticmethod
-    def synchronize(device=None) -> None:
+    def synchronize(device=None) -> None:  # noqa: F811
         pass
 
     @staticmethod

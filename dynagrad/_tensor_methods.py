@@ -159,13 +159,14 @@ def _normal(shape, dt, gen, mean=0.0, std=1.0):
     return _random.normal_array(shape, mean, std, dt, gen)
 
 
-def _random_int(shape, dt, gen, low=0, high=None):
+def _random_int(shape, dt, gen, low=None, high=None, *, to=None):
+    if to is not None:
+        high = to
+    if low is None and high is None:
+        return _random.random_full(shape, dt, gen)
     if high is None:
-        if low == 0:
-            high = 2 ** 24 if dt.kind == "f" else xp.iinfo(dt).max
-        else:
-            low, high = 0, low
-    return _random._rng(gen).integers(low, high, size=shape).astype(dt)
+        low, high = 0, low
+    return _random.random_integers(shape, low, high, dt, gen)
 
 
 def _bernoulli(shape, dt, gen, p=0.5):

@@ -85,10 +85,11 @@ def _table(rows) -> str:
 
 
 def main(args) -> int:
+    from tqdm import tqdm
+
     import dynagrad as torch
     from dynagrad import nn
     from dynagrad.utils.data import DataLoader, TensorDataset
-    from tqdm import tqdm
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)

@@ -17,7 +17,6 @@ import runpy
 import sys
 import traceback
 
-
 # -- dynagrad run ----------------------------------------------------------------------------------------------
 
 class TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -37,7 +37,7 @@ def _root(arr):
 
 def _live_tensors():
     from .tensor import Tensor
-    return [o for o in gc.get_objects() if isinstance(o, Tensor)]
+    return [o for o in gc.get_objects() if issubclass(type(o), Tensor)]
 
 
 def stats() -> dict:
@@ -135,7 +135,7 @@ def memory_allocated() -> int:
 
 
 def count_graph_nodes() -> int:
-    return sum(1 for o in gc.get_objects() if isinstance(o, Node))
+    return sum(1 for o in gc.get_objects() if issubclass(type(o), Node))
 
 
 def on_optimizer_step() -> None:

@@ -9,8 +9,8 @@
 >>> "MmBackward0" in prof.key_averages().table()
 True
 
-While a profile is active, ``Op.apply`` is swapped for a timing wrapper and the backward engine times each
-node; outside one, nothing is instrumented and the hot path pays nothing.
+While a profile is active, every op runs through a timing hook (the ``state.transform_hook`` that op dispatch
+already checks) and the backward engine times each node; outside one, nothing is instrumented.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .autograd import state
-from .autograd.function import Op
 from .backend import xp
 
 _now = time.perf_counter_ns
@@ -183,20 +182,28 @@ class profile:  # noqa: N801 - PyTorch's name
         if state.profiler is not None:
             raise RuntimeError("Profiler is already enabled on this thread")
         state.profiler = self
-        self._saved_apply = Op.__dict__["apply"]
-        original = self._saved_apply.__func__
+        # every op (generic, unary and binary fast paths) consults state.transform_hook when it is set
+        self._prev_hook = state.transform_hook
+        prev = self._prev_hook
         prof = self
 
-        def apply(cls, *inputs, **kw):
+        def hook(cls, inputs, kw):
             shapes = tuple(tuple(getattr(x, "shape", ())) for x in inputs) if prof.record_shapes else ()
             ev = prof._begin(_forward_name(cls), "forward", shapes)
             try:
-                out = original(cls, *inputs, **kw)
+                if prev is not None:
+                    out = prev(cls, inputs, kw)
+                else:
+                    state.transform_hook = None
+                    try:
+                        out = cls.apply(*inputs, **kw)
+                    finally:
+                        state.transform_hook = hook
             finally:
                 prof._end(ev)
             ev.bytes = _nbytes(out)
             return out
-        Op.apply = classmethod(apply)
+        state.transform_hook = hook
         self.start_ns = _now()
         return self
 
@@ -204,7 +211,7 @@ class profile:  # noqa: N801 - PyTorch's name
         if not self.enabled:
             return
         self.end_ns = _now()
-        Op.apply = self._saved_apply
+        state.transform_hook = self._prev_hook
         state.profiler = None
         if self.on_trace_ready is not None:
             self.on_trace_ready(self)

@@ -18,23 +18,31 @@ _SEED_MASK = (1 << 64) - 1
 class Generator:
     """A source of random numbers; pass one as ``generator=`` to make a draw independent of the global one.
 
+    The engine is MT19937 seeded as PyTorch seeds its CPU generator, and ``rand``, ``randn``, ``randint``,
+    ``randperm``, ``uniform_``, ``normal_`` and ``random_`` use PyTorch's algorithms on its output, so the
+    same ``manual_seed`` gives the same numbers as PyTorch (and so the same default initialisation of
+    layers, and the same shuffling). Other draws (dropout masks, distributions) use NumPy's algorithms on
+    the same stream: reproducible, not PyTorch's.
+
     >>> import dynagrad
     >>> g = dynagrad.Generator().manual_seed(0)
-    >>> dynagrad.rand(2, generator=g).shape
-    torch.Size([2])
+    >>> dynagrad.rand(2, generator=g)
+    tensor([0.4963, 0.7682])
     """
 
     def __init__(self, device="cpu") -> None:
         self.device = device
-        self._seed = 67280421310721  # PyTorch's default seed
-        self._rng = xp.random.Generator(xp.random.PCG64(self._seed))
+        self.manual_seed(67280421310721)  # PyTorch's default seed
 
     def manual_seed(self, seed: int) -> Generator:
         seed = int(seed)
         if seed < 0:
             seed &= _SEED_MASK
         self._seed = seed
-        self._rng = xp.random.Generator(xp.random.PCG64(seed))
+        self._bits = xp.random.MT19937()
+        self._bits._legacy_seeding(seed & 0xFFFFFFFF)  # MT19937's init_genrand, as std::mt19937 / PyTorch
+        self._rng = xp.random.Generator(self._bits)
+        self._next_normal = None  # the cached second Box-Muller sample, as PyTorch keeps it
         return self
 
     def seed(self) -> int:
@@ -46,22 +54,35 @@ class Generator:
     def initial_seed(self) -> int:
         return self._seed
 
+    # raw 32- and 64-bit outputs, PyTorch's random() and random64()
+    def _random32(self, n: int):
+        return self._bits.random_raw(n).astype(xp.uint64)
+
+    def _random64(self, n: int):
+        r = self._bits.random_raw(2 * n).astype(xp.uint64)
+        return (r[0::2] << xp.uint64(32)) | r[1::2]
+
     def get_state(self):
         from .tensor import Tensor
-        state = {"seed": self._seed, "bit_generator": self._rng.bit_generator.state}
-        raw = json.dumps(state, default=int).encode()
+        st = self._bits.state
+        state = {"seed": self._seed, "key": st["state"]["key"].tolist(), "pos": int(st["state"]["pos"]),
+                 "next_normal": self._next_normal}
+        raw = json.dumps(state).encode()
         return Tensor._wrap(xp.frombuffer(raw, dtype=xp.uint8).copy())
 
     def set_state(self, new_state) -> Generator:
         arr = new_state._data if hasattr(new_state, "_data") else xp.asarray(new_state)
         try:
             state = json.loads(bytes(arr.astype(xp.uint8).tobytes()).decode())
-            bg = xp.random.PCG64()
-            bg.state = state["bit_generator"]
+            bits = xp.random.MT19937()
+            bits.state = {"bit_generator": "MT19937",
+                          "state": {"key": xp.asarray(state["key"], dtype=xp.uint32), "pos": state["pos"]}}
         except (ValueError, KeyError, TypeError) as e:
             raise RuntimeError(f"Generator.set_state: not a dynagrad generator state ({e})") from None
         self._seed = state["seed"]
-        self._rng = xp.random.Generator(bg)
+        self._bits = bits
+        self._rng = xp.random.Generator(bits)
+        self._next_normal = state.get("next_normal")
         return self
 
     def clone_state(self):
@@ -110,7 +131,7 @@ def fork_rng(devices=None, enabled=True, **kwargs):
     return _fork()
 
 
-# -- sampling -------------------------------------------------------------------------------------------------
+# -- sampling ---------------------------------------------------------------------------------------------
 
 def _size(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
@@ -133,27 +154,107 @@ def _finish(arr, requires_grad):
     return t
 
 
+_DIGITS = {2: None, 4: 24, 8: 53}
+
+
+def _mantissa_bits(np_dtype) -> int:
+    if np_dtype == xp.float64:
+        return 53
+    if np_dtype == xp.float16:
+        return 11
+    if np_dtype.kind == "V":  # bfloat16
+        return 8
+    return 24
+
+
+def _unit(gen: Generator, n: int, np_dtype):
+    """n uniforms in [0, 1) as PyTorch's uniform_real_distribution draws them (in float64)."""
+    bits = _mantissa_bits(xp.dtype(np_dtype))
+    raw = gen._random64(n) if bits == 53 else gen._random32(n)
+    return (raw & xp.uint64((1 << bits) - 1)).astype(xp.float64) * (2.0 ** -bits)
+
+
 def uniform_array(shape, low, high, np_dtype, generator=None):
-    rng = _rng(generator)
-    if np_dtype in (xp.float32, xp.float64):
-        a = rng.random(shape, dtype=np_dtype)
-    else:
-        a = rng.random(shape, dtype=xp.float32).astype(np_dtype)
-    if low != 0 or high != 1:
-        a = a * (high - low) + low
-        a = a.astype(np_dtype, copy=False)
-    return a
+    """Uniform samples in [low, high), PyTorch's stream and arithmetic."""
+    gen = generator or default_generator
+    np_dtype = xp.dtype(np_dtype)
+    n = int(xp.prod(shape)) if len(shape) else 1
+    # the bounds are first rounded to the tensor's dtype, then the arithmetic runs in float64 (PyTorch)
+    lo, hi = float(xp.asarray(low, np_dtype)), float(xp.asarray(high, np_dtype))
+    u = _unit(gen, n, np_dtype) * (hi - lo) + lo
+    return u.astype(np_dtype).reshape(shape)
+
+
+def _box_muller_16(d, mean, std) -> None:
+    """PyTorch's normal_fill_16 on consecutive blocks of 16 (in the tensor's precision)."""
+    blocks = d.reshape(-1, 16)
+    u1 = 1 - blocks[:, :8]
+    u2 = blocks[:, 8:]
+    radius = xp.sqrt(-2 * xp.log(u1))
+    theta = blocks.dtype.type(2.0 * xp.pi) * u2
+    blocks[:, :8] = radius * xp.cos(theta) * std + mean
+    blocks[:, 8:] = radius * xp.sin(theta) * std + mean
 
 
 def normal_array(shape, mean, std, np_dtype, generator=None):
-    rng = _rng(generator)
-    if np_dtype in (xp.float32, xp.float64):
-        a = rng.standard_normal(shape, dtype=np_dtype)
+    """Normal samples with PyTorch's algorithm: Box-Muller over blocks of 16 for 16 or more values, a cached
+    double-precision Box-Muller pair per value below that."""
+    gen = generator or default_generator
+    np_dtype = xp.dtype(np_dtype)
+    n = int(xp.prod(shape)) if len(shape) else 1
+    if n >= 16:
+        work = xp.float64 if np_dtype == xp.float64 else xp.float32
+        d = _unit(gen, n, np_dtype).astype(work)
+        full = n - n % 16
+        if full:
+            head = d[:full]
+            _box_muller_16(head, work(mean), work(std))
+        if n % 16:  # PyTorch redraws the last 16 values and transforms them together
+            tail = _unit(gen, 16, np_dtype).astype(work)
+            _box_muller_16(tail, work(mean), work(std))
+            d[n - 16:] = tail
+        return d.astype(np_dtype).reshape(shape)
+    out = xp.empty(n, xp.float64)
+    for i in range(n):
+        cached = gen._next_normal
+        if cached is not None:
+            gen._next_normal = None
+            out[i] = cached * std + mean
+            continue
+        u1, u2 = _unit(gen, 2, xp.float64)
+        r = math.sqrt(-2.0 * math.log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        gen._next_normal = r * math.sin(theta)
+        out[i] = r * math.cos(theta) * std + mean
+    return out.astype(np_dtype).reshape(shape)
+
+
+def random_integers(shape, low, high, np_dtype, generator=None):
+    """Integers in [low, high) as PyTorch's random_from_to draws them."""
+    gen = generator or default_generator
+    n = int(xp.prod(shape)) if len(shape) else 1
+    span = int(high) - int(low)
+    raw = gen._random64(n) if span >= 1 << 32 else gen._random32(n)
+    vals = (raw % xp.uint64(span)).astype(xp.int64) + int(low)
+    return vals.astype(np_dtype).reshape(shape)
+
+
+def random_full(shape, np_dtype, generator=None):
+    """``Tensor.random_()`` with no bounds: [0, 2**mantissa] for floats, [0, max] for integers."""
+    gen = generator or default_generator
+    np_dtype = xp.dtype(np_dtype)
+    n = int(xp.prod(shape)) if len(shape) else 1
+    if np_dtype == xp.int64:
+        vals = gen._random64(n) & xp.uint64((1 << 63) - 1)
+    elif np_dtype.kind in "fV":
+        bits = _mantissa_bits(np_dtype)
+        raw = gen._random64(n) if bits == 53 else gen._random32(n)
+        vals = raw % xp.uint64((1 << bits) + 1)
+    elif np_dtype == xp.bool_:
+        vals = gen._random32(n) % xp.uint64(2)
     else:
-        a = rng.standard_normal(shape, dtype=xp.float32).astype(np_dtype)
-    if std != 1 or mean != 0:
-        a = (a * std + mean).astype(np_dtype, copy=False)
-    return a
+        vals = gen._random32(n) % xp.uint64(int(xp.iinfo(np_dtype).max) + 1)
+    return vals.astype(np_dtype).reshape(shape)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
@@ -180,14 +281,21 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    arr = _rng(generator).integers(low, high, size=tuple(size), dtype=xp.int64).astype(d.numpy)
-    return _finish(arr, requires_grad)
+    return _finish(random_integers(tuple(size), low, high, d.numpy, generator), requires_grad)
 
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
-    return _finish(_rng(generator).permutation(n).astype(d.numpy), requires_grad)
+    gen = generator or default_generator
+    # PyTorch's Fisher-Yates: swap i with i + random() % (n - i)
+    perm = list(range(n))
+    if n > 1:
+        picks = (gen._random32(n - 1) % xp.arange(n, 1, -1, dtype=xp.uint64)).tolist()
+        for i, z in enumerate(picks):
+            j = i + z
+            perm[i], perm[j] = perm[j], perm[i]
+    return _finish(xp.asarray(perm, dtype=d.numpy), requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -199,7 +307,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         shape = xp.broadcast_shapes(xp.shape(m), xp.shape(s))
         dt = (mean if isinstance(mean, Tensor) else std)._data.dtype
         noise = normal_array(shape, 0, 1, dt, generator)
-        if (isinstance(mean, Tensor) and mean.requires_grad) or (isinstance(std, Tensor) and std.requires_grad):
+        if any(isinstance(v, Tensor) and v.requires_grad for v in (mean, std)):
             return mean + Tensor._wrap(noise) * std
         return Tensor._wrap((noise * s + m).astype(dt))
     d = _float_dtype(dtype)

@@ -10,7 +10,6 @@ from typing import Any
 
 from . import _source, dtypes
 from .autograd import function as _function
-from .autograd import state
 from .backend import xp
 
 _new = object.__new__
@@ -419,7 +418,7 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:

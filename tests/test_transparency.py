@@ -164,11 +164,11 @@ def test_profiler_exports_chrome_trace(tmp_path):
 
 
 def test_profiler_is_off_outside_the_block():
-    from dynagrad.autograd.function import Op
-    before = Op.__dict__["apply"]
+    from dynagrad.autograd import state
+    assert state.transform_hook is None
     with profile():
-        assert Op.__dict__["apply"] is not before
-    assert Op.__dict__["apply"] is before
+        assert state.transform_hook is not None
+    assert state.transform_hook is None and state.profiler is None
 
 
 def test_memory_summary_counts_graph_and_tensors():

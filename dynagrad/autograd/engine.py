@@ -202,7 +202,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             prof._end(prof_ev)
     if inputs is not None and not accumulate:
         out = []
-        for i, t in enumerate(inputs):
+        for i in range(len(inputs)):
             g = captured.get(i)
             if g is None:
                 if not allow_unused:

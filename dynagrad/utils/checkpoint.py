@@ -17,7 +17,8 @@ torch.Size([8, 8])
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..autograd import state
 from ..autograd.graph import Node

@@ -24,7 +24,6 @@ __all__ = [
 
 T_co = TypeVar("T_co", covariant=True)
 
-_INT64_MAX = 2**63 - 1
 
 
 def _draw_seed(generator: Any = None) -> int:
@@ -33,7 +32,7 @@ def _draw_seed(generator: Any = None) -> int:
     PyTorch writes this ``torch.empty((), dtype=torch.int64).random_(generator=g).item()``; it seeds
     fresh generators and DataLoader workers.
     """
-    return int(dynagrad.randint(0, _INT64_MAX, (), generator=generator).item())
+    return int(dynagrad.empty((), dtype=dynagrad.int64).random_(generator=generator).item())
 
 
 def _numpy_rng(generator: Any = None) -> np.random.Generator:
