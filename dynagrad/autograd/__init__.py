@@ -139,3 +139,11 @@ def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa
 
 
 Sequence  # noqa: B018 - keep the import for type readers
+
+
+def __getattr__(name: str):
+    # forward_ad and functional load on first use (torch.autograd.functional.jacobian, ...)
+    if name in ("forward_ad", "functional"):
+        import importlib
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module 'dynagrad.autograd' has no attribute '{name}'")
