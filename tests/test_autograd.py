@@ -668,3 +668,43 @@ def test_gradcheck_detects_a_wrong_gradient():
         gradcheck(Bad.apply, (x,))
     with pytest.warns(UserWarning):
         gradcheck(lambda t: t * 2, (dynagrad.randn(2, requires_grad=True),), eps=1e-2, atol=1e-2, rtol=1e-2)
+
+
+def _second_order(f):
+    """grad of sum(out^2) w.r.t. the inputs, with create_graph: check_op then differentiates it again."""
+    def fn(m, *xs):
+        out = f(m, *xs)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        outs = [o for o in outs if isinstance(o, m.Tensor) and o.requires_grad and o.dtype.is_floating_point]
+        loss = sum((o * o).sum() for o in outs)
+        grads = m.autograd.grad(loss, [x for x in xs if x.requires_grad], create_graph=True, allow_unused=True)
+        return [g for g in grads if g is not None]
+    return fn
+
+
+@pytest.mark.parametrize("family", ["unary", "binary", "reduce", "shape"])
+def test_double_backward_sweep(family):
+    """Every differentiable op of the op tests, differentiated twice (float64) against PyTorch."""
+    from test_ops_elementwise import BINARY, UNARY, _binary_inputs
+    from test_ops_reduce import REDUCE
+    from test_ops_shape import SHAPE_OPS, SPLITS
+    if family == "unary":
+        for name, (f, lo, hi) in UNARY.items():
+            if name not in ("sign", "floor", "ceil", "round", "round_decimals", "trunc", "pow_0"):
+                check_op(_second_order(f), F(3, 4, low=lo, high=hi), dtypes=("float64",))
+    elif family == "binary":
+        for name, (f, kw) in BINARY.items():
+            if kw.get("grad", True) is not False and name not in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and",
+                                                                  "logical_or", "logical_xor", "div_floor",
+                                                                  "div_trunc"):
+                a, b = next(iter(_binary_inputs(**kw)))
+                check_op(_second_order(f), a, b, dtypes=("float64",))
+    elif family == "reduce":
+        for name, (f, _) in REDUCE.items():
+            if name not in ("argmax", "argmin", "all", "any"):
+                check_op(_second_order(lambda m, x, f=f: f(m, x, {"dim": 1})), (3, 4, 5), dtypes=("float64",))
+    else:
+        for f, shape in SHAPE_OPS.values():
+            check_op(_second_order(f), shape, dtypes=("float64",))
+        for f in SPLITS.values():
+            check_op(_second_order(f), (5, 5), dtypes=("float64",))

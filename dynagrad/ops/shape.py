@@ -652,13 +652,28 @@ class DiagonalBackward0(Op):
         return d
 
     def backward(self, g):
-        offset, a1, a2 = self.args
-        gv = g if D.is_array(g) else g._data
-        out = xp.zeros(self.in_shape, gv.dtype)
-        view = xp.diagonal(out, offset, a1, a2)
+        if D.is_array(g):
+            return (DiagonalScatterBackward0.forward(None, g, self.in_shape, self.args),)
+        return (DiagonalScatterBackward0.apply(g, in_shape=self.in_shape, args=self.args),)
+
+
+class DiagonalScatterBackward0(Op):
+    """Zeros with ``a`` on a diagonal: diagonal's adjoint (so diagonal has gradients of gradients)."""
+
+    def forward(ctx, a, in_shape, args):
+        if ctx is not None:
+            ctx.args = args
+        out = xp.zeros(in_shape, a.dtype)
+        view = xp.diagonal(out, *args)
         view.setflags(write=True)
-        view[...] = gv
-        return (D.const(out, g),)
+        view[...] = a
+        return out
+
+    def backward(self, g):
+        offset, a1, a2 = self.args
+        if D.is_array(g):
+            return (xp.diagonal(g, offset, a1, a2).copy(),)
+        return (diagonal(g, offset, a1, a2),)
 
 
 def diagonal(x, offset: int = 0, dim1: int = 0, dim2: int = 1):
