@@ -251,7 +251,7 @@ def _annotate(module: Module, e: BaseException) -> None:
         info = e._dynagrad_module = [module, e.args, None]
     inner, args0, path = info
     if inner is not module:
-        for name, m in module.named_modules(remove_duplicate=False):
+        for name, m in module.named_modules():
             if m is inner:
                 path = info[2] = name
                 break
