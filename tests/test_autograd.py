@@ -682,7 +682,37 @@ def _second_order(f):
     return fn
 
 
-@pytest.mark.parametrize("family", ["unary", "binary", "reduce", "shape"])
+SECOND_ORDER_MORE = {
+    "gather": lambda m, x: x.gather(1, m.tensor([[0, 2], [1, 1], [3, 3]])),
+    "index_select": lambda m, x: x.index_select(1, m.tensor([0, 0, 3])),
+    "index_add": lambda m, x: x.index_add(0, m.tensor([0, 0]), x[:2] * 2),
+    "index_put_acc": lambda m, x: x.index_put((m.tensor([0, 0]),), x[1] * x[2], accumulate=True),
+    "masked_fill": lambda m, x: x.masked_fill(x > 0, 0.5),
+    "masked_select": lambda m, x: x.masked_select(x > 0),
+    "take": lambda m, x: x.take(m.tensor([0, 5, 5])),
+    "sort": lambda m, x: x.sort(1).values,
+    "topk": lambda m, x: x.topk(2).values,
+    "kthvalue": lambda m, x: m.kthvalue(x, 2, 1).values,
+    "where": lambda m, x: m.where(x > 0, x, -x * 2),
+    "cumsum": lambda m, x: x.cumsum(1),
+    "cumprod": lambda m, x: x.cumprod(1),
+    "logcumsumexp": lambda m, x: m.logcumsumexp(x, 1),
+    "softmax": lambda m, x: x.softmax(1),
+    "log_softmax": lambda m, x: x.log_softmax(0),
+    "cat_stack": lambda m, x: [m.cat([x, x * x], 1), m.stack([x, x.exp()])],
+    "setitem": lambda m, x: _setitem_sq(x),
+    "scatter_reduce_amax": lambda m, x: x.scatter_reduce(0, m.tensor([[0, 1, 2, 0]]), x[:1] * 3, "amax"),
+    "matmul": lambda m, x: [x @ x.t(), x.t() @ x, x[0] @ x.t()],
+    "einsum": lambda m, x: [m.einsum("ij,kj->ik", x, x), m.einsum("ii->i", x[:, :3])],
+    "det": lambda m, x: m.det(x[:, :3] + 3 * m.eye(3, dtype=x.dtype)),
+    "inverse": lambda m, x: m.inverse(x[:, :3] + 3 * m.eye(3, dtype=x.dtype)),
+    "clamp_tensor": lambda m, x: x.clamp(x[0], x[1] + 1),
+    "atan2": lambda m, x: m.atan2(x, x.flip(1) + 3),
+    "to_float32": lambda m, x: x.float() * x.float(),
+}
+
+
+@pytest.mark.parametrize("family", ["unary", "binary", "reduce", "shape", "more"])
 def test_double_backward_sweep(family):
     """Every differentiable op of the op tests, differentiated twice (float64) against PyTorch."""
     from test_ops_elementwise import BINARY, UNARY, _binary_inputs
@@ -703,6 +733,9 @@ def test_double_backward_sweep(family):
         for name, (f, _) in REDUCE.items():
             if name not in ("argmax", "argmin", "all", "any"):
                 check_op(_second_order(lambda m, x, f=f: f(m, x, {"dim": 1})), (3, 4, 5), dtypes=("float64",))
+    elif family == "more":
+        for f in SECOND_ORDER_MORE.values():
+            check_op(_second_order(f), (3, 4), dtypes=("float64",))
     else:
         for f, shape in SHAPE_OPS.values():
             check_op(_second_order(f), shape, dtypes=("float64",))

@@ -366,10 +366,10 @@ class DetBackward0(Op):
         return xp.asarray(xp.linalg.det(a))
 
     def backward(self, g, a, out):
-        av = a if D.is_array(a) else a._data
-        inv_t = xp.swapaxes(xp.linalg.inv(av), -1, -2)
-        gg = D.expand_dims(g * out, (g.ndim, g.ndim + 1)) if hasattr(g, "ndim") else g * out
-        return (gg * D.const(inv_t, g),)
+        # d det(A) / dA = det(A) * inv(A)^T; with create_graph the inverse stays in the graph (for 2nd order)
+        inv_t = xp.swapaxes(xp.linalg.inv(a), -1, -2) if D.is_array(a) else D.mT(inverse(a))
+        gg = D.expand_dims(g * out, (g.ndim, g.ndim + 1))
+        return (gg * inv_t,)
 
 
 def det(x):
