@@ -21,7 +21,6 @@ import weakref
 
 import numpy as np
 
-from .. import _source
 from ..autograd import _dispatch, state
 from ..autograd.function import Op
 from ..tensor import Tensor
@@ -149,7 +148,7 @@ def _node(cls, x, out_arr, **attrs):
         setattr(ctx, k, v)
     fn = x.grad_fn
     ctx.edges = [(fn, x._output_nr) if fn is not None else (x, 0)]
-    ctx.source = _source.user_frame(3)
+    ctx.source = None  # a conversion, not a user's op: errors name the ops around it
     ctx.meta = [(out_arr.shape, out_arr.dtype)]
     return ctx
 
@@ -315,11 +314,17 @@ def level_of(cls, inputs, kw):
     return best
 
 
+_RULE_FOR = [None]
+
+
 def batched_apply(cls, inputs, kw, lvl):
     """Run op ``cls`` on inputs of which some are batched at ``lvl``: physical in, rule, logical out."""
     if getattr(cls, "_level_op", False):
         return _level_rule(cls, inputs, kw, lvl)
-    from ._batch_rules import rule_for
+    rule_for = _RULE_FOR[0]
+    if rule_for is None:
+        from ._batch_rules import rule_for
+        _RULE_FOR[0] = rule_for
     ge = state.grad_enabled
     duals = _visible()
     args, bat = [], []
