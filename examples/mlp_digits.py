@@ -37,7 +37,7 @@ model = MLP()
 loader = DataLoader(TensorDataset(x[train], y[train]), batch_size=64, shuffle=True)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
 criterion = nn.CrossEntropyLoss()
-for epoch in range(30):
+for _epoch in range(30):
     model.train()
     for data, target in loader:
         optimizer.zero_grad()
