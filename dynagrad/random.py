@@ -257,16 +257,18 @@ def random_full(shape, np_dtype, generator=None):
     return vals.astype(np_dtype).reshape(shape)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
-    """Uniform samples in [0, 1)."""
+def rand(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    """Uniform samples in [0, 1); ``rand(2, 3)``, ``rand((2, 3))`` or ``rand(size=(2, 3))``."""
     d = _float_dtype(dtype)
-    return _finish(uniform_array(_size(size), 0, 1, d.numpy, generator), requires_grad)
+    return _finish(uniform_array(_size(shape if size is None else (size,)), 0, 1, d.numpy, generator),
+                   requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def randn(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal samples."""
     d = _float_dtype(dtype)
-    return _finish(normal_array(_size(size), 0, 1, d.numpy, generator), requires_grad)
+    return _finish(normal_array(_size(shape if size is None else (size,)), 0, 1, d.numpy, generator),
+                   requires_grad)
 
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):

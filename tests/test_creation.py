@@ -257,6 +257,8 @@ def test_default_dtype():
 RANDOM = {
     "rand": lambda m: m.rand(200, 3),
     "rand_tuple": lambda m: m.rand((200, 3), dtype=m.float64),
+    "rand_size_kw": lambda m: m.rand(size=(20, 3)),
+    "randn_size_kw": lambda m: m.randn(size=[7]),
     "randn": lambda m: m.randn(200, 3),
     "randint": lambda m: m.randint(0, 10, (200, 3)),
     "randint_high": lambda m: m.randint(5, (600,)),
