@@ -201,6 +201,8 @@ CASES = {
     "avg_pool2d_adjoint": (lambda x, g: dynagrad.autograd.grad(F.avg_pool2d(x, 2), x, g,
                                                                create_graph=True)[0],
                            [_any((1, 1, 4, 4)), _any((1, 1, 2, 2), 3)], [1]),
+    "diagonal_adjoint": (lambda x, g: dynagrad.autograd.grad(x.diagonal(), x, g, create_graph=True)[0],
+                         [_any((3, 3)), _any((3,), 3)], [1]),
     "adaptive_max_pool2d": (lambda x: F.adaptive_max_pool2d(x, 2), [_any((1, 2, 5, 5))]),
 }
 for _name in UNARY_ANY:
@@ -217,11 +219,66 @@ def test_jvp_matches_vjp(name):
     case = CASES[name]
     f, inputs = case[0], case[1]
     tangent_of = case[2] if len(case) > 2 else None
-    if name == "avg_pool2d_adjoint":
+    if name in ("avg_pool2d_adjoint", "diagonal_adjoint"):
         x = _t(inputs[0]).requires_grad_()
         jvp_vjp_check(lambda xx, g: f(x, g), [x.detach(), inputs[1]], tangent_of)
         return
     jvp_vjp_check(f, inputs, tangent_of)
+
+
+def _w(*shape, seed=11):
+    return _any(shape, seed)
+
+
+# nn's primitives (dynagrad/nn/_ops.py and friends), through nn.functional
+NN_CASES = {
+    "linear": (lambda x, w, b: F.linear(x, w, b), [_any((2, 3)), _w(4, 3), _w(4, seed=12)]),
+    "gelu": (lambda x: F.gelu(x) + F.gelu(x, approximate="tanh"), [_any((5,))]),
+    "activations": (lambda x: F.silu(x) + F.mish(x) + F.leaky_relu(x, 0.1) + F.elu(x) + F.hardtanh(x) +
+                    F.hardsigmoid(x) + F.hardswish(x) + F.softplus(x) + F.threshold(x, 0.1, 2.0) +
+                    F.logsigmoid(x), [_any((7,))]),
+    "prelu": (lambda x, w: F.prelu(x, w), [_any((2, 3, 4)), np.array([0.1, 0.2, 0.3])]),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (4,), w, b), [_any((3, 4)), _w(4), _w(4, seed=13)]),
+    "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), [_any((5, 3)), _w(3),
+                                                                                        _w(3, seed=14)]),
+    "group_norm": (lambda x: F.group_norm(x, 2), [_any((2, 4, 3))]),
+    "embedding": (lambda w: F.embedding(dynagrad.tensor([[0, 2], [1, 1]]), w), [_any((3, 4))]),
+    "dropout": (lambda x: F.dropout(x, 0.0, training=True) * 2, [_any((3, 4))]),
+    "nll_loss": (lambda x: F.nll_loss(x, dynagrad.tensor([0, 2, 1])), [_any((3, 4))]),
+    "cross_entropy": (lambda x: F.cross_entropy(x, dynagrad.tensor([0, 2, 1])), [_any((3, 4))]),
+    "bce": (lambda x, y: F.binary_cross_entropy(x, y), [_pos((4,)) / 2.5, np.array([0.0, 1.0, 0.3, 0.9])]),
+    "bce_logits": (lambda x, y: F.binary_cross_entropy_with_logits(x, y), [_any((4,)), np.array([0.0, 1.0, 0.3,
+                                                                                                 0.9])]),
+    "pad": (lambda x: F.pad(x, (1, 1), value=2.0), [_any((2, 3))]),
+    "rnn": (lambda x: dynagrad.nn.RNN(3, 2, dtype=D)(x)[0], [_any((4, 1, 3))]),
+    "lstm": (lambda x: dynagrad.nn.LSTM(3, 2, dtype=D)(x)[0], [_any((4, 1, 3))]),
+    "gru": (lambda x: dynagrad.nn.GRU(3, 2, dtype=D)(x)[0], [_any((4, 1, 3))]),
+    "attention": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), [_any((1, 3, 4)), _any((1, 3, 4), 5),
+                                                                            _any((1, 3, 4), 6)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NN_CASES))
+def test_nn_primitive_jvp_matches_vjp(name):
+    f, inputs = NN_CASES[name]
+    dynagrad.manual_seed(0)
+    if name in ("rnn", "lstm", "gru"):
+        mod = f  # build the module once, so forward and reverse runs use the same weights
+        layer = {"rnn": dynagrad.nn.RNN, "lstm": dynagrad.nn.LSTM, "gru": dynagrad.nn.GRU}[name](3, 2, dtype=D)
+        f = (lambda m: lambda x: m(x)[0])(layer)
+        del mod
+    jvp_vjp_check(f, inputs, [0] if name in ("bce", "bce_logits") else None, atol=1e-7)
+
+
+def test_every_nn_primitive_has_a_rule():
+    from dynagrad.nn import _attention_ops, _ops, _rnn_ops
+    missing = []
+    for m in (_ops, _rnn_ops, _attention_ops):
+        for name, obj in vars(m).items():
+            if inspect.isclass(obj) and issubclass(obj, Op) and obj.__module__ == m.__name__ and \
+                    not name.startswith("_") and _jvp_rules.registered(obj) is None:
+                missing.append(name)
+    assert not missing, missing
 
 
 # Ops that need no rule (none today): name -> reason.

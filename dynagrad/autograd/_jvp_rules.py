@@ -173,7 +173,10 @@ def via_vjp(cls):
             us = [_zeros_like(ys[k]).requires_grad_() for k in fl]
             vj = grad([ys[k] for k in fl], [xs[j] for j in diff], grad_outputs=us, create_graph=True,
                       allow_unused=True)
-            pairs = [(v, t[j]) for v, j in zip(vj, diff) if v is not None and v._requires_grad]
+            if any(v is not None and not v._requires_grad for v in vj):
+                raise NotImplementedError(f"forward-mode AD through {cls.__name__}: its backward is not "
+                                          f"differentiable, so it needs a JVP rule (autograd/_jvp_rules.py)")
+            pairs = [(v, t[j]) for v, j in zip(vj, diff) if v is not None]
             res = [None] * len(ys)
             if pairs:
                 jt = grad([v for v, _ in pairs], us, grad_outputs=[tt for _, tt in pairs], create_graph=True,
@@ -181,6 +184,24 @@ def via_vjp(cls):
                 for k, g in zip(fl, jt):
                     res[k] = g
         return tuple(res) if type(y) is tuple else res[0]
+    return rule
+
+
+def composite(fn):
+    """The JVP of ``fn(*inputs, **kw)``, an equivalent of the op written with primitives (for fused ops whose
+    backward is not differentiable), by forward AD through it at a fresh level."""
+    def rule(p, t, out, kw):
+        from ..func import jvp
+        T = _T()
+        idx = [j for j, x in enumerate(p) if isinstance(x, T)]
+
+        def f(*xs):
+            args = list(p)
+            for j, x in zip(idx, xs):
+                args[j] = x
+            return fn(*args, **kw)
+        tans = tuple(_or_zero(p[j], t[j]) for j in idx)
+        return jvp(f, tuple(p[j] for j in idx), tans)[1]
     return rule
 
 
@@ -567,6 +588,8 @@ def _build() -> None:
                 S.CatBackward0, S.SplitOp, S.UnbindOp, S.TrilBackward0, S.ContiguousBackward,
                 S.DiagonalBackward0):
         r[cls] = linear(cls)
+    if hasattr(S, "DiagonalScatterBackward0"):
+        r[S.DiagonalScatterBackward0] = linear(S.DiagonalScatterBackward0)
     r[S.ViewBackward0] = linear(S.ViewBackward0, copy_ok=True)  # a tangent need not be contiguous
     for cls in (I.SliceBackward0, I.IndexBackward0, I.IndexPutBackward0, I.GatherBackward0, I.WhereBackward0):
         r[cls] = linear(cls)
@@ -630,6 +653,23 @@ def _build_optional() -> None:
                      "ThresholdBackward0", "LogSigmoidBackward0"):
             if hasattr(nn, name):
                 r[getattr(nn, name)] = diagonal(getattr(nn, name))
+    # primitives whose JVP is the transposed backward (their backward formulas are differentiable):
+    # normalisation, the losses, PReLU and fused attention
+    for mname, names in (("dynagrad.nn._ops", ("NllLossBackward0", "LogSoftmaxNllBackward", "NativeLayerNormBackward0",
+                                                "NativeBatchNormBackward0", "NativeGroupNormBackward0",
+                                                "PreluKernelBackward0", "BinaryCrossEntropyBackward0",
+                                                "BinaryCrossEntropyWithLogitsBackward0")),
+                         ("dynagrad.nn._attention_ops", ("ScaledDotProductAttentionBackward0",))):
+        m = mod(mname)
+        for name in names:
+            if m is not None and hasattr(m, name) and getattr(m, name) not in r:
+                r[getattr(m, name)] = via_vjp(getattr(m, name))
+    rnn = mod("dynagrad.nn._rnn_ops")
+    if rnn is not None and hasattr(rnn, "reference_layer"):  # fused recurrent layers: through the reference
+        for name in ("RNNTanhLayerBackward0", "RNNReluLayerBackward0", "LSTMLayerBackward0", "GRULayerBackward0"):
+            cls = getattr(rnn, name, None)
+            if cls is not None:
+                r[cls] = composite((lambda mode: lambda *a, **kw: rnn.reference_layer(mode, *a, **kw))(cls.mode))
 
 
 _build()

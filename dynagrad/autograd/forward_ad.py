@@ -34,10 +34,11 @@ class DualLevel:
     outputs by ``(node, output_nr)`` so that an output rebuilt from a node's saved values (as a backward
     with ``create_graph=True`` does) finds its tangent again."""
 
-    __slots__ = ("index", "tangents", "by_node")
+    __slots__ = ("index", "tangents", "by_node", "prev_visible")
 
     def __init__(self, index: int) -> None:
         self.index = index
+        self.prev_visible = _dispatch.visible
         self.tangents: dict = {}
         self.by_node: dict = {}
 
@@ -104,8 +105,9 @@ def exit_dual_level(*, level: int | None = None) -> None:
     if level is not None and level != duals[-1].index:
         raise RuntimeError("Trying to exit a forward AD level that was not the last one that was created. "
                            "This is not supported.")
-    duals.pop().clear()
-    _dispatch.visible = len(duals)
+    lvl = duals.pop()
+    lvl.clear()
+    _dispatch.visible = min(lvl.prev_visible, len(duals))  # a level opened inside a JVP rule: as it was
     _dispatch.refresh()
 
 

@@ -229,6 +229,12 @@ def _cat(cls, args, bat, kw, lvl):
     return cls.apply(*[with_batch(P, b, B) for P, b in zip(args, bat)], axis=kw["axis"] % max(r, 1) + 1)
 
 
+def _diagonal_scatter(cls, args, bat, kw, lvl):
+    offset, a1, a2 = kw["args"]
+    P = args[0]
+    return cls.apply(P, in_shape=(P.shape[0],) + tuple(kw["in_shape"]), args=(offset, a1 + 1, a2 + 1))
+
+
 def _slice(cls, args, bat, kw, lvl):
     idx = kw["idx"]
     if not any(isinstance(i, _nd) for i in idx):
@@ -602,6 +608,9 @@ def _build() -> None:
             return importlib.import_module(name)
         except ImportError:
             return None
+
+    if hasattr(S, "DiagonalScatterBackward0"):
+        r[S.DiagonalScatterBackward0] = _diagonal_scatter
 
     def put(m, name, rule):
         if m is not None and hasattr(m, name):
