@@ -127,6 +127,9 @@ VMAP_CASES = {
                                                                                  arr(6, 4)], {}),
     "conv2d": (lambda m, F: lambda x, w: F.conv2d(x, w, padding=1), [arr(3, 2, 2, 5, 5), arr(4, 2, 3, 3)],
                {"in_dims": (0, None)}),
+    "conv2d_batched_weights": (lambda m, F: lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=2),
+                               [arr(3, 2, 4, 5, 5), arr(3, 6, 2, 3, 3), arr(3, 6)], {}),
+    "embedding_batched_table": (lambda m, F: lambda w, i: F.embedding(i, w), [arr(4, 10, 3), ints(10, 4, 5)], {}),
     "pooling": (lambda m, F: lambda x: F.max_pool2d(x, 2) + F.avg_pool2d(x, 2), [arr(3, 2, 4, 4)], {}),
     "cross_entropy": (lambda m, F: lambda x, t: F.cross_entropy(x, t), [arr(5, 4, 7), ints(7, 5, 4)], {}),
     "cross_entropy_single": (lambda m, F: lambda x, t: F.cross_entropy(x, t), [arr(5, 7), ints(7, 5)], {}),
@@ -406,6 +409,24 @@ def test_per_sample_gradients_of_the_seed_mlp():
                                                                        torch.tensor(y.numpy()))
     for k in params:
         np.testing.assert_allclose(per_sample[k].numpy(), tps[k].numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_per_sample_gradients_of_a_cnn():
+    dynagrad.manual_seed(2)
+    conv, fc = dnn.Conv2d(1, 4, 3, padding=1), dnn.Linear(4 * 4 * 4, 3)
+    model = dnn.Sequential(conv, dnn.ReLU(), dnn.MaxPool2d(2), dnn.Flatten(), fc)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    x = dynagrad.tensor(arr(6, 1, 8, 8, dtype=np.float32))
+    y = dynagrad.tensor(ints(3, 6))
+
+    def loss(p, xi, yi):
+        return dF.cross_entropy(functional_call(model, p, (xi.unsqueeze(0),)), yi.unsqueeze(0))
+    per_sample = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
+    for i in range(6):
+        model.zero_grad()
+        dF.cross_entropy(model(x[i:i + 1]), y[i:i + 1]).backward()
+        for k, p in model.named_parameters():
+            np.testing.assert_allclose(per_sample[k][i].numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
 def test_ensemble_with_stack_module_state():

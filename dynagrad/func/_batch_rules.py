@@ -463,6 +463,29 @@ def fold_n(shape_kw=None):
     return rule
 
 
+def _conv(cls, args, bat, kw, lvl):
+    """Convolution; per-example weights (``vmap(grad(...))`` of a CNN, ensembles) become one grouped
+    convolution with the batch folded into the channels."""
+    (x, w, b), (xb, wb, bb) = args, bat
+    if not wb and not bb and not _any_static_batched(kw, lvl):
+        return fold_n()(cls, args, bat, kw, lvl)
+    B = lvl.B
+    x = with_batch(x, xb, B)  # (B, N, C, *S)
+    nd = x.ndim - 3
+    N, C = x.shape[1], x.shape[2]
+    rest = tuple(range(3, x.ndim))
+    xs = view(permute(x, (1, 0, 2) + rest), (N, B * C) + tuple(x.shape[3:]))
+    w = with_batch(w, wb, B)  # (B, O, C/groups, *K)
+    O = w.shape[1]
+    ws = view(w, (B * O,) + tuple(w.shape[2:]))
+    out = cls.apply(xs, ws, None, **dict(kw, groups=kw["groups"] * B))  # (N, B*O, *S')
+    out = view(out, (N, B, O) + tuple(out.shape[2:]))
+    out = permute(out, (1, 0, 2) + tuple(range(3, out.ndim)))
+    if b is not None:
+        out = out + (view(b, (B, 1, O) + (1,) * nd) if bb else view(b, (O,) + (1,) * nd))
+    return out
+
+
 def _lead_shape_kw(key):
     def rule(cls, args, bat, kw, lvl):
         return cls.apply(args[0], **dict(kw, **{key: (args[0].shape[0],) + tuple(kw[key])}))
@@ -501,9 +524,14 @@ def _addmm(cls, args, bat, kw, lvl):
 
 
 def _embedding(cls, args, bat, kw, lvl):
-    if bat[0]:
+    if not bat[0]:
+        return cls.apply(args[0], **dict(kw, idx=static_batched(kw["idx"], lvl)))
+    if kw.get("padding_idx") is not None or kw.get("scale_grad_by_freq"):
         return loop(cls, args, bat, kw, lvl)
-    return cls.apply(args[0], **dict(kw, idx=static_batched(kw["idx"], lvl)))
+    from ..ops.index import IndexBackward0
+    idx = static_batched(kw["idx"], lvl)  # per-example tables: rows of each example's own table
+    bi = np.arange(lvl.B).reshape((lvl.B,) + (1,) * (idx.ndim - 1))
+    return IndexBackward0.apply(args[0], idx=(bi, idx))
 
 
 def _layer_norm(cls, args, bat, kw, lvl):
@@ -618,8 +646,9 @@ def _build() -> None:
 
     conv, pool, pad, nn = (mod("dynagrad.ops.conv"), mod("dynagrad.ops.pool"), mod("dynagrad.ops.pad"),
                            mod("dynagrad.nn._ops"))
-    for name in ("ConvolutionBackward0", "_ConvTransposeBackward", "Im2ColBackward0", "Col2ImBackward0"):
+    for name in ("_ConvTransposeBackward", "Im2ColBackward0", "Col2ImBackward0"):
         put(conv, name, fold_n())
+    put(conv, "ConvolutionBackward0", _conv)
     for name in ("MaxPoolWithIndicesBackward", "AvgPoolBackward", "AdaptiveMaxPoolBackward"):
         put(pool, name, _first_only)
     put(pool, "_AvgPoolAdjoint", _lead_shape_kw("in_shape"))
