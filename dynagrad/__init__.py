@@ -251,7 +251,8 @@ del annotations
 
 
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
-                     "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils"}
+                     "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
+                     "compile", "compiler"}
 
 
 def __getattr__(name: str):
