@@ -2,8 +2,8 @@
 
 Parameters, buffers and submodules register in ``__setattr__`` into three dicts (``_parameters``,
 ``_buffers``, ``_modules``); everything else (``named_parameters``, ``state_dict``, ``train``/``eval``,
-``to``, hooks, ``repr``) walks those dicts. ``__call__`` is lean: with no hooks registered it checks eight
-empty dicts (the module's and the global ones), then runs ``forward`` inside a ``try`` that costs nothing
+``to``, hooks, ``repr``) walks those dicts. ``__call__`` is lean: with no hooks registered it checks the
+module's four hook dicts and one global count, then runs ``forward`` inside a ``try`` that costs nothing
 unless an error propagates; then it names the module path (``encoder.fc1``) in the message, computed
 lazily from the root's ``named_modules``.
 
@@ -146,11 +146,29 @@ class _WrappedHook:
 
 
 # -- hooks common to all modules (debugging / profiling) ---------------------------------------------------
-_global_backward_pre_hooks: dict = OrderedDict()
-_global_backward_hooks: dict = OrderedDict()
+_global_call_hooks = 0  # how many global forward/backward hooks exist: the one global __call__ reads
+
+
+class _GlobalHooks(OrderedDict):
+    """A global hook dict that keeps ``_global_call_hooks`` up to date (handles delete from it)."""
+
+    def __setitem__(self, key, value) -> None:
+        global _global_call_hooks
+        if key not in self:
+            _global_call_hooks += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key) -> None:
+        global _global_call_hooks
+        super().__delitem__(key)
+        _global_call_hooks -= 1
+
+
+_global_backward_pre_hooks: dict = _GlobalHooks()
+_global_backward_hooks: dict = _GlobalHooks()
 _global_is_full_backward_hook: bool | None = None
-_global_forward_pre_hooks: dict = OrderedDict()
-_global_forward_hooks: dict = OrderedDict()
+_global_forward_pre_hooks: dict = _GlobalHooks()
+_global_forward_hooks: dict = _GlobalHooks()
 _global_forward_hooks_always_called: dict = OrderedDict()
 _global_forward_hooks_with_kwargs: dict = OrderedDict()
 _global_buffer_registration_hooks: dict = OrderedDict()
@@ -522,8 +540,7 @@ class Module:
     # -- calling -------------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks or self._backward_pre_hooks
-                or _global_forward_hooks or _global_forward_pre_hooks or _global_backward_hooks
-                or _global_backward_pre_hooks):
+                or _global_call_hooks):
             return self._call_with_hooks(args, kwargs)
         try:
             return self.forward(*args, **kwargs)
