@@ -307,7 +307,7 @@ def _scatter(x, dim, index, src, reduce):
     if not isinstance(src, Tensor):
         src = Tensor._wrap(xp.full(idx.shape, src, dtype=x._data.dtype))
     elif src._data.dtype != x._data.dtype:
-        raise RuntimeError(f"scatter(): Expected self.dtype to be equal to src.dtype")
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if reduce == "add" and src._data.shape != idx.shape:
         src = src[tuple(slice(0, n) for n in idx.shape)]
     return ScatterBackward0.apply(x, src, axis=axis, index=idx.astype(xp.intp, copy=False), reduce=reduce)

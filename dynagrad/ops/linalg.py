@@ -130,7 +130,7 @@ def bmm(a, b):
     """Batched product of 3-D tensors (b, n, m) @ (b, m, p)."""
     _prep_mm(a, b, "bmm")
     if a._data.ndim != 3 or b._data.ndim != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor" if a._data.ndim != 3 else "batch2 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor" if a._data.ndim != 3 else "batch2 must be a 3D tensor")
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{a._data.shape[0]}, {a._data.shape[2]}] but got: [{b._data.shape[0]}, "
@@ -225,7 +225,7 @@ def _parse_einsum(eq: str, shapes):
         lhs, rhs = eq, None
     ins = lhs.split(",")
     if len(ins) != len(shapes):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
                            if len(shapes) > len(ins) else "einsum(): fewer operands were provided than specified "
                                                             "in the equation")
     used = set(c for c in eq if c.isalpha())

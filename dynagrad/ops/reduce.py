@@ -238,8 +238,8 @@ class MaxBackward0(Op):
             out = xp.zeros(self.shape, g.dtype)
             xp.put_along_axis(out, idx, g, self.axis)
             return (out,)
-        from .index import scatter
         from ..creation import zeros
+        from .index import scatter
         return (scatter(zeros(self.shape, dtype=g.dtype), self.axis, Tensor._wrap(idx), g),)
 
 

@@ -183,7 +183,8 @@ def T(x):  # noqa: N802
 
 def mT(x):  # noqa: N802
     if x._data.ndim < 2:
-        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {x._data.ndim}-D tensor.")
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{x._data.ndim}-D tensor.")
     return transpose(x, -2, -1)
 
 
