@@ -220,3 +220,16 @@ def test_digits_with_transforms():
     ds = datasets.Digits(train=False, transform=T.Compose([T.ToTensor(), T.Normalize((0.5,), (0.5,))]))
     x, _ = ds[0]
     assert tuple(x.shape) == (1, 8, 8) and float(x.min()) >= -1.0 and float(x.max()) <= 1.0
+
+
+def test_models_resnet18():
+    from dynagrad.vision import models
+
+    net = models.resnet18(num_classes=5)
+    assert len(net.state_dict()) == 122  # torchvision's resnet18 keys, so its checkpoints load
+    x = dynagrad.randn(2, 3, 32, 32)
+    loss = dynagrad.nn.functional.cross_entropy(net(x), dynagrad.tensor([1, 3]))
+    loss.backward()
+    assert net.conv1.weight.grad is not None and tuple(net.fc.weight.grad.shape) == (5, 512)
+    with pytest.raises(RuntimeError, match="never downloads"):
+        models.resnet34(weights="IMAGENET1K_V1")
