@@ -144,13 +144,17 @@ def main() -> None:
     import sys
 
     from . import harness
-    if any(v in os.environ for v in harness.BLAS_VARS) and not os.environ.get("DYNAGRAD_BENCH_KEEP_BLAS_ENV"):
-        env = {k: v for k, v in os.environ.items() if k not in harness.BLAS_VARS}  # as python -m benchmarks
+    # as python -m benchmarks: without this machine's OpenBLAS overrides; and one BLAS thread for both
+    # frameworks, so that a loaded machine disturbs the comparison less
+    if (any(v in os.environ for v in harness.BLAS_VARS) or os.environ.get("OPENBLAS_NUM_THREADS") != "1") and \
+            not os.environ.get("DYNAGRAD_BENCH_KEEP_BLAS_ENV"):
+        env = {k: v for k, v in os.environ.items() if k not in harness.BLAS_VARS}
+        env["OPENBLAS_NUM_THREADS"] = "1"
         os.execve(sys.executable, [sys.executable, "-m", "benchmarks.bench_func", *sys.argv[1:]], env)
     torch = harness.torch_or_none()
     if torch is not None:
-        torch.set_num_threads(2)
-    results = [harness.time_case(name, fns, n, 5) for name, fns, n in cases(torch)]
+        torch.set_num_threads(1)
+    results = [harness.time_case(name, fns, n, 7) for name, fns, n in cases(torch)]
     frameworks = [fw for fw in ("dynagrad", "torch") if any(fw in r.times for r in results)]
     print(harness.table(results, frameworks))
     print()
@@ -161,11 +165,13 @@ def main() -> None:
         loop = by_name[r.name[:-len(": vmap")] + ": loop"]
         for fw in frameworks:
             if fw in r.times and fw in loop.times:
-                print(f"{r.name[:-6]:40s} {fw:9s} vmap {harness.fmt_time(r.stat(fw)[0])}  loop "
-                      f"{harness.fmt_time(loop.stat(fw)[0])}  vmap is {loop.stat(fw)[0] / r.stat(fw)[0]:5.1f}x "
-                      f"faster than the loop")
+                (vm, vmin), (lm, lmin) = r.stat(fw), loop.stat(fw)
+                print(f"{r.name[:-6]:40s} {fw:9s} vmap {harness.fmt_time(vm)}  loop {harness.fmt_time(lm)}  "
+                      f"vmap is {lm / vm:5.1f}x faster than the loop (medians; {lmin / vmin:5.1f}x on minimums)")
         if "torch" in r.times:
-            print(f"{'':40s} dynagrad vmap / torch.func.vmap: {r.stat('dynagrad')[0] / r.stat('torch')[0]:.2f}x")
+            print(f"{'':40s} dynagrad vmap time / torch.func.vmap time: "
+                  f"{r.stat('dynagrad')[0] / r.stat('torch')[0]:.2f}x (medians), "
+                  f"{r.stat('dynagrad')[1] / r.stat('torch')[1]:.2f}x (minimums)")
 
 
 if __name__ == "__main__":

@@ -477,7 +477,10 @@ def _batch_size(flat, dims):
     if len(sizes) > 1:
         raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
                          f"{sorted(sizes)} for the mapped dimension")
-    return sizes.pop()
+    B = sizes.pop()
+    if B == 0:
+        raise ValueError("vmap: the mapped dimension has size 0; dynagrad.func.vmap needs at least one example")
+    return B
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
@@ -486,7 +489,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
     >>> import dynagrad
     >>> from dynagrad.func import vmap
-    >>> vmap(lambda a, b: a @ b)(dynagrad.ones(5, 3), dynagrad.ones(3)).shape  # five dot products
+    >>> vmap(lambda a, b: a @ b, in_dims=(0, None))(dynagrad.ones(5, 3), dynagrad.ones(3)).shape  # 5 dots
     torch.Size([5])
 
     ``in_dims``/``out_dims``: which dim of each input is mapped (None: not mapped) and where the batch dim
