@@ -1,8 +1,8 @@
 """What each rank of ``dynagrad launch`` runs:
 ``python -m dynagrad.distributed._worker [--torch] script.py args...``.
 
-It sets torchrun's environment variables from MPI's, runs the script as ``__main__``, and if the script
-raises (or exits with a non-zero status) says which rank failed and aborts the whole job.
+It starts MPI, sets torchrun's environment variables from MPI's, runs the script as ``__main__``, and if the
+script raises (or exits with a non-zero status) says which rank failed and aborts the whole job.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _torchrun_env() -> None:
 
 
 def main(argv: list[str]) -> int:
-    from .distributed_c10d import _abort_job
+    from .distributed_c10d import _abort_job, _mpi
 
     if argv and argv[0] == "--torch":
         from ..cli import TorchAlias
@@ -31,6 +31,10 @@ def main(argv: list[str]) -> int:
         print("usage: python -m dynagrad.distributed._worker [--torch] script.py [args...]", file=sys.stderr)
         return 2
     _torchrun_env()
+    try:  # start MPI now, with every rank: then a rank slow to reach init_process_group is a timeout there
+        _mpi()
+    except RuntimeError:
+        pass
     script = argv[0]
     sys.argv = list(argv)
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))

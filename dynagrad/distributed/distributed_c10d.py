@@ -172,7 +172,9 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise ValueError(f"dynagrad.distributed runs over MPI: backend {backend!r} is not available "
                          "(use backend='mpi'; 'gloo' is accepted and also means MPI)")
     MPI = _mpi()
-    comm = MPI.COMM_WORLD.Dup()
+    limit = _seconds(timeout)
+    comm, req = MPI.COMM_WORLD.Idup()  # nonblocking, so a rank that never arrives is a timeout, not a hang
+    _poll([req], None, "init_process_group", limit)
     size, me = comm.Get_size(), comm.Get_rank()
     asked = world_size if world_size not in (None, -1) else int(os.environ.get("WORLD_SIZE", size))
     if asked != size:
@@ -184,7 +186,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         comm.Free()
         raise ValueError(f"init_process_group(rank={rank}) but MPI gave this process rank {me}; dynagrad "
                          "takes ranks from the MPI launcher")
-    _world = ProcessGroup(comm, list(range(size)), _seconds(timeout))
+    _world = ProcessGroup(comm, list(range(size)), limit)
     _install_excepthook()
 
 
