@@ -346,6 +346,27 @@ def test_compositions():
         assert_close(to_np(d), to_np(t))
 
 
+NESTED = {
+    "vmap(vmap(grad))": lambda F: F.vmap(F.vmap(F.grad(lambda a, b: (a * b).sin().sum()), in_dims=(0, None)),
+                                         in_dims=(0, None)),
+    "vmap(vmap(grad wrt shared))": lambda F: F.vmap(F.vmap(F.grad(lambda a, b: (a * b).sin().sum(), argnums=1),
+                                                           in_dims=(0, None)), in_dims=(0, None)),
+    "vmap(jacrev)": lambda F: F.vmap(F.jacrev(lambda a, b: (a * b).tanh(), argnums=1), in_dims=(0, None)),
+    "vmap(jacfwd)": lambda F: F.vmap(F.jacfwd(lambda a, b: (a @ b).tanh(), argnums=1), in_dims=(0, None)),
+    "jacrev(vmap)": lambda F: F.jacrev(lambda a, b: F.vmap(lambda r: (r * b).exp().sum())(a), argnums=1),
+    "jacfwd(vmap)": lambda F: F.jacfwd(lambda a, b: F.vmap(lambda r: (r * b).exp().sum())(a), argnums=1),
+    "vmap(hessian)": lambda F: F.vmap(F.hessian(lambda a, b: (a @ b).sin().sum(), argnums=1), in_dims=(0, None)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NESTED))
+def test_nested_transforms(name):
+    x, w = arr(3, 4, 5), arr(5)
+    d = NESTED[name](dynagrad.func)(dynagrad.tensor(x), dynagrad.tensor(w))
+    t = NESTED[name](torch.func)(torch.tensor(x), torch.tensor(w))
+    assert_close(to_np(d), to_np(t))
+
+
 # -- modules -------------------------------------------------------------------------------------------------
 
 class _MLP:
