@@ -68,10 +68,10 @@ def test_a_rank_that_leaves_makes_the_others_time_out():
 
 
 @needs_mpi
-def test_timeout_from_the_environment():
-    p, took = run_job(worker("fail.py"), "hang", env={"DYNAGRAD_DIST_TIMEOUT": "1.5"})
+def test_timeout_from_the_environment_and_a_rank_late_for_init():
+    p, took = run_job(worker("fail.py"), "late", env={"DYNAGRAD_DIST_TIMEOUT": "1.5"})
     assert p.returncode != 0
-    assert "timed out after 1.5 s on rank 0 of 2" in p.stderr, p.stderr
+    assert "init_process_group timed out after 1.5 s on rank 0 of 2" in p.stderr, p.stderr
     assert took < 20
 
 
