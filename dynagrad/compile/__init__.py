@@ -30,6 +30,7 @@ import time
 import types
 
 from . import guards as _guards
+from . import symbolic as _symbolic
 from . import tracer as _tracer
 from .program import Program, build_program
 from .tracer import Unsupported
@@ -41,7 +42,7 @@ _ALL: list = []
 
 
 class _Entry:
-    __slots__ = ("check", "program", "eager", "reason", "hits", "trace_time", "dynamic", "spec")
+    __slots__ = ("check", "program", "eager", "reason", "hits", "trace_time", "dynamic", "spec", "sig", "shapes")
 
     def __init__(self, check, program, eager=False, reason=None) -> None:
         self.check = check
@@ -52,6 +53,8 @@ class _Entry:
         self.trace_time = 0.0
         self.dynamic = {}
         self.spec = None
+        self.sig = None
+        self.shapes = None
 
 
 class CompiledFunction:
@@ -106,7 +109,7 @@ class CompiledFunction:
             log.info("%s: retracing because %s", self._name, reason)
         self.events.append({"kind": "trace" if reason is None else "retrace", "reason": reason})
         flat, spec = _guards.flatten(args, kwargs)
-        dynamic = self._dynamic_dims(flat, spec)
+        candidates = self._dynamic_dims(flat, spec)
         mods, opts = _tracer.scan(self.fn, flat)
         t0 = time.perf_counter()
         try:
@@ -116,6 +119,8 @@ class CompiledFunction:
         if trace.tracer.failed is not None:
             self._eager_entry(args, kwargs, flat, spec, trace.tracer.failed, mods, run=False, trace=trace)
             return result
+        sig = _symbolic.signature(trace.graph)
+        dynamic = self._generalise(trace, sig, flat, spec, candidates) if candidates else {}
         try:
             program = build_program(trace, self, dynamic, flat)
         except Unsupported as u:
@@ -126,6 +131,11 @@ class CompiledFunction:
         entry.trace_time = time.perf_counter() - t0
         entry.dynamic = dynamic
         entry.spec = spec
+        entry.sig = None if dynamic else sig
+        entry.shapes = [x._data.shape if isinstance(x, _Tensor()) else None for x in flat]
+        if dynamic:
+            log.info("%s: dimensions %s are now symbolic", self._name,
+                     ", ".join(f"{j} of argument {i}" for i, js in sorted(dynamic.items()) for j in sorted(js)))
         program.trace_time = entry.trace_time
         self.entries.insert(0, entry)
         for n in program.breaks:
@@ -148,6 +158,38 @@ class CompiledFunction:
         if run:
             return self.fn(*args, **kwargs)
         return None
+
+    def _generalise(self, trace, sig, flat, spec, candidates) -> dict:
+        """Compare with an earlier trace that differs only in the sizes that changed: if they unify, make
+        those sizes symbolic in this trace. Returns {flat index: dims} (empty: stay specialised)."""
+        T = _Tensor()
+        for e in self.entries:
+            if e.sig is None or e.spec != spec:
+                continue
+            symbols, ok = {}, True
+            for i, x in enumerate(flat):
+                if not isinstance(x, T):
+                    continue
+                old, new = e.shapes[i], x._data.shape
+                if old is None or len(old) != len(new):
+                    ok = False
+                    break
+                for j, (a, b) in enumerate(zip(old, new)):
+                    if a != b:
+                        if j in candidates.get(i, ()):
+                            symbols[(i, j)] = (a, b)
+                        else:
+                            ok = False
+            if not ok or not symbols:
+                continue
+            subs = _symbolic.unify(e.sig, sig, symbols)
+            if subs is not None:
+                _symbolic.apply(trace.graph, subs)
+                dyn: dict = {}
+                for i, j in symbols:
+                    dyn.setdefault(i, set()).add(j)
+                return dyn
+        return {}
 
     def _dynamic_dims(self, flat, spec) -> dict:
         """Dimensions of tensor arguments that already changed between calls (made symbolic)."""
@@ -227,6 +269,11 @@ class CompiledModule:
 def _state():
     from ..autograd import state
     return state
+
+
+def _Tensor():  # noqa: N802
+    from ..tensor import Tensor
+    return Tensor
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None, backend=None, mode=None,  # noqa: A001

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import runtime
 from .ir import Graph, Node, Value
+from .symbolic import Sym
 from .tracer import OutList, TensorArg
 
 _SIMPLE = (int, float, bool, str, type(None))
@@ -30,6 +31,7 @@ class Emitter:
                          "_empty_like": np.empty_like}
         self.names: dict = {}
         self.count = 0
+        self.syms: dict = {}  # (flat index, dim) -> variable name
 
     def obj(self, o, hint: str = "K") -> str:
         key = (hint, id(o))
@@ -47,6 +49,10 @@ class Emitter:
             return f"v{x.id}"
         if isinstance(x, TensorArg):
             return f"_wrap(v{x.value.id})"
+        if isinstance(x, Sym):
+            for s in x.syms:
+                self.syms.setdefault(s, f"S{s[0]}_{s[1]}")
+            return x.source(self.syms)
         if isinstance(x, bool) or x is None:
             return repr(x)
         if isinstance(x, int) and type(x) is int:
@@ -110,7 +116,6 @@ def emit_node(em: Emitter, n: Node, lines: list, ind: str = "    ") -> None:
             ctx = f"c{n.id}"
             lines.append(f"{ind}{ctx} = _new({em.obj(cls, cls.__name__)})")
             lines.append(f"{ind}{ctx}.edges = {em.obj(n.meta['edges'])}")
-            lines.append(f"{ind}{ctx}.meta = {em.obj(n.meta['nd'])}")
         call = f"{fwd}({ctx}, {em.call_args(n.args, n.kwargs)})"
         nmain = len(n.outputs) - sum(len(v) for v in outlists.values())
         main = n.outputs[:nmain]
@@ -122,9 +127,8 @@ def emit_node(em: Emitter, n: Node, lines: list, ind: str = "    ") -> None:
         for k, vals in outlists.items():
             lhs = ", ".join(f"v{v.id}" for v in vals)
             lines.append(f"{ind}{lhs}{',' if len(vals) == 1 else ''} = _l_{k}")
-        if nmain == 1 and not n.meta.get("tuple_out") and n.meta.get("asarray"):
-            v = main[0].id
-            lines.append(f"{ind}v{v} = np.asarray(v{v})")
+        if ctx != "None":
+            lines.append(f"{ind}{ctx}.meta = [" + ", ".join(f"(v{v.id}.shape, v{v.id}.dtype)" for v in main) + "]")
     elif op == "np":
         _emit_np(em, n, lines, ind)
     elif op == "backward":
@@ -334,22 +338,31 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
                     seen.add(("c", cid))
                     env_ctx.append(cid)
         env = [f"v{i}" for i in env_vals] + [f"c{i}" for i in env_ctx]
+        bsrc = ["def backward(saved, grads):"]
+        bbody: list = []
+        nsyms = len(em.syms)
+        for n in bwd_nodes:
+            if n.op != "bwd_output":
+                emit_node(em, n, bbody)
+        env += sorted(em.syms.values())  # sizes the backward needs (all, to keep it simple)
+        _ = nsyms
         em.ns["_CN"] = runtime.CompiledNode
         src.append("    _cn = _new(_CN)")
         src.append("    _cn.saved = [" + ", ".join(env) + "]")
         src.append("    _cn.bwd = _BWD")
         src.append("    _cn.edges = [" + ", ".join(f"_rt.edge({_leaf_target(em, b)})" for b in boundaries) + "]")
-        src.append("    _cn.meta = " + em.obj([(v.shape, np.dtype(v.dtype)) for v in grad_outputs]))
-        bsrc = ["def backward(saved, grads):"]
+        src.append("    _cn.meta = [" + ", ".join(f"({em.lit(v)}.shape, {em.lit(v)}.dtype)" for v in grad_outputs)
+                   + "]")
         if env:
             bsrc.append("    " + ", ".join(env) + ", = saved")
-        for n in bwd_nodes:
-            if n.op != "bwd_output":
-                emit_node(em, n, bsrc)
+        bsrc += bbody
         bsrc.append("    return [" + ", ".join(em.lit(v) for v in bvals) + "]")
     else:
         bsrc = []
     src.append("    return " + out_expr(em, out_spec, outs))
+    if em.syms:
+        defs = [f"    {name} = flat[{i}]._data.shape[{j}]" for (i, j), name in sorted(em.syms.items())]
+        src = src[:1] + defs + src[1:]
     source = "\n".join(src) + "\n"
     if bsrc:
         source = "\n".join(bsrc) + "\n\n" + source

@@ -116,6 +116,10 @@ def _pure(n: Node) -> bool:
     return True
 
 
+def _has_sym(n: Node) -> bool:
+    return bool(n.meta.get("symbolic"))
+
+
 def _target_key(n: Node):
     t = n.target
     if n.op == "np":
@@ -136,7 +140,7 @@ def fold_constants(g: Graph, max_size: int = 1 << 16) -> Graph:
     new_nodes = []
     for n in g.nodes:
         ins = n.inputs()
-        if _pure(n) and ins and all(v.id in consts for v in ins) and \
+        if _pure(n) and not _has_sym(n) and ins and all(v.id in consts for v in ins) and \
                 all(v.shape is not None and int(np.prod(v.shape)) <= max_size for v in n.outputs):
             try:
                 res = run_node(n, consts)
@@ -182,6 +186,8 @@ def simplify(g: Graph) -> Graph:
             continue
         out = n.out
         kind = opinfo.kind(n)
+        if kind == "reshape" and n.meta.get("symbolic"):
+            continue
         r = None
         if kind in ("mul", "add", "sub", "div") and len(n.args) == 2:
             a, b = n.args

@@ -293,6 +293,7 @@ class Tracer:
         self.released: set = set()  # ids of autograd nodes whose backward ran in the trace
         self.phase = "fwd"
         self.failed = None
+        self.views: dict = {}  # Value id of base[idx] -> (base TArray, base Value, idx)
         self.tagged: list = []  # tensors whose _data we made a TArray (restored to plain after the trace)
 
     # -- values ---------------------------------------------------------------------------------------------
@@ -482,10 +483,10 @@ class Tracer:
         if out is not None:
             out = out if isinstance(out, tuple) else (out,)
             olds = [self._write_target(o) for o in out]
-        return self._np_tree(tuple(args)), self._np_tree(kwargs), out, olds
+        return self._np_tree(tuple(args)), self._np_tree(kwargs), out, olds, args
 
     def record_np(self, target, name, pre, res):
-        a, k, out, olds = pre
+        a, k, out, olds, raw = pre
         results = res if (out is None and isinstance(res, tuple)) else (res,)
         if out is not None:
             results = out
@@ -507,33 +508,43 @@ class Tracer:
                 tagged.append(out[i])
             else:
                 tagged.append(self._tag(r, v))
+        if name == "__getitem__" and isinstance(raw[0], TArray) and out is None:
+            self.views[node.out.id] = (raw[0], a[0], a[1])
         if out is not None:
+            for o, old in zip(out, olds):
+                if old[2] is not None:  # written through a view: the base changes too
+                    base, idx = old[2]
+                    self.record_setitem(base, idx, o, view_ok=True)
             return out[0] if len(out) == 1 else out
         return tagged[0] if not isinstance(res, tuple) else tuple(tagged)
 
-    def _write_target(self, o):
-        """Before an in-place write into ``o``: the value it held and whether it is outside memory."""
+    def _write_target(self, o, view_ok=False):
+        """Before an in-place write into ``o``: the value it held, whether it is outside memory, and (for a
+        write through ``base[idx]``) the base to update as well."""
         if isinstance(o, TArray) and o._tr is self and o._v is not None:
             v = o._v
             ext = self.ext_meta.get(v.id)
-            if ext is None and self.root_count.get(self.roots.get(v.id), 0) > 1 and not self._alone(v):
-                raise Unsupported(f"an in-place change of a tensor that shares memory with another (a view) "
-                                  f"cannot be compiled (at {format_site(user_site())})")
-            return (v, ext)
+            prop = None
+            if ext is None and not view_ok and self.root_count.get(self.roots.get(v.id), 0) > 1:
+                view = self.views.get(v.id)
+                if view is not None and self.root_count.get(self.roots.get(v.id)) == 2 and \
+                        view[0]._v is view[1]:
+                    prop = (view[0], view[2])
+                else:
+                    raise Unsupported(f"an in-place change of a tensor that shares memory with another (a view) "
+                                      f"cannot be compiled (at {format_site(user_site())})")
+            return (v, ext, prop)
         if isinstance(o, TArray):
             raise Unsupported(f"an in-place write into an array the compiler cannot identify (at "
                               f"{format_site(user_site())})")
         e = self.plain_vals.get(id(o))
         if e is not None and e[0] is o:
-            return (e[1], None)
+            return (e[1], None, None)
         # an array nobody traced (a NumPy temporary of the program): its old value is a constant
-        return (self.const(o), None)
-
-    def _alone(self, v) -> bool:
-        return False
+        return (self.const(o), None, None)
 
     def _retarget(self, o, old, v: Value, node) -> None:
-        oldv, ext = old
+        oldv, ext, _ = old
         if ext is not None:
             node.meta["write"] = oldv
             self.ext_meta[v.id] = ext
@@ -545,9 +556,8 @@ class Tracer:
             self.plain_vals[id(o)] = (o, v)
             self.keep.append(o)
 
-    def record_setitem(self, arr: TArray, idx, value) -> None:
-        old = self._write_target(arr)
-        oldv, ext = old
+    def record_setitem(self, arr: TArray, idx, value, view_ok=False) -> None:
+        oldv, ext, prop = self._write_target(arr, view_ok)
         if oldv is None:
             raise Unsupported("an in-place write into an unknown array")
         np.ndarray.__setitem__(_plain(arr), _plain_tree(idx), _plain(value))
@@ -560,6 +570,8 @@ class Tracer:
             self.ext_meta[node.out.id] = ext
         arr._v = node.out
         self.roots[node.out.id] = self.roots.get(oldv.id)
+        if prop is not None:
+            self.record_setitem(prop[0], prop[1], arr, view_ok=True)
 
     def record_read(self, arr, kind, value) -> None:
         v = self.array_value(arr)
@@ -596,10 +608,8 @@ class Tracer:
             return
         if not self.depth and id(leaf) not in self.created:
             key = id(leaf)
-            if key not in self.grad_state and key not in self.grad_written:
-                self.grad_state[key] = (leaf, _GRAD_SLOT.__get__(leaf, Tensor) is None)
-                self.keep.append(leaf)
             self.grad_written.add(key)
+            self.keep.append(leaf)
             if value is None:
                 self.g.new("effect", "set_grad_none", (), {}, (), {"leaf": leaf, "effect": True})
             else:
@@ -712,6 +722,9 @@ class _Patches:
             step = cls.__dict__.get("step")
             if step is not None:
                 patch(cls, "step", _opt_step(step, tr))
+        from ..nn.modules.module import Module
+        for cls in (optmod.Optimizer, Module):
+            patch(cls, "zero_grad", _zero_grad(cls.__dict__["zero_grad"], tr))
         state.transform_hook = tr.hook
         _active = tr
         return self
@@ -747,6 +760,22 @@ def _opt_step(step, tr):
     wrapper.__name__ = "step"
     wrapper._hooked = True
     return wrapper
+
+
+def _zero_grad(orig, tr):
+    """``zero_grad(set_to_none=True)`` sets every .grad to None whatever it was: recorded without reading
+    them (so whether they were None is not something the program depends on)."""
+    def zero_grad(self, set_to_none: bool = True):
+        if tr.depth or not set_to_none:
+            return orig(self, set_to_none)
+        if hasattr(self, "param_groups"):
+            params = [p for group in self.param_groups for p in group["params"]]
+        else:
+            params = list(self.parameters())
+        for p in params:
+            tr.grad_set(p, None)
+    zero_grad.__name__ = "zero_grad"
+    return zero_grad
 
 
 def tr_opt_step(tr: Tracer, step, opt, args, kwargs):
