@@ -7,17 +7,15 @@ those reads working), subclassed to carry every example in ``_phys`` (batch dime
 level. NumPy operations on it (ufuncs, reductions, reshapes, indexing, ``np.where``, ...) are computed on
 ``_phys`` and give BatchedArrays again; a NumPy function without a rule here runs once per example.
 
-``np.asarray`` strips the subclass; arrays made that way still count as batched because every BatchedArray
-made here owns its shadow's memory and is registered (by that memory) until its level exits.
+``np.asarray`` strips the subclass; an array made that way still counts as batched (for ops and their static
+arguments) because a BatchedArray made by NumPy code here owns its shadow's memory, so the plain view's
+``base`` is the BatchedArray. (NumPy code run on such a plain view is not batched: see docs/internals.md.)
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import _dispatch
-
 _nd = np.ndarray
-_REG = [0]  # number of registered BatchedArrays in active levels (0: skip the registry lookups)
 
 
 class BatchedArray(np.ndarray):
@@ -290,22 +288,21 @@ def shadow_of(phys):
 
 
 def wrap(phys, level, private: bool = True) -> BatchedArray:
-    """A BatchedArray over ``phys`` (batch first) at ``level``. ``private``: the shadow gets its own memory and
-    the array is registered, so that plain views NumPy makes of it (``np.asarray``) are recognised."""
+    """A BatchedArray over ``phys`` (batch first) at ``level``. ``private``: the shadow is a copy the array
+    owns, so that a plain view NumPy makes of it (``np.asarray``) has it as ``base`` and is recognised."""
     if type(phys) is not _nd and type(phys) is not BatchedArray:
         phys = np.asarray(phys)
     if phys.ndim == 0 or phys.shape[0] != level.B:
         raise RuntimeError(f"vmap internal error: physical shape {phys.shape} has no batch dim of size {level.B}")
     shadow = shadow_of(phys)
     if private:
-        shadow = np.array(shadow)
-    ba = shadow.view(BatchedArray)
+        ba = _nd.__new__(BatchedArray, shadow.shape, shadow.dtype)
+        _nd.__setitem__(ba, Ellipsis, shadow)
+        ba._private = True
+    else:
+        ba = shadow.view(BatchedArray)
     ba._phys = phys
     ba._level = level
-    if private:
-        ba._private = True
-        level.registry[id(shadow)] = ba
-        _REG[0] += 1
     return ba
 
 
@@ -324,13 +321,10 @@ def batched_of(a):
             raise RuntimeError("vmap: a batched value went through a NumPy operation that dynagrad.func.vmap "
                                "cannot batch (a view NumPy made on its own); please report the op you used")
         return a
-    if t is _nd and _REG[0]:
+    if t is _nd:
         b = a.base
-        if b is not None:
-            for lvl in _dispatch.vmaps:
-                ba = lvl.registry.get(id(b))
-                if ba is not None and ba.shape == a.shape and ba.dtype == a.dtype:
-                    return ba
+        if type(b) is BatchedArray and b._phys is not None and b.shape == a.shape and b.dtype == a.dtype:
+            return b
     return None
 
 

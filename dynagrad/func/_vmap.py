@@ -33,13 +33,12 @@ _new = object.__new__
 
 
 class VmapLevel:
-    __slots__ = ("id", "B", "randomness", "registry", "active")
+    __slots__ = ("id", "B", "randomness", "active")
 
     def __init__(self, B: int, randomness: str) -> None:
         self.id = _dispatch.next_id()
         self.B = B
         self.randomness = randomness
-        self.registry: dict = {}
         self.active = True
 
 
@@ -284,11 +283,10 @@ def _level_rule(cls, inputs, kw, inner):
 def level_of(cls, inputs, kw):
     """The innermost vmap level at which an input (or a static array argument) of the op is batched."""
     best = None
-    reg = _batched._REG[0]
     for x in inputs:
         if isinstance(x, Tensor):
             d = x._data
-            if type(d) is BatchedArray or (reg and type(d) is _nd):
+            if type(d) is BatchedArray or (type(d) is _nd and type(d.base) is BatchedArray):
                 ba = batched_of(d)
                 if ba is not None and (best is None or ba._level.id > best.id):
                     best = ba._level
@@ -575,8 +573,6 @@ def _run(func, flat, spec, dims, B, out_dims, randomness, kwargs):
     finally:
         lvl.active = False
         _dispatch.vmaps.remove(lvl)
-        _batched._REG[0] -= len(lvl.registry)
-        lvl.registry.clear()
         _dispatch.refresh()
         if randomness != "same":
             _remove_rng()
