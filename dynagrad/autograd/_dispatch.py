@@ -26,15 +26,23 @@ def next_id() -> int:
     return _counter[0]
 
 
+_outer = [None]  # a hook installed before the first level (the profiler's): it still sees every op
+
+
 def refresh() -> None:
     """Install or remove the hook after a level was entered or left."""
-    state.transform_hook = dispatch if (duals or vmaps) else None
+    active = bool(duals or vmaps)
+    if active and state.transform_hook is not dispatch:
+        _outer[0] = state.transform_hook
+        state.transform_hook = dispatch
+    elif not active and state.transform_hook is dispatch:
+        state.transform_hook, _outer[0] = _outer[0], None
 
 
 def plain(cls, inputs, kw):
     """Run an op as if no transform were active (its forward, and its graph node when grad is on)."""
     hook = state.transform_hook
-    state.transform_hook = None
+    state.transform_hook = _outer[0]
     try:
         return cls.apply(*inputs, **kw)
     finally:
