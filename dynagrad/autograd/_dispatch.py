@@ -27,16 +27,22 @@ def next_id() -> int:
 
 
 _outer = [None]  # a hook installed before the first level (the profiler's): it still sees every op
+_installed = [False]
 
 
 def refresh() -> None:
-    """Install or remove the hook after a level was entered or left."""
+    """Install the hook when the first level is entered, remove it when the last one is left. A hook set up
+    meanwhile (a profiler entered inside a transform) wraps ``dispatch`` and is left alone."""
     active = bool(duals or vmaps)
-    if active and state.transform_hook is not dispatch:
+    if active and not _installed[0]:
         _outer[0] = state.transform_hook
         state.transform_hook = dispatch
-    elif not active and state.transform_hook is dispatch:
-        state.transform_hook, _outer[0] = _outer[0], None
+        _installed[0] = True
+    elif not active and _installed[0]:
+        if state.transform_hook is dispatch:
+            state.transform_hook = _outer[0]
+        _outer[0] = None
+        _installed[0] = False
 
 
 def plain(cls, inputs, kw):
