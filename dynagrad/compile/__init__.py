@@ -153,7 +153,7 @@ class CompiledFunction:
         if trace is None:
             trace = _tracer.Trace(_tracer.Tracer(), self.fn)
             trace.aliases, trace.grad_mode, trace.mods = [], _state().grad_enabled, mods
-        check = _guards.build_check(trace, flat, spec, {})
+        check = _guards.build_check(trace, flat, spec, {}, eager=True)
         self.entries.insert(0, _Entry(check, None, eager=True, reason=reason))
         if run:
             return self.fn(*args, **kwargs)

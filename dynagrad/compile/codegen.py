@@ -146,7 +146,8 @@ def emit_node(em: Emitter, n: Node, lines: list, ind: str = "    ") -> None:
             for i, v in zip(idx, n.outputs):
                 lines.append(f"{ind}v{v.id} = _r[{i}]")
     elif op == "guard":
-        _emit_guard(em, n, lines, ind)
+        if not n.meta.get("free"):
+            _emit_guard(em, n, lines, ind)
     elif op == "effect":
         _emit_effect(em, n, lines, ind)
     elif op == "kernel":
@@ -276,7 +277,8 @@ def out_expr(em: Emitter, spec, outs) -> str:
         if kind == "input":
             return f"flat[{payload}]"
         if kind == "read":
-            return f"v{payload[0].id}.item()" if payload[1] == "item" else f"{payload[1]}(v{payload[0].id})"
+            v = em.lit(outs[payload[0]])
+            return f"{v}.item()" if payload[1] == "item" else f"float({v})"
         return em.lit(payload)
     items = [out_expr(em, s, outs) for s in spec[2]]
     if tag == "tuple":

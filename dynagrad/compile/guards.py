@@ -77,8 +77,9 @@ class GuardBuilder:
         raise NotImplementedError(kind)
 
 
-def build_check(trace, flat, spec, dynamic_dims: dict):
-    """The guard function of a trace (``dynamic_dims``: {flat index: set of symbolic dims})."""
+def build_check(trace, flat, spec, dynamic_dims: dict, eager: bool = False):
+    """The guard function of a trace (``dynamic_dims``: {flat index: set of symbolic dims}). For an eager
+    entry (a function that runs uncompiled) only the arguments are checked."""
     gb = GuardBuilder()
     args_spec, kw_spec = spec
     nargs = args_spec[1]
@@ -133,6 +134,9 @@ def build_check(trace, flat, spec, dynamic_dims: dict):
     gb.fail(f"_state.grad_enabled is not {trace.grad_mode!r}", f"grad mode changed from {trace.grad_mode}")
     gb.fail("_state.autocast_dtype is not None or _state.transform_hook is not None or _state.anomaly_enabled",
             "autocast, forward AD, vmap or anomaly mode is active")
+    if eager:
+        gb.lines.append("    return flat")
+        return _finish(gb)
     tr = trace.tracer
     # outside tensors the program reads
     owners = _owners(trace.mods)
@@ -175,6 +179,10 @@ def build_check(trace, flat, spec, dynamic_dims: dict):
     gb.fail("_mm._global_forward_hooks or _mm._global_forward_pre_hooks or _mm._global_backward_hooks",
             "global module hooks were registered")
     gb.lines.append("    return flat")
+    return _finish(gb)
+
+
+def _finish(gb):
     src = "def check(args, kwargs):\n" + "\n".join(gb.lines) + "\n"
     code = compile(src, "<dynagrad.compile guards>", "exec")
     exec(code, gb.ns)  # noqa: S102 - our own generated source

@@ -256,7 +256,7 @@ def sink_effects(g: Graph) -> Graph:
     for n in out:
         if is_effect(n):
             seen_effect = True
-        elif n.op == "guard" and seen_effect:
+        elif n.op == "guard" and seen_effect and not n.meta.get("free"):
             from .tracer import Unsupported, format_site
             raise Unsupported(f"a tensor value is read after a side effect (at {format_site(n.meta.get('where'))})")
     g.nodes = out

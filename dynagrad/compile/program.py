@@ -40,7 +40,7 @@ def build_program(trace, cf, dynamic: dict, flat) -> Program:
     tr = trace.tracer
     opts = cf.options if cf is not None else {}
     passes.default_pipeline(g, tr.grad_state, level=opts.get("level", 2))
-    breaks = [n for n in g.nodes if n.op == "guard"]
+    breaks = [n for n in g.nodes if n.op == "guard" and not n.meta.get("free")]
     for i, n in enumerate(breaks):
         n.meta["index"] = i
     ngrad = [k for (_, k) in _grad_indices(trace.out_spec)]

@@ -294,6 +294,7 @@ class Tracer:
         self.phase = "fwd"
         self.failed = None
         self.views: dict = {}  # Value id of base[idx] -> (base TArray, base Value, idx)
+        self.by_root: dict = {}  # id of a memory-owning array -> the TArrays viewing it
         self.tagged: list = []  # tensors whose _data we made a TArray (restored to plain after the trace)
 
     # -- values ---------------------------------------------------------------------------------------------
@@ -308,6 +309,7 @@ class Tracer:
             root = root.base
         rid = id(root)
         self.keep.append(root)
+        self.by_root.setdefault(rid, []).append(t)
         self.roots[v.id] = rid
         self.root_count[rid] = self.root_count.get(rid, 0) + 1
         return t
@@ -329,7 +331,29 @@ class Tracer:
         e = self.plain_vals.get(id(a))
         if e is not None and e[0] is a:
             return e[1]
+        v = self._via_base(a)
+        if v is not None:
+            return v
         return self.const(a)
+
+    def _via_base(self, a):
+        """A plain view of a traced array (``np.asarray`` drops the subclass): the same value when it shows
+        the same elements; Unsupported when it is a different view of traced memory."""
+        root = a
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root is a:
+            return None
+        cands = self.by_root.get(id(root))
+        if not cands:
+            return None
+        ptr = a.__array_interface__["data"][0]
+        for t in reversed(cands):
+            if t.shape == a.shape and t.dtype == a.dtype and t.strides == a.strides and \
+                    t.__array_interface__["data"][0] == ptr and t._v is not None:
+                return t._v
+        raise Unsupported(f"a view of a traced array was taken outside the recorded ops (at "
+                          f"{format_site(user_site())})")
 
     def const(self, a) -> Value:
         if isinstance(a, np.ndarray):
@@ -351,6 +375,10 @@ class Tracer:
         e = self.plain_vals.get(id(d))
         if e is not None and e[0] is d:
             return e[1]
+        if type(d) is not TArray:
+            v = self._via_base(d)
+            if v is not None:
+                return v
         return self.register(t)
 
     def register(self, t: Tensor, label: str | None = None) -> Value:
@@ -574,8 +602,11 @@ class Tracer:
             self.record_setitem(prop[0], prop[1], arr, view_ok=True)
 
     def record_read(self, arr, kind, value) -> None:
-        v = self.array_value(arr)
-        node = self.g.new("guard", kind, (v,), {}, (), {"kind": kind, "expected": value, "where": user_site()})
+        self.record_read_value(self.array_value(arr), kind, value)
+
+    def record_read_value(self, v, kind, value) -> None:
+        node = self.g.new("guard", kind, (v,), {}, (), {"kind": kind, "expected": value, "where": user_site(),
+                                                        "obj": value})
         self.reads.append(node)
 
     # -- .grad -----------------------------------------------------------------------------------------------
@@ -725,6 +756,11 @@ class _Patches:
         from ..nn.modules.module import Module
         for cls in (optmod.Optimizer, Module):
             patch(cls, "zero_grad", _zero_grad(cls.__dict__["zero_grad"], tr))
+        for name, kind in (("__bool__", "bool"), ("item", "item"), ("__float__", "float"), ("__int__", "int"),
+                           ("__index__", "index"), ("tolist", "tolist"), ("__complex__", "complex")):
+            orig = Tensor.__dict__.get(name)
+            if orig is not None:
+                patch(Tensor, name, _tensor_read(orig, kind, tr))
         state.transform_hook = tr.hook
         _active = tr
         return self
@@ -760,6 +796,28 @@ def _opt_step(step, tr):
     wrapper.__name__ = "step"
     wrapper._hooked = True
     return wrapper
+
+
+def _tensor_read(orig, kind, tr):
+    """``bool(t)``, ``t.item()``...: the program depends on the value (recorded once, whatever ``t._data``
+    is: a traced array or a plain view of one)."""
+    def method(self, *args, **kw):
+        if tr.depth:
+            return orig(self, *args, **kw)
+        try:
+            v = tr.tensor_value(self)
+        except Unsupported as e:
+            tr.fail(e)
+            return orig(self, *args, **kw)
+        tr.depth += 1
+        try:
+            value = orig(self, *args, **kw)
+        finally:
+            tr.depth -= 1
+        tr.record_read_value(v, kind, value)
+        return value
+    method.__name__ = getattr(orig, "__name__", kind)
+    return method
 
 
 def _zero_grad(orig, tr):
@@ -1023,9 +1081,30 @@ def _outputs(tr: Tracer, result):
             return ("dict", list(x.keys()), [leaf(y) for y in x.values()])
         if isinstance(x, np.ndarray):
             raise Unsupported("the function returns a NumPy array")
+        if type(x) is float:
+            r = _tail_read(tr, x)
+            if r is not None:
+                outs.append(r.args[0])
+                return ("leaf", "read", (len(outs) - 1, r.meta["kind"]))
         return ("leaf", "const", x)
     spec = leaf(result)
     return spec, outs, grad_outs
+
+
+def _tail_read(tr: Tracer, x):
+    """The read that produced the float ``x`` when nothing was computed after it (``return loss.item()``):
+    then the value only flows out, and the program returns it instead of checking it."""
+    nodes = tr.g.nodes
+    for i in range(len(nodes) - 1, -1, -1):
+        n = nodes[i]
+        if n.op == "guard":
+            if n.meta.get("obj") is x and n.meta["kind"] in ("item", "float"):
+                n.meta["free"] = True
+                return n
+            continue
+        if n.op in ("op", "np", "backward", "effect"):
+            return None
+    return None
 
 
 def _backward_program(tr: Tracer, grad_outs, autodiff) -> list:
