@@ -315,11 +315,6 @@ def test_grad_mode_decorators():
     assert not Model().predict(x).requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dynagrad/autograd/grad_mode.py: set_grad_enabled(False) used as a decorator turns grad mode off for the "
-    "whole program at decoration time and leaves it off; torch's set_grad_enabled.__call__ restores the "
-    "previous mode before wrapping. Repro: @dynagrad.set_grad_enabled(False) def f(t): return t * 2; "
-    "then dynagrad.is_grad_enabled() is False"))
 def test_set_grad_enabled_decorator():
     x = dynagrad.ones(2, requires_grad=True)
     try:

@@ -209,13 +209,6 @@ def test_inplace_through_views():
     check_op(fn4, (3, 4))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "stale view history: after an in-place change of a base that requires grad, its existing views keep "
-    "their old grad_fn. x = randn(3, 4, requires_grad=True); y = x.clone(); v = y[:, 1:3]; y.mul_(3); "
-    "(v * v).sum().backward(): x.grad[:, 1:3] is 2*v, PyTorch gives 6*v (v now reads y after mul_). "
-    "Also: y = (x * 1).t(); y[1:, ::2] = 0.5; y[0].sigmoid_(); y.exp() backpropagates as if sigmoid_ never "
-    "ran (y keeps the AsStridedBackward0 from the first write). Fix needs views to be rebased (PyTorch "
-    "regenerates a view's grad_fn when its version moved)"))
 def test_inplace_view_then_use_view():
     def fn(m, x):
         y = x.clone()
@@ -226,13 +219,6 @@ def test_inplace_view_then_use_view():
     check_op(fn, (3, 4))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "stale view history: after an in-place change of a base that requires grad, its existing views keep "
-    "their old grad_fn. x = randn(3, 4, requires_grad=True); y = x.clone(); v = y[:, 1:3]; y.mul_(3); "
-    "(v * v).sum().backward(): x.grad[:, 1:3] is 2*v, PyTorch gives 6*v (v now reads y after mul_). "
-    "Also: y = (x * 1).t(); y[1:, ::2] = 0.5; y[0].sigmoid_(); y.exp() backpropagates as if sigmoid_ never "
-    "ran (y keeps the AsStridedBackward0 from the first write). Fix needs views to be rebased (PyTorch "
-    "regenerates a view's grad_fn when its version moved)"))
 def test_inplace_through_two_views():
     def through_two_views(m, x):
         y = (x * 1).t()  # a view of the product

@@ -7,8 +7,14 @@ from . import graph, state
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
-from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
-                        set_grad_enabled)
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled",
@@ -32,8 +38,11 @@ def _make_grads(outputs, grad_outputs, create_graph):
     for out, g in zip(outputs, grad_outputs):
         if g is None:
             if out._data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs (got an output of shape "
-                                   f"{list(out._data.shape)}; pass gradient= with that shape)")
+                from .. import _source
+                op = f" of {out.grad_fn.name()}" if out.grad_fn is not None else ""
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs (got an output{op} of "
+                                   f"shape {list(out._data.shape)}; pass gradient= with that shape; at "
+                                   f"{_source.here()})")
             if out._data.dtype.kind not in "fcV":
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
                                    f"{out.dtype}")

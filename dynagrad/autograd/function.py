@@ -22,12 +22,19 @@ _nd = xp.ndarray
 _tensor_cls = None  # dynagrad.tensor.Tensor, bound once the class exists (it imports this module)
 
 
+def _refresh_view(x) -> None:
+    from ..ops.inplace import refresh_view
+    refresh_view(x)
+
+
 def _record(ctx: Node, inputs: tuple, out):
     """Wire a freshly computed op into the graph and return its output Tensor(s)."""
     T = _tensor_cls
     edges = []
     for x in inputs:
         if isinstance(x, T) and x._requires_grad:
+            if x._base is not None:  # a view whose base may have changed in place since
+                _refresh_view(x)
             fn = x.grad_fn
             edges.append((fn, x._output_nr) if fn is not None else (x, 0))
         else:

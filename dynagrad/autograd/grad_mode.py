@@ -117,6 +117,11 @@ class set_grad_enabled(_GradMode):
     def __exit__(self, *exc) -> None:
         state.grad_enabled = self._prev
 
+    def __call__(self, fn):
+        # as a decorator the constructor must not change the mode for the rest of the program
+        state.grad_enabled = self._prev
+        return super().__call__(fn)
+
     def clone(self):
         return set_grad_enabled(self.mode)
 

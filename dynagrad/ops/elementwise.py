@@ -492,13 +492,10 @@ def _unary(name, forward, backward=None, save_in=False, save_out=False, float_on
 
 
 def _sigmoid(x):
-    # split by sign so exp never overflows
-    out = xp.empty_like(x)
-    pos = x >= 0
-    e = xp.exp(-xp.abs(x))
-    xp.divide(1, 1 + e, out=out, where=pos)
-    xp.divide(e, 1 + e, out=out, where=~pos)
-    return out
+    # PyTorch's formula; exp overflowing to inf for very negative x gives exactly 0, never NaN
+    out = xp.exp(-x)
+    out += 1
+    return xp.reciprocal(out, out=out)
 
 
 def _erf_array(x):

@@ -71,12 +71,12 @@ def apply_inplace(t: Tensor, fn, *args, **kw) -> Tensor:
     base = t._base
     if base is not None and base.grad_fn is None and base._requires_grad:
         raise leaf_inplace_error(fn.__name__ + "_", t, view_of=base)
+    if base is not None:
+        refresh_view(t)
     # the old value, in its own memory, keeping the old history: the op may save it for backward
     old = Tensor._wrap(t._data.copy())
     if t._requires_grad:
         old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, True
-        if t.grad_fn is None:
-            old = t  # a leaf not requiring grad cannot be here; kept for clarity
     out = fn(old, *args, **kw)
     if out._data.dtype != t._data.dtype:
         _write(t, out._data, fn.__name__ + "_")  # raises for an impossible cast
@@ -87,7 +87,36 @@ def apply_inplace(t: Tensor, fn, *args, **kw) -> Tensor:
         _write(t, out._data, fn.__name__ + "_")
         t.grad_fn, t._output_nr, t._requires_grad = out.grad_fn, out._output_nr, out._requires_grad
     bump_version(t)
+    if base is not None:
+        t.grad_fn.view_version = t._vc[0]
     return t
+
+
+def _view_node(base: Tensor, view: Tensor, pos) -> AsStridedBackward0:
+    vnode = AsStridedBackward0()
+    vnode.pos, vnode.base_shape, vnode.base_size = pos, base._data.shape, base._data.size
+    vnode.edges = [_edge(base)]
+    vnode.meta = [(view._data.shape, view._data.dtype)]
+    vnode.source = _source.user_frame(2)
+    return vnode
+
+
+def refresh_view(view: Tensor) -> None:
+    """Give a view whose base changed in place since its history was recorded a history that reads its
+    slice of the base's current value (PyTorch regenerates a view's grad_fn the same way)."""
+    node = view.grad_fn
+    if node is None:
+        return
+    ver = view._vc[0]
+    recorded = node.__dict__.get("view_version")
+    if recorded is None or recorded == ver:
+        return
+    base = view._base
+    if not base._requires_grad:
+        return
+    vnode = _view_node(base, view, _flat_positions(base, view))
+    vnode.view_version = ver
+    view.grad_fn, view._output_nr = vnode, 0
 
 
 def _flat_positions(base: Tensor, view: Tensor):
@@ -167,11 +196,7 @@ def _copy_slices(base: Tensor, view: Tensor, out: Tensor) -> None:
     node.meta = [(base._data.shape, base._data.dtype)]
     node.source = _source.user_frame(2)
     base.grad_fn, base._output_nr, base._requires_grad = node, 0, True
-    vnode = AsStridedBackward0()
-    vnode.pos, vnode.base_shape, vnode.base_size = pos, base._data.shape, base._data.size
-    vnode.edges = [(node, 0)]
-    vnode.meta = [(view._data.shape, view._data.dtype)]
-    vnode.source = node.source
+    vnode = _view_node(base, view, pos)
     view.grad_fn, view._output_nr, view._requires_grad = vnode, 0, True
 
 

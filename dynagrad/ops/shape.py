@@ -20,6 +20,8 @@ def as_view(out: Tensor, base: Tensor) -> Tensor:
     if out._data.base is not None:
         out._vc = base._vc
         out._base = base._base if base._base is not None else base
+        if out.grad_fn is not None:  # the version its history is valid for (see ops.inplace.refresh_view)
+            out.grad_fn.view_version = base._vc[0]
     return out
 
 
