@@ -79,6 +79,7 @@ class CompiledFunction:
         if self.disabled:
             return self.fn(*args, **kwargs)
         reason = None
+        depth = -1
         for e in self.entries:
             flat = e.check(args, kwargs)
             if type(flat) is list:
@@ -89,10 +90,10 @@ class CompiledFunction:
                     e.hits += 1
                     return out
                 except _GuardMiss as m:
-                    reason = e.program.miss_reason(m)
+                    reason, depth = e.program.miss_reason(m), 1 << 30
                     continue
-            elif reason is None:
-                reason = flat
+            elif flat[0] > depth:
+                depth, reason = flat
         return self._new_trace(args, kwargs, reason)
 
     def _new_trace(self, args, kwargs, reason):

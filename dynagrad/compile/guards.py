@@ -5,9 +5,9 @@ shape (or, once a dimension changed between calls, its rank with that dimension 
 requires_grad; Python argument values; grad mode; every outside tensor's shape and dtype and that the
 modules still hold the same parameter objects; the modules' training flags and that no hooks were added;
 whether each ``.grad`` the program reads or writes was None. ``check(args, kwargs)`` returns the flattened
-arguments when everything holds and otherwise a string naming the first failed guard (that string is what
-a retrace is logged with). Values the program read (``bool(t)``, ``t.item()``) are checked inside the
-program, where they are computed.
+arguments when everything holds and otherwise ``(position, reason)`` for the first failed guard (the reason
+of the entry that got furthest is what a retrace is logged with). Values the program read (``bool(t)``,
+``t.item()``) are checked inside the program, where they are computed.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class GuardBuilder:
 
     def fail(self, cond: str, reason: str) -> None:
         self.lines.append(f"    if {cond}:")
-        self.lines.append(f"        return {reason!r}")
+        self.lines.append(f"        return ({len(self.lines)}, {reason!r})")
 
     def structure(self, spec, expr: str, where: str) -> None:
         kind = spec[0]

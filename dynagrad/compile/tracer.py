@@ -982,6 +982,7 @@ def run(fn, args, kwargs, flat, mods, opts):
                     continue
                 d = _plain(x._data)
                 node = g.new("input", i, outs=[(d.shape, d.dtype)])
+                tr.ext_meta[node.out.id] = {"tensor": x, "path": ("input", i)}
                 tv = tr._tag(d, node.out)
                 tr.tensors[id(x)] = (x, d, tv, "input")
                 tr.input_ids[id(x)] = i
