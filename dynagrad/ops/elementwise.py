@@ -494,6 +494,8 @@ def _unary(name, forward, backward=None, save_in=False, save_out=False, float_on
 def _sigmoid(x):
     # PyTorch's formula; exp overflowing to inf for very negative x gives exactly 0, never NaN
     out = xp.exp(-x)
+    if type(out) is not _nd:  # a NumPy scalar from a 0-d input
+        return xp.asarray(1 / (1 + out))
     out += 1
     return xp.reciprocal(out, out=out)
 
