@@ -687,13 +687,18 @@ class NanToNumBackward0(Op):
 
 # -- comparisons and logic (never differentiable) -------------------------------------------------------
 
+def _as_array(out):
+    # keep ndarray subclasses (vmap's batched arrays) as they are; only NumPy scalars need wrapping
+    return out if isinstance(out, _nd) else xp.asarray(out)
+
+
 def _compare(npfn, name):
     def op(a, b):
         a, b = _prep(a, b)
         av = a._data if isinstance(a, _T) else a
         bv = b._data if isinstance(b, _T) else b
         try:
-            return Tensor._wrap(xp.asarray(npfn(av, bv)))
+            return Tensor._wrap(_as_array(npfn(av, bv)))
         except ValueError as e:
             raise _broadcast_error(name, a, b) from e
     op.__name__ = name
@@ -713,7 +718,7 @@ def _logical(npfn, name):
     def op(a, b):
         av = a._data if isinstance(a, _T) else a
         bv = b._data if isinstance(b, _T) else b
-        return Tensor._wrap(xp.asarray(npfn(av, bv)))
+        return Tensor._wrap(_as_array(npfn(av, bv)))
     op.__name__ = name
     return op
 
@@ -734,7 +739,7 @@ def _bitwise(npfn, name):
         bv = b._data if isinstance(b, _T) else b
         if xp.result_type(av, bv).kind not in "biu":
             raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
-        return Tensor._wrap(xp.asarray(npfn(av, bv)))
+        return Tensor._wrap(_as_array(npfn(av, bv)))
     op.__name__ = name
     return op
 
