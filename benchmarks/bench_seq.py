@@ -128,8 +128,6 @@ def cases(torch) -> list[tuple[str, dict, int]]:
     out.append((f"GRU fwd+bwd (32->{HID}, T{SEQ}, B{BATCH})",
                 {n: _gru_fb(libs[n], m, x) for n, m in models.items()}, 20))
 
-    if not hasattr(dynagrad.nn, "MultiheadAttention"):
-        return out
     src = rng.integers(0, 10, size=(5, 32)).astype(np.int64)
     models = build(_transformer)
     out.append(("Transformer train step (c08 seed)",

@@ -157,7 +157,8 @@ class RNNTanhLayerBackward0(_RecurrentOp):
                 xp.tanh(ys, out=ys)
         if ctx is not None:
             ctx.cache = y
-        return y if cell else (y, y[last_idx])
+        out = y if ctx is None else y.copy()  # backward reads y: an in-place edit of the output must not reach it
+        return out if cell else (out, y[last_idx])
 
     def _bptt(self, gy, gh, gc, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr):
         y = self.cache
@@ -223,8 +224,8 @@ class LSTMLayerBackward0(_RecurrentOp):
         if ctx is not None:
             ctx.cache = (a, c, tc, ht, y)
         if cell:
-            return y, c
-        return y, y[last_idx], c[last_idx]
+            return (y, c) if ctx is None else (y.copy(), c.copy())
+        return y if ctx is None else y.copy(), y[last_idx], c[last_idx]
 
     def _bptt(self, gy, gh, gc, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr):
         a, c, tc, ht, y = self.cache
@@ -309,7 +310,8 @@ class GRULayerBackward0(_RecurrentOp):
             ys += nn
         if ctx is not None:
             ctx.cache = (gx, gh, y)
-        return y if cell else (y, y[last_idx])
+        out = y if ctx is None else y.copy()  # backward reads y: an in-place edit of the output must not reach it
+        return out if cell else (out, y[last_idx])
 
     def _bptt(self, gy, gh_n, gc, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr):
         gx, gh, y = self.cache

@@ -30,6 +30,12 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
+def _param(module, name):
+    # the registration dict first: a plain attribute lookup would fail over to Module.__getattr__
+    p = module._parameters.get(name)
+    return p if p is not None else getattr(module, name)
+
+
 def _permute(h, perm):
     if perm is None:
         return h
@@ -222,7 +228,7 @@ class RNNBase(Module):
             outs = []
             for d in range(num_dir):
                 k = layer * num_dir + d
-                ws = [getattr(self, n) for n in self._all_weights[k]]
+                ws = [_param(self, n) for n in self._all_weights[k]]
                 w_ih, w_hh = ws[0], ws[1]
                 b_ih, b_hh = (ws[2], ws[3]) if self.bias else (None, None)
                 w_hr = ws[-1] if self.proj_size > 0 else None
@@ -367,8 +373,8 @@ class RNNCellBase(Module):
                 raise RuntimeError(f"hidden0 has inconsistent hidden_size: got {v.size(1)}, expected "
                                    f"{self.hidden_size}")
         c0 = states[1] if n_states == 2 else None
-        out = R.LAYER_OPS[mode].apply(input, states[0], c0, self.weight_ih, self.weight_hh, self.bias_ih,
-                                      self.bias_hh, None, cell=True)
+        w = [_param(self, n) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        out = R.LAYER_OPS[mode].apply(input, states[0], c0, *w, None, cell=True)
         if not batched:
             out = tuple(o.squeeze(0) for o in out) if n_states == 2 else out.squeeze(0)
         return out
