@@ -30,25 +30,29 @@ def _key(x):
 
 
 class _GV:
-    """A gradient while the walk runs: its trace-time array and its Value."""
+    """A gradient while the walk runs: its trace-time array, its Value, and whether the array is a fresh
+    one that nothing else holds (then it can become a ``.grad`` without a copy, as the engine does)."""
 
-    __slots__ = ("a", "v")
+    __slots__ = ("a", "v", "fresh")
 
-    def __init__(self, a, v) -> None:
+    def __init__(self, a, v, fresh=False) -> None:
         self.a = a
         self.v = v
+        self.fresh = fresh
 
 
-def _np(tr: Tracer, target, name, args, kwargs, result) -> _GV:
+def _np(tr: Tracer, target, name, args, kwargs, result, fresh=False) -> _GV:
     node = tr.g.new("np", (target[0], target[1], name), args, kwargs, [(result.shape, result.dtype)])
     node.meta["phase"] = tr.phase
-    return _GV(result, node.out)
+    node.meta["method"] = "__call__" if target[0] == "ufunc" else None
+    return _GV(result, node.out, fresh)
 
 
 def _add(tr, a: _GV, b: _GV) -> _GV:
     r = np.add(a.a, b.a)
+    fresh = isinstance(r, np.ndarray)
     r = np.asarray(r)
-    return _np(tr, ("ufunc", np.add, "__call__"), "add", (a.v, b.v), {}, r)
+    return _np(tr, ("ufunc", np.add, "__call__"), "add", (a.v, b.v), {}, r, fresh)
 
 
 def traced_backward(tr: Tracer, roots, grads, retain_graph, create_graph, inputs=None, allow_unused=False,
@@ -218,7 +222,7 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
                     g = _np(tr, ("func", _sum_to, "sum_to"), "sum_to", (g.v, tuple(shape)), {}, np.asarray(r))
                 if g.a.dtype != dt:
                     g = _np(tr, ("method", np.ndarray.astype, "astype"), "astype", (g.v, np.dtype(dt)), {},
-                            g.a.astype(dt))
+                            g.a.astype(dt), True)
                 if isinstance(target, Node):
                     b = buffers.get(tk)
                     if b is None:
@@ -274,8 +278,14 @@ def _run(tr: Tracer, node: Op, fwd, buf) -> list:
                    "reads": [fwd.outputs[0]]})
     fwd.meta["ctx"] = True
     out = [None] * len(node.edges)
+    seen = [g.a for g in buf if g is not None] + [x._data if isinstance(x, Tensor) else x
+                                                   for x, *_ in (node.saved or ()) if x is not None]
+    outs_arrays = [res[i] for i in live]
     for i, v in zip(live, bn.outputs):
-        out[i] = _GV(_plain(res[i]), v)
+        r = _plain(res[i])
+        fresh = r.base is None and r.flags.writeable and not any(r is s or r is _plain(s) for s in seen) and \
+            sum(r is o for o in outs_arrays) == 1
+        out[i] = _GV(r, v, fresh)
     return out
 
 
@@ -298,10 +308,11 @@ def acc_grad(tr: Tracer, leaf: Tensor, gv: _GV) -> None:
         target = ("tensor", leaf)
     cur = tr.grad_get(leaf)
     if cur is None:
-        a = gv.a
-        arr = a.copy()
+        fresh = gv.fresh and id(gv) not in tr.given
+        tr.given.add(id(gv))
+        arr = gv.a if fresh else gv.a.copy()
         node = tr.g.new("effect", "acc_grad", (gv.v,), {}, [(arr.shape, arr.dtype)],
-                        {"leaf": target, "effect": True, "phase": tr.phase})
+                        {"leaf": target, "effect": True, "phase": tr.phase, "fresh": fresh})
         t = Tensor._wrap(arr)
         tr.tag_tensor(t, node.out)
         tr.ext_meta[node.out.id] = {"tensor": leaf, "path": ("grad",)}

@@ -127,7 +127,7 @@ def emit_node(em: Emitter, n: Node, lines: list, ind: str = "    ") -> None:
         for k, vals in outlists.items():
             lhs = ", ".join(f"v{v.id}" for v in vals)
             lines.append(f"{ind}{lhs}{',' if len(vals) == 1 else ''} = _l_{k}")
-        if ctx != "None":
+        if ctx != "None" and _reads_meta(cls):
             lines.append(f"{ind}{ctx}.meta = [" + ", ".join(f"(v{v.id}.shape, v{v.id}.dtype)" for v in main) + "]")
     elif op == "np":
         _emit_np(em, n, lines, ind)
@@ -158,6 +158,24 @@ def emit_node(em: Emitter, n: Node, lines: list, ind: str = "    ") -> None:
         lines.append(f"{ind}v{v.id} = _empty({em.lit(n.args[0])}, {em.obj(np.dtype(v.dtype))})")
     else:
         raise NotImplementedError(op)
+
+
+_META_READERS: dict = {}
+
+
+def _reads_meta(cls) -> bool:
+    """Whether an op's backward reads ``self.meta`` (its outputs' shapes): only then is it set."""
+    r = _META_READERS.get(cls)
+    if r is None:
+        import inspect
+        try:
+            src = "".join(inspect.getsource(c) for c in cls.__mro__ if c.__module__.startswith("dynagrad")
+                          and c.__name__ not in ("Op", "Node"))
+            r = "self.meta" in src or "run_backward" in src
+        except (OSError, TypeError):
+            r = True
+        _META_READERS[cls] = r
+    return r
 
 
 def _leaf_target(em: Emitter, leaf) -> str:

@@ -291,6 +291,7 @@ class Tracer:
         self.inputs: list = []  # (flat index, Tensor)
         self.input_ids: dict = {}
         self.released: set = set()  # ids of autograd nodes whose backward ran in the trace
+        self.given: set = set()  # gradients handed to a .grad without a copy
         self.phase = "fwd"
         self.failed = None
         self.views: dict = {}  # Value id of base[idx] -> (base TArray, base Value, idx)
