@@ -121,7 +121,7 @@ def _epoch(step, lib, x, y):
 # -- peak memory, each framework in its own process ---------------------------------------------------
 
 _CHILD = r"""
-import resource, sys, json
+import sys, json
 sys.path.insert(0, {root!r})
 from benchmarks.bench_mlp import data, init_weights, framework_step, NumpyMLP
 which = sys.argv[1]
@@ -137,10 +137,14 @@ else:
     step = framework_step(lib, w)
     tx, ty = lib.from_numpy(x), lib.from_numpy(y)
     run = lambda: [step(tx[i:i + 64], ty[i:i + 64]) for i in range(0, len(x), 64)]
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(key):
+    # VmHWM is this process's own peak (ru_maxrss would include the forking parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+base = status("VmRSS")
 run()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"peak_kb": peak, "before_epoch_kb": base}}))
+print(json.dumps({{"peak_kb": status("VmHWM"), "before_epoch_kb": base}}))
 """
 
 
