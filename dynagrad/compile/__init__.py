@@ -65,7 +65,7 @@ class CompiledFunction:
         self.dynamic = dynamic
         self.fullgraph = fullgraph
         self.mode = mode
-        self.backend = backend or "numpy"
+        self.backend = backend or "default"
         self.options = dict(options or {})
         self.entries: list[_Entry] = []
         self.events: list[dict] = []  # traces, retraces, graph breaks, fallbacks (what explain reports)

@@ -311,7 +311,8 @@ def out_expr(em: Emitter, spec, outs) -> str:
     raise NotImplementedError(tag)
 
 
-def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name: str = "compiled"):
+def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name: str = "compiled", bufs=None,
+             use_numba: bool = False):
     """Source and namespace of the program; returns (source, namespace).
 
     ``grad_outputs``: indices (into the output node's values) of outputs that require grad (a CompiledNode
@@ -323,7 +324,11 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
     bvals = list(bwd_out.args) if bwd_out is not None else []
     grad_outputs = [outs[i] for i in grad_outputs]
     em = Emitter()
+    em.ns["_use_numba"] = use_numba
     fwd_lines: list = []
+    if bufs:
+        from .memory import buffer_lines
+        fwd_lines += buffer_lines(bufs, em)
     bwd_nodes: list = []
     for n in graph.nodes:
         if n.meta.get("phase") == "bwd":

@@ -82,11 +82,15 @@ def run_node(n: Node, env: dict, ctxs: dict | None = None) -> list:
 
 
 def run_graph(g: Graph, inputs: dict) -> dict:
-    """Run a pure graph: ``inputs`` maps input positions (and ext tensors' ids) to arrays; returns the
+    """Run a pure graph: ``inputs`` maps input positions (and ext tensors' ids) to arrays, and
+    ``("grad", k)`` to the gradient of output k when the backward program should run too; returns the
     environment ({value id: array}). Effects and guards are not supported here."""
     env: dict = {}
     ctxs: dict = {}
+    backward = any(isinstance(k, tuple) for k in inputs)
     for n in g.nodes:
+        if n.meta.get("phase") == "bwd" and not backward:
+            continue
         if n.op == "input":
             env[n.out.id] = inputs[n.target]
         elif n.op == "ext":

@@ -23,7 +23,11 @@ def kind(n: Node) -> str | None:
     if n is None:
         return None
     if n.op == "op":
-        return _OP_KINDS.get(n.target.__name__)
+        for c in n.target.__mro__:
+            k = _OP_KINDS.get(c.__name__)
+            if k is not None:
+                return k
+        return None
     if n.op == "np":
         k, fn, name = n.target
         if k == "ufunc" and n.meta.get("method", "__call__") == "__call__":

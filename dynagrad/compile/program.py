@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 import time
 
-from . import codegen, passes
+from . import codegen, fusion, memory, passes
 from .runtime import GuardMiss
 
 _count = itertools.count()
@@ -39,12 +39,22 @@ def build_program(trace, cf, dynamic: dict, flat) -> Program:
     g = trace.graph
     tr = trace.tracer
     opts = cf.options if cf is not None else {}
-    passes.default_pipeline(g, tr.grad_state, level=opts.get("level", 2))
+    level = opts.get("level", 2)
+    passes.default_pipeline(g, tr.grad_state, level=level)
+    bufs = {}
+    if level >= 2:
+        fusion.fuse(g)
+        if not dynamic:
+            bufs = memory.plan(g)
     breaks = [n for n in g.nodes if n.op == "guard" and not n.meta.get("free")]
     for i, n in enumerate(breaks):
         n.meta["index"] = i
     ngrad = [k for (_, k) in _grad_indices(trace.out_spec)]
-    source, ns = codegen.generate(g, trace.out_spec, ngrad, [b for b, _ in trace.boundaries])
+    backend = getattr(cf, "backend", "numpy") if cf is not None else "numpy"
+    use_numba = backend == "numba" or (backend in (None, "default", "inductor") and opts.get("numba", True)
+                                       and fusion.numba_available())
+    source, ns = codegen.generate(g, trace.out_spec, ngrad, [b for b, _ in trace.boundaries], bufs=bufs,
+                                  use_numba=use_numba)
     fn = codegen.build(source, ns, f"<dynagrad.compile #{next(_count)}>")
     p = Program(g, source, fn, breaks)
     p.compile_time = time.perf_counter() - t0
