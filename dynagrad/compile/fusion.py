@@ -242,9 +242,8 @@ def _numba_ok(em, k: Node) -> bool:
         return False
     if final.dtype.kind != "f":
         return False
-    for name, m in _steps(k):
-        if name == "reduce":
-            return False
+    if any(name == "reduce" for name, _ in _steps(k)):
+        return False
     for a in k.args:
         if not (tuple(a.shape) == tuple(final.shape) or a.shape == ()) or a.dtype != final.dtype:
             return False
