@@ -736,3 +736,22 @@ def test_double_backward_sweep(family):
             check_op(_second_order(f), shape, dtypes=("float64",))
         for f in SPLITS.values():
             check_op(_second_order(f), (5, 5), dtypes=("float64",))
+
+
+def test_grad_wrt_non_leaf_stops_at_it_and_keeps_its_saved_values():
+    # autograd.grad(y, x) for a non-leaf x must not run x's own node (PyTorch stops there)
+    a = dynagrad.randn(3, requires_grad=True)
+    x = a * a
+    y = (x * 3).sum()
+    z = x.sum()
+    (g,) = dynagrad.autograd.grad(y, x)
+    assert g.tolist() == [3.0, 3.0, 3.0]
+    z.backward()  # x's node still has the `a` it saved
+    assert dynagrad.allclose(a.grad, 2 * a.detach())
+
+
+def test_backward_inputs_fills_non_leaf_grad():
+    a = dynagrad.randn(3, requires_grad=True)
+    x = a * a
+    (x * 3).sum().backward(inputs=[x])
+    assert x.grad.tolist() == [3.0, 3.0, 3.0] and a.grad is None

@@ -125,18 +125,23 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                         continue
                 _accumulate(node, buf, create_graph, given)
                 continue
-            if wanted is not None and node not in wanted:
-                _skip(node, deps, ready)
-                continue
             if buf is None:
                 buf = [None] * len(node.meta)
-            if node._tensor_hooks or node._retained:
-                buf = _run_tensor_hooks(node, buf)
             if target_map is not None:
+                if node not in wanted and node not in target_map:
+                    _skip(node, deps, ready)
+                    continue
+                if node._tensor_hooks or node._retained:
+                    buf = _run_tensor_hooks(node, buf)
                 hits = target_map.get(node)
                 if hits:
                     for i, t in hits:
                         captured[i] = buf[t._output_nr]
+                if node not in wanted:  # a requested input that leads to no other: stop here, as PyTorch
+                    _skip(node, deps, ready)
+                    continue
+            elif node._tensor_hooks or node._retained:
+                buf = _run_tensor_hooks(node, buf)
             if node._pre_hooks:
                 for hook in node._pre_hooks:
                     res = hook(_as_tensors(buf))
@@ -200,6 +205,12 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
         state.grad_enabled = prev_mode
         if prof is not None:
             prof._end(prof_ev)
+    if inputs is not None and accumulate:  # backward(inputs=[...]) fills .grad of non-leaf inputs too
+        for i, t in enumerate(inputs):
+            g = captured.get(i)
+            if g is not None and t.grad_fn is not None:
+                gt = g if create_graph else T._wrap(xp.array(g, copy=True))
+                t.grad = gt if t.grad is None else t.grad + gt
     if inputs is not None and not accumulate:
         out = []
         for i in range(len(inputs)):
@@ -216,8 +227,10 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
 
 
 def _needed(order, target_map) -> set:
-    """Nodes from which a requested input can be reached (the rest need not run)."""
-    needed = set(target_map)
+    """Nodes that must run: those with an edge leading (eventually) to a requested input. A requested
+    input's own node runs only if another requested input lies beyond it."""
+    reach = set(target_map)  # targets, and nodes from which a target can be reached
+    needed = set()
     changed = True
     while changed:  # ``order`` is a DFS order from the roots, so this converges in a pass or two
         changed = False
@@ -225,8 +238,9 @@ def _needed(order, target_map) -> set:
             if node in needed:
                 continue
             for tg, _ in node.edges:
-                if tg is not None and tg in needed:
+                if tg is not None and tg in reach:
                     needed.add(node)
+                    reach.add(node)
                     changed = True
                     break
     return needed
