@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .. import _source, dtypes
+from .. import memory as _memory
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 from . import _flat
@@ -102,10 +103,13 @@ def _with_step_hooks(step: Callable) -> Callable:
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
         self._opt_called = True  # the LR schedulers check optimizer.step() ran before theirs
-        if self.__dict__.get("_in_step") or not (_global_pre_hooks or _global_post_hooks or
-                                                 self._optimizer_step_pre_hooks or
-                                                 self._optimizer_step_post_hooks):
+        if self.__dict__.get("_in_step"):  # a subclass's step calling super().step(): hooks ran already
             return step(self, *args, **kwargs)
+        if not (_global_pre_hooks or _global_post_hooks or self._optimizer_step_pre_hooks or
+                self._optimizer_step_post_hooks):
+            out = step(self, *args, **kwargs)
+            _memory.on_optimizer_step()  # the graph-growth check (returns at once except at steps 2, 4, 8...)
+            return out
         for hook in chain(_global_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
             result = hook(self, args, kwargs)
             if result is not None:
@@ -120,6 +124,7 @@ def _with_step_hooks(step: Callable) -> Callable:
             self._in_step = False
         for hook in chain(self._optimizer_step_post_hooks.values(), _global_post_hooks.values()):
             hook(self, args, kwargs)
+        _memory.on_optimizer_step()
         return out
 
     wrapper._hooked = True
