@@ -851,6 +851,8 @@ def _abort_job(reason: str, code: int = 1) -> None:
     sys.stderr.write(f"dynagrad.distributed: rank {_global_rank()} (of {size}) failed: {reason}; "
                      "aborting all ranks\n")
     sys.stderr.flush()
+    sys.stdout.flush()
+    time.sleep(0.3)  # let the launcher forward this output before MPI_Abort tears the job down
     MPI = _mpi()
     if not MPI.Is_finalized():
         MPI.COMM_WORLD.Abort(code)
