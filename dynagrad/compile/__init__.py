@@ -117,6 +117,12 @@ class CompiledFunction:
             result, trace = _tracer.run(self.fn, args, kwargs, flat, mods, opts)
         except Unsupported as u:  # refused before the function ran: run it eagerly now
             return self._eager_entry(args, kwargs, flat, spec, str(u), mods, run=True)
+        try:
+            return self._finish_trace(result, trace, flat, spec, candidates, t0, args, kwargs, mods)
+        finally:
+            trace.tracer.release()
+
+    def _finish_trace(self, result, trace, flat, spec, candidates, t0, args, kwargs, mods):
         if trace.tracer.failed is not None:
             self._eager_entry(args, kwargs, flat, spec, trace.tracer.failed, mods, run=False, trace=trace)
             return result

@@ -337,6 +337,8 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
         if n.op in ("output", "bwd_output"):
             continue
         emit_node(em, n, fwd_lines)
+        if n.op == "backward" and n.meta["of"].meta.get("ctx"):
+            fwd_lines.append(f"    del c{n.meta['of'].id}")  # its node (and what it cached) can go now
     src = ["def forward(flat):"]
     src += fwd_lines or ["    pass"]
     if grad_outputs:

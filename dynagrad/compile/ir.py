@@ -192,7 +192,7 @@ def format_node(n: Node) -> str:
         return f"guard {n.meta.get('kind')}({_fmt_arg(n.args[0])}) == {n.meta.get('expected')!r}  " \
                f"# {n.meta.get('where', '')}"
     if n.op == "output":
-        return f"return {_fmt_arg(n.args[0])}"
+        return "return " + ", ".join(_fmt_arg(a) for a in n.args)
     if n.op == "kernel":
         inner = "; ".join(format_node(m) for m in n.meta["nodes"])
         return f"{lhs}fused[{inner}]({', '.join(_fmt_arg(a) for a in n.args)}){types}"

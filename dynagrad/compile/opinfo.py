@@ -16,7 +16,8 @@ _UFUNC_KINDS = {np.add: "add", np.subtract: "sub", np.multiply: "mul", np.true_d
                 np.maximum: "maximum", np.minimum: "minimum", np.abs: "abs", np.sin: "sin", np.cos: "cos",
                 np.square: "square", np.greater: "gt", np.less: "lt", np.greater_equal: "ge",
                 np.less_equal: "le", np.equal: "eq", np.not_equal: "ne"}
-_METHOD_KINDS = {"transpose": "transpose", "reshape": "reshape", "astype": "astype"}
+_METHOD_KINDS = {"transpose": "transpose", "reshape": "reshape", "astype": "astype", "copy": "copy",
+                 "__copy__": "copy"}
 
 
 def kind(n: Node) -> str | None:
@@ -34,6 +35,8 @@ def kind(n: Node) -> str | None:
             return _UFUNC_KINDS.get(fn)
         if k == "method":
             return _METHOD_KINDS.get(name)
+        if k == "setitem" and n.args[1] is Ellipsis and not n.meta.get("effect"):
+            return "setitem_all"
         if k == "func" and fn is np.transpose:
             return "transpose"
         if k == "func" and fn is np.reshape:

@@ -4,7 +4,7 @@
 * ``cse``              common-subexpression elimination: one node for identical computations
 * ``fold_constants``   compute nodes whose inputs are all constants once, at compile time
 * ``simplify``         algebra: x*1, x+0, x-0, x/1, a double transpose, reshape of a reshape, a cast to
-                       the same dtype
+                       the same dtype, copies nothing writes to, ``x[...] = v`` of a whole value
 * ``sink_effects``     move side effects after the value checks (guards), so a failed check leaves no trace
 * ``plan_grads``       a gradient the program itself set to None is assigned, not accumulated
 * fusion and buffer planning live in ``fusion.py`` and ``memory.py``
@@ -179,6 +179,7 @@ def simplify(g: Graph) -> Graph:
     from . import opinfo
 
     mapping: dict = {}
+    users = g.users()
     for n in g.nodes:
         n.args = map_values(n.args, lambda v: mapping.get(v.id, v))
         n.kwargs = map_values(n.kwargs, lambda v: mapping.get(v.id, v))
@@ -214,10 +215,24 @@ def simplify(g: Graph) -> Graph:
             src = n.args[0]
             if isinstance(src, Value) and src.dtype == out.dtype and src.shape == out.shape:
                 r = src
+        elif kind == "setitem_all":  # x[...] = v with v of x's shape and dtype (an in-place op's write)
+            v = n.args[2]
+            if _same(v, out):
+                r = v
+        elif kind == "copy":
+            src = n.args[0]
+            if isinstance(src, Value) and not any(u.op not in ("op", "np", "kernel", "guard") or
+                                                  _as_kwarg_tensor(u, out) for u in users.get(out.id, ())):
+                r = src
         if isinstance(r, Value):
             mapping[out.id] = r
     _replace(g, mapping)
     return dce(g)
+
+
+def _as_kwarg_tensor(u: Node, v: Value) -> bool:
+    from .tracer import TensorArg
+    return any(isinstance(k, TensorArg) and k.value is v for k in u.kwargs.values())
 
 
 def _same(a, out) -> bool:

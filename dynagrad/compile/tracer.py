@@ -298,6 +298,15 @@ class Tracer:
         self.by_root: dict = {}  # id of a memory-owning array -> the TArrays viewing it
         self.tagged: list = []  # tensors whose _data we made a TArray (restored to plain after the trace)
 
+    def release(self) -> None:
+        """Drop what only the trace needed (arrays, autograd nodes): breaks the tracer <-> TArray cycles so
+        the memory goes at once, not at the next garbage collection."""
+        for lst in self.by_root.values():
+            for t in lst:
+                t._tr = None
+        for name in ("keep", "plain_vals", "tensors", "ctx_nodes", "by_root", "views", "roots", "root_count"):
+            getattr(self, name).clear()
+
     # -- values ---------------------------------------------------------------------------------------------
     def _tag(self, arr, v: Value) -> TArray:
         """A fresh TArray view of ``arr`` carrying ``v``."""

@@ -1,0 +1,190 @@
+"""Trace, clean, convert: the body of ``dynagrad.onnx.export``."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..compile import guards, interp, passes, symbolic, tracer
+from ..compile.ir import Graph, Value
+from ..tensor import Tensor
+from . import OnnxExporterError
+
+log = logging.getLogger("dynagrad.onnx")
+
+IR_VERSION = 10
+
+
+def _trace(model, args, kwargs):
+    flat, spec = guards.flatten(args, kwargs)
+    mods, _ = tracer.scan(model, flat)
+    with no_grad():
+        try:
+            result, tr = tracer.run(model, args, kwargs, flat, mods, [])
+        except tracer.Unsupported as e:
+            raise OnnxExporterError(f"dynagrad.onnx.export: cannot trace the model: {e}") from None
+    if tr.tracer.failed is not None:
+        raise OnnxExporterError(f"dynagrad.onnx.export: cannot trace the model: {tr.tracer.failed}")
+    return flat, spec, result, tr
+
+
+def _dynamic_dims(dynamic_axes, input_names, flat):
+    """{flat index: {dim: symbol name}} for the inputs named in ``dynamic_axes``."""
+    out: dict = {}
+    if not dynamic_axes:
+        return out
+    tens = [i for i, x in enumerate(flat) if isinstance(x, Tensor)]
+    for k, axes in dynamic_axes.items():
+        if k not in input_names:
+            continue
+        i = tens[input_names.index(k)]
+        if isinstance(axes, dict):
+            out[i] = {int(a): str(n) for a, n in axes.items()}
+        else:
+            out[i] = {int(a): f"{k}_dynamic_axes_{int(a) + 1}" for a in axes}
+    return out
+
+
+def _variant(x: Tensor, dims) -> Tensor:
+    """An input like ``x`` with its dynamic dimensions one larger (values kept in range for indices)."""
+    shape = tuple(n + 1 if j in dims else n for j, n in enumerate(x.shape))
+    src = x._data
+    idx = tuple(np.arange(n) % max(src.shape[j], 1) for j, n in enumerate(shape))
+    arr = src[np.ix_(*idx)] if src.ndim else src.copy()
+    return Tensor._wrap(np.ascontiguousarray(arr))
+
+
+def export_model(model, args, kwargs, input_names=None, output_names=None, dynamic_axes=None, opset=17,
+                 fold=True, verbose=False):
+    import onnx
+    from onnx import helper
+
+    if opset > 26 or opset < 13:
+        raise OnnxExporterError(f"opset_version {opset} is not supported (13 to 26)")
+    flat, spec, result, tr = _trace(model, args, kwargs)
+    g = tr.graph
+    tensor_pos = [i for i, x in enumerate(flat) if isinstance(x, Tensor)]
+    input_names = list(input_names or [])
+    input_names += [f"input_{k}" for k in range(len(input_names), len(tensor_pos))]
+    dyn = _dynamic_dims(dynamic_axes, input_names, flat)
+    if dyn:
+        sig = symbolic.signature(g)
+        vargs = list(flat)
+        for i, dims in dyn.items():
+            vargs[i] = _variant(flat[i], dims)
+        a2, k2 = _unflatten(args, kwargs, vargs)
+        _, _, _, tr2 = _trace(model, a2, k2)
+        symbols = {(i, j): (flat[i].shape[j], vargs[i].shape[j]) for i, dims in dyn.items() for j in dims}
+        subs = symbolic.unify(sig, symbolic.signature(tr2.graph), symbols)
+        if subs is None:
+            log.warning("dynagrad.onnx.export: the traced program depends on the dynamic axes' sizes (control "
+                        "flow or constants); shapes inside the graph stay fixed")
+        else:
+            symbolic.apply(g, subs)
+    sites = {n.meta.get("where") for n in g.nodes if n.op == "guard" and not n.meta.get("free")}
+    for site in sites:
+        log.info("dynagrad.onnx.export: the model reads a tensor value at %s; the exported graph is fixed to "
+                 "the traced path", tracer.format_site(site))
+    g.nodes = [n for n in g.nodes if n.op != "guard" and not (n.op == "effect" or n.meta.get("effect"))]
+    passes.dce(g)
+    passes.cse(g)
+    passes.simplify(g)
+    known = _known_values(g, fold)
+    from ._ops import Ctx, convert
+    ctx = Ctx(opset, known, flat)
+    graph_inputs = []
+    for k, i in enumerate(tensor_pos):
+        x = flat[i]
+        node = next((n for n in g.nodes if n.op == "input" and n.target == i), None)
+        shape = [dyn.get(i, {}).get(j, n) for j, n in enumerate(x.shape)]
+        graph_inputs.append(helper.make_tensor_value_info(input_names[k], _onnx_type(x._data.dtype), shape))
+        if node is not None:
+            ctx.names[node.out.id] = input_names[k]
+            ctx.sym_sources[i] = input_names[k]
+    for n in g.nodes:
+        if n.op in ("input", "output", "bwd_output"):
+            continue
+        if n.op == "ext" or n.op == "const" or all(v.id in known for v in n.outputs):
+            if n.op == "ext":
+                ctx.labels[n.out.id] = n.meta.get("label", "const")
+            continue  # an initializer, made when a node uses it
+        convert(ctx, n)
+    out_node = g.output_node()
+    outs = list(out_node.args) if out_node is not None else []
+    output_names = list(output_names or [])
+    output_names += [f"output_{k}" for k in range(len(output_names), len(outs))]
+    graph_outputs = []
+    out_dyn = {}
+    for k, v in (dynamic_axes or {}).items():
+        if k in output_names:
+            out_dyn[k] = v if isinstance(v, dict) else {a: f"{k}_dynamic_axes_{a + 1}" for a in v}
+    for name, v in zip(output_names, outs):
+        src = ctx.operand(v)
+        ctx.nodes.append(helper.make_node("Identity", [src], [name]))
+        shape = [out_dyn.get(name, {}).get(j, n) for j, n in enumerate(v.shape)]
+        if dyn and name not in out_dyn:
+            shape = [None] * len(v.shape)  # sizes may follow the dynamic inputs
+        graph_outputs.append(helper.make_tensor_value_info(name, _onnx_type(np.dtype(v.dtype)), shape))
+    graph = helper.make_graph(ctx.nodes, type(model).__name__ if not callable(model) or hasattr(model, "forward")
+                              else getattr(model, "__name__", "graph"), graph_inputs, graph_outputs,
+                              initializer=ctx.inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="dynagrad", ir_version=IR_VERSION)
+    onnx.checker.check_model(proto)
+    if verbose:
+        print(helper.printable_graph(proto.graph))
+    return proto
+
+
+def _unflatten(args, kwargs, flat):
+    it = iter(flat)
+
+    def rebuild(x):
+        if isinstance(x, Tensor):
+            return next(it)
+        if type(x) in (tuple, list):
+            return type(x)(rebuild(y) for y in x)
+        if type(x) is dict:
+            return {k: rebuild(v) for k, v in x.items()}
+        next(it)
+        return x
+    a = rebuild(tuple(args))
+    k = rebuild(dict(kwargs)) if kwargs else {}
+    return a, k
+
+
+def _known_values(g: Graph, fold: bool) -> dict:
+    """Arrays of values computable at export time: parameters, constants and (with folding) everything
+    computed from them alone."""
+    known: dict = {}
+    for n in g.nodes:
+        if n.op == "const":
+            known[n.out.id] = np.asarray(n.target)
+        elif n.op == "ext":
+            known[n.out.id] = np.asarray(n.target._data)
+        elif fold and n.op in ("op", "np") and not n.meta.get("symbolic"):
+            ins = n.inputs()
+            if ins and all(v.id in known for v in ins):
+                try:
+                    res = interp.run_node(n, known)
+                except Exception:  # noqa: BLE001 - converted as a node instead
+                    continue
+                for v, r in zip(n.outputs, res):
+                    known[v.id] = np.asarray(r)
+    return known
+
+
+_TYPES = {np.dtype(np.float32): 1, np.dtype(np.uint8): 2, np.dtype(np.int8): 3, np.dtype(np.int16): 5,
+          np.dtype(np.int32): 6, np.dtype(np.int64): 7, np.dtype(np.bool_): 9, np.dtype(np.float16): 10,
+          np.dtype(np.float64): 11}
+
+
+def _onnx_type(dt) -> int:
+    try:
+        return _TYPES[np.dtype(dt)]
+    except KeyError:
+        raise OnnxExporterError(f"dtype {dt} has no ONNX equivalent here") from None
+
+
+__all__ = ["export_model", "Value"]

@@ -1,0 +1,547 @@
+"""ONNX nodes for dynagrad's primitives (one converter per op, found by class name along the MRO)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from onnx import helper, numpy_helper
+
+from ..compile.ir import Node, Value
+from ..compile.symbolic import Sym
+from ..compile.tracer import TensorArg
+from . import OnnxExporterError
+from ._export import _onnx_type
+
+_INT_MAX = np.iinfo(np.int64).max
+
+
+class Ctx:
+    def __init__(self, opset: int, known: dict, flat) -> None:
+        self.opset = opset
+        self.known = known
+        self.flat = flat
+        self.nodes: list = []
+        self.inits: list = []
+        self.names: dict = {}  # value id -> ONNX name
+        self.sym_sources: dict = {}  # flat index -> input name (for symbolic sizes)
+        self.count = 0
+        self._shape_cache: dict = {}
+        self.labels: dict = {}  # value id -> parameter name
+
+    def fresh(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def add(self, op: str, inputs: list, n_out: int = 1, **attrs):
+        outs = [self.fresh(op) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(op, [i if i is not None else "" for i in inputs], outs, **attrs))
+        return outs[0] if n_out == 1 else outs
+
+    def initializer(self, arr, hint: str = "const") -> str:
+        name = self.fresh(hint.replace(".", "_")) if hint == "const" else hint
+        if any(t.name == name for t in self.inits):
+            name = self.fresh(hint)
+        self.inits.append(numpy_helper.from_array(np.array(arr, order="C", copy=True), name))
+        return name
+
+    def array(self, x):
+        """The constant value of an operand (a Value known at export time, or a literal), else None."""
+        if isinstance(x, Value):
+            return self.known.get(x.id)
+        if isinstance(x, TensorArg):
+            return self.known.get(x.value.id)
+        return x
+
+    def operand(self, x, dtype=None) -> str:
+        """The ONNX name of an operand; Python numbers become constants of ``dtype``."""
+        if isinstance(x, TensorArg):
+            x = x.value
+        if isinstance(x, Value):
+            name = self.names.get(x.id)
+            if name is None:
+                if x.id in self.known:
+                    name = self.names[x.id] = self.initializer(self.known[x.id], self.labels.get(x.id, "const"))
+                else:
+                    raise OnnxExporterError(f"no ONNX value for {x} (made by {x.node.name()})")
+            return name
+        if isinstance(x, np.ndarray):
+            return self.initializer(x)
+        return self.initializer(np.asarray(x, dtype=dtype))
+
+    def bind(self, n: Node, *names) -> None:
+        for v, name in zip(n.outputs, names):
+            self.names[v.id] = name
+
+    def ints(self, values) -> str:
+        """A 1-D int64 input (shapes, slice bounds) whose entries may be symbolic sizes."""
+        values = list(values)
+        if not any(isinstance(v, Sym) for v in values):
+            return self.initializer(np.asarray(values, dtype=np.int64))
+        parts = []
+        for v in values:
+            if isinstance(v, Sym):
+                parts.append(self.sym(v))
+            else:
+                parts.append(self.initializer(np.asarray([v], dtype=np.int64)))
+        return self.add("Concat", parts, axis=0)
+
+    def sym(self, s: Sym) -> str:
+        key = (s.syms, s.k, s.c)
+        if key in self._shape_cache:
+            return self._shape_cache[key]
+        terms = []
+        for i, j in s.syms:
+            src = self.sym_sources[i]
+            shape = self.add("Shape", [src])
+            terms.append(self.add("Gather", [shape, self.initializer(np.asarray([j], np.int64))], axis=0))
+        out = terms[0]
+        for t in terms[1:]:
+            out = self.add("Mul", [out, t])
+        if s.k != 1:
+            out = self.add("Mul", [out, self.initializer(np.asarray([s.k], np.int64))])
+        if s.c:
+            out = self.add("Add", [out, self.initializer(np.asarray([s.c], np.int64))])
+        self._shape_cache[key] = out
+        return out
+
+    def axes(self, n_inputs: list, axes, op: str, since: int, **attrs):
+        """A reduction whose ``axes`` became an input at opset ``since``."""
+        if axes is None:
+            return self.add(op, n_inputs, **attrs)
+        axes = [int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
+        if self.opset >= since:
+            return self.add(op, n_inputs + [self.initializer(np.asarray(axes, np.int64))], **attrs)
+        return self.add(op, n_inputs, axes=axes, **attrs)
+
+    def transposed(self, w) -> str:
+        arr = self.array(w)
+        if arr is not None:
+            return self.initializer(np.array(arr.T, order="C"))
+        return self.add("Transpose", [self.operand(w)], perm=[1, 0])
+
+
+def _dtype(n: Node):
+    return np.dtype(n.out.dtype)
+
+
+CONVERTERS: dict = {}
+
+
+def conv(*names):
+    def deco(fn):
+        for name in names:
+            CONVERTERS[name] = fn
+        return fn
+    return deco
+
+
+def convert(ctx: Ctx, n: Node) -> None:
+    if n.op == "op":
+        for c in n.target.__mro__:
+            fn = CONVERTERS.get(c.__name__)
+            if fn is not None:
+                fn(ctx, n)
+                return
+        raise OnnxExporterError(f"dynagrad.onnx.export: no ONNX conversion for {n.target.__name__}")
+    if n.op == "np":
+        fn = NP_CONVERTERS.get(n.target[2])
+        if fn is None:
+            raise OnnxExporterError(f"dynagrad.onnx.export: no ONNX conversion for NumPy's {n.target[2]}")
+        fn(ctx, n)
+        return
+    raise OnnxExporterError(f"dynagrad.onnx.export: cannot export a {n.op} node")
+
+
+# -- elementwise ----------------------------------------------------------------------------------------------
+
+def _binary(op):
+    def fn(ctx, n):
+        dt = _dtype(n)
+        a, b = n.args[:2]
+        ctx.bind(n, ctx.add(op, [ctx.operand(a, dt), ctx.operand(b, dt)]))
+    return fn
+
+
+for _name, _op in (("AddBackward0", "Add"), ("SubBackward0", "Sub"), ("MulBackward0", "Mul"),
+                   ("DivBackward0", "Div"), ("PowBackward0", "Pow"), ("MaximumBackward0", "Max"),
+                   ("MinimumBackward0", "Min")):
+    CONVERTERS[_name] = _binary(_op)
+
+
+def _unary(op):
+    def fn(ctx, n):
+        ctx.bind(n, ctx.add(op, [ctx.operand(n.args[0])]))
+    return fn
+
+
+for _name, _op in (("ReluBackward0", "Relu"), ("ExpBackward0", "Exp"), ("LogBackward0", "Log"),
+                   ("TanhBackward0", "Tanh"), ("SigmoidBackward0", "Sigmoid"), ("SqrtBackward0", "Sqrt"),
+                   ("AbsBackward0", "Abs"), ("NegBackward0", "Neg"), ("SinBackward0", "Sin"),
+                   ("CosBackward0", "Cos"), ("ErfBackward0", "Erf"), ("ReciprocalBackward0", "Reciprocal"),
+                   ("ContiguousBackward", "Identity"), ("CloneBackward0", "Identity"),
+                   ("FloorBackward0", "Floor"), ("CeilBackward0", "Ceil"), ("SignBackward0", "Sign")):
+    CONVERTERS[_name] = _unary(_op)
+
+
+@conv("SquareBackward")
+def _square(ctx, n):
+    a = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Mul", [a, a]))
+
+
+@conv("ClampBackward1")
+def _clamp(ctx, n):
+    x, lo, hi = n.args[:3]
+    dt = _dtype(n)
+    ctx.bind(n, ctx.add("Clip", [ctx.operand(x), None if lo is None else ctx.operand(lo, dt),
+                                 None if hi is None else ctx.operand(hi, dt)]))
+
+
+@conv("ToCopyBackward0")
+def _cast(ctx, n):
+    ctx.bind(n, ctx.add("Cast", [ctx.operand(n.args[0])], to=_onnx_type(_dtype(n))))
+
+
+@conv("GeluBackward0")
+def _gelu(ctx, n):
+    x = ctx.operand(n.args[0])
+    dt = _dtype(n)
+    approximate = n.kwargs.get("approximate", "none")
+    if ctx.opset >= 20:
+        ctx.bind(n, ctx.add("Gelu", [x], approximate=approximate))
+        return
+    c = lambda v: ctx.initializer(np.asarray(v, dt))  # noqa: E731
+    if approximate == "tanh":
+        x3 = ctx.add("Mul", [ctx.add("Mul", [x, x]), x])
+        inner = ctx.add("Mul", [ctx.add("Add", [x, ctx.add("Mul", [x3, c(0.044715)])]), c(math.sqrt(2 / math.pi))])
+        t = ctx.add("Add", [ctx.add("Tanh", [inner]), c(1.0)])
+    else:
+        t = ctx.add("Add", [ctx.add("Erf", [ctx.add("Mul", [x, c(1 / math.sqrt(2))])]), c(1.0)])
+    ctx.bind(n, ctx.add("Mul", [ctx.add("Mul", [x, t]), c(0.5)]))
+
+
+@conv("WhereBackward0")
+def _where(ctx, n):
+    cond, a, b = n.args[:3]
+    dt = _dtype(n)
+    ctx.bind(n, ctx.add("Where", [ctx.operand(cond), ctx.operand(a, dt), ctx.operand(b, dt)]))
+
+
+# -- linear algebra ---------------------------------------------------------------------------------------------
+
+@conv("AddmmBackward0")
+def _addmm(ctx, n):
+    x, w, b = n.args[:3]
+    if len(x.shape) == 2:
+        ins = [ctx.operand(x), ctx.operand(w)] + ([ctx.operand(b)] if b is not None else [])
+        ctx.bind(n, ctx.add("Gemm", ins, transB=1))
+        return
+    y = ctx.add("MatMul", [ctx.operand(x), ctx.transposed(w)])
+    if b is not None:
+        y = ctx.add("Add", [y, ctx.operand(b)])
+    ctx.bind(n, y)
+
+
+@conv("MmBackward0", "BmmBackward0", "MatmulBackward0", "DotBackward0", "MvBackward0")
+def _matmul(ctx, n):
+    ctx.bind(n, ctx.add("MatMul", [ctx.operand(n.args[0]), ctx.operand(n.args[1])]))
+
+
+@conv("ConvolutionBackward0")
+def _conv(ctx, n):
+    x, w, b = n.args[:3]
+    kw = n.kwargs
+    pads = list(kw["pads"])
+    ins = [ctx.operand(x), ctx.operand(w)] + ([ctx.operand(b)] if b is not None else [])
+    ctx.bind(n, ctx.add("Conv", ins, strides=list(kw["stride"]), dilations=list(kw["dil"]), group=int(kw["groups"]),
+                        pads=[p[0] for p in pads] + [p[1] for p in pads]))
+
+
+@conv("MaxPoolWithIndicesBackward")
+def _maxpool(ctx, n):
+    kw = n.kwargs
+    nd = len(kw["K"])
+    pad = list(kw["pad"]) if isinstance(kw["pad"], (tuple, list)) else [kw["pad"]] * nd
+    out = ctx.add("MaxPool", [ctx.operand(n.args[0])], kernel_shape=list(kw["K"]), strides=list(kw["stride"]),
+                  pads=pad + pad, dilations=list(kw["dil"]), ceil_mode=int(bool(kw["ceil_mode"])))
+    ctx.bind(n, out)
+
+
+@conv("AvgPoolBackward")
+def _avgpool(ctx, n):
+    kw = n.kwargs
+    scale = kw["scale"]
+    K = list(kw["K"])
+    if np.ndim(scale) != 0 or not np.isclose(float(scale), 1.0 / math.prod(K)):
+        raise OnnxExporterError("avg_pool with per-window divisors (ceil_mode, count_include_pad=False) is not "
+                                "exported")
+    pads = list(kw["pads"])
+    ctx.bind(n, ctx.add("AveragePool", [ctx.operand(n.args[0])], kernel_shape=K, strides=list(kw["stride"]),
+                        pads=[p[0] for p in pads] + [p[1] for p in pads], count_include_pad=1))
+
+
+# -- shapes ------------------------------------------------------------------------------------------------------
+
+@conv("ViewBackward0")
+def _reshape(ctx, n):
+    ctx.bind(n, ctx.add("Reshape", [ctx.operand(n.args[0]), ctx.ints(n.kwargs["shape"])]))
+
+
+@conv("PermuteBackward0")
+def _permute(ctx, n):
+    ctx.bind(n, ctx.add("Transpose", [ctx.operand(n.args[0])], perm=[int(a) for a in n.kwargs["axes"]]))
+
+
+@conv("ExpandBackward0")
+def _expand(ctx, n):
+    ctx.bind(n, ctx.add("Expand", [ctx.operand(n.args[0]), ctx.ints(n.kwargs["shape"])]))
+
+
+@conv("CatBackward0")
+def _cat(ctx, n):
+    ctx.bind(n, ctx.add("Concat", [ctx.operand(a) for a in n.args], axis=int(n.kwargs["axis"])))
+
+
+@conv("SplitOp")
+def _split(ctx, n):
+    a = n.args[0]
+    axis = int(n.kwargs["axis"])
+    dim = a.shape[axis]
+    bounds = [0] + [int(b) for b in n.kwargs["bounds"]] + [dim]
+    sizes = [hi - lo for lo, hi in zip(bounds, bounds[1:])]
+    if ctx.opset >= 13:
+        outs = ctx.add("Split", [ctx.operand(a), ctx.initializer(np.asarray(sizes, np.int64))], n_out=len(sizes),
+                       axis=axis)
+    else:
+        outs = ctx.add("Split", [ctx.operand(a)], n_out=len(sizes), axis=axis, split=sizes)
+    outs = [outs] if isinstance(outs, str) else outs
+    ctx.bind(n, *outs)
+
+
+@conv("SliceBackward0")
+def _slice(ctx, n):
+    a = n.args[0]
+    idx = n.kwargs["idx"]
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    nd = len(a.shape)
+    if any(i is Ellipsis for i in idx):
+        k = idx.index(Ellipsis)
+        idx = idx[:k] + (slice(None),) * (nd - len(idx) + 1) + idx[k + 1:]
+    starts, ends, axes, steps, takes, news = [], [], [], [], [], []
+    d = 0
+    for pos, i in enumerate(idx):
+        if i is None:
+            news.append(pos)
+            continue
+        if isinstance(i, slice):
+            if i != slice(None):
+                step = 1 if i.step is None else i.step
+                starts.append(i.start if i.start is not None else (0 if step > 0 else -1))
+                ends.append(i.stop if i.stop is not None else (_INT_MAX if step > 0 else -_INT_MAX))
+                axes.append(d)
+                steps.append(step)
+        elif isinstance(i, (int, np.integer)):
+            takes.append((d, int(i)))
+        else:
+            raise OnnxExporterError(f"cannot export the index {i!r}")
+        d += 1
+    x = ctx.operand(a)
+    if axes:
+        x = ctx.add("Slice", [x, ctx.ints(starts), ctx.ints(ends), ctx.ints(axes), ctx.ints(steps)])
+    for axis, i in reversed(takes):
+        x = ctx.add("Gather", [x, ctx.initializer(np.asarray(i, np.int64))], axis=axis)
+    if news:
+        x = ctx.add("Unsqueeze", [x, ctx.initializer(np.asarray(news, np.int64))])
+    ctx.bind(n, x)
+
+
+# -- reductions and normalisation -------------------------------------------------------------------------------
+
+@conv("SumBackward0")
+def _sum(ctx, n):
+    kw = n.kwargs
+    axes = kw.get("axes")
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], axes, "ReduceSum", 13, keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("MeanBackward0")
+def _mean(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceMean", 18,
+                         keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("AmaxBackward0")
+def _amax(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceMax", 18,
+                         keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("SoftmaxBackward0")
+def _softmax(ctx, n):
+    ctx.bind(n, ctx.add("Softmax", [ctx.operand(n.args[0])], axis=int(n.kwargs["axis"])))
+
+
+@conv("LogSoftmaxBackward0")
+def _log_softmax(ctx, n):
+    ctx.bind(n, ctx.add("LogSoftmax", [ctx.operand(n.args[0])], axis=int(n.kwargs["axis"])))
+
+
+@conv("NativeLayerNormBackward0")
+def _norm(ctx, n):
+    x, w, b = n.args[:3]
+    kw = n.kwargs
+    dt = _dtype(n)
+    axes, eps = tuple(kw["axes"]), float(kw["eps"])
+    stats = kw.get("stats")
+    nd = len(x.shape)
+    if kw.get("inner_shape") is not None:
+        raise OnnxExporterError("group norm is not exported")
+    if stats is not None:  # batch norm in eval mode: the running statistics
+        c = x.shape[1]
+        mean, var = (np.asarray(ctx.array(s), dt).reshape(-1) for s in stats)
+        if mean is None or var is None:
+            raise OnnxExporterError("batch norm statistics must be constants")
+        scale = ctx.operand(w) if w is not None else ctx.initializer(np.ones(c, dt))
+        bias = ctx.operand(b) if b is not None else ctx.initializer(np.zeros(c, dt))
+        ctx.bind(n, ctx.add("BatchNormalization", [ctx.operand(x), scale, bias, ctx.initializer(mean),
+                                                    ctx.initializer(var)], epsilon=eps))
+        return
+    if axes != tuple(range(nd - len(axes), nd)) or kw.get("stats_out") is not None:
+        raise OnnxExporterError("batch norm in training mode is not exported: call model.eval() first")
+    norm_shape = x.shape[nd - len(axes):]
+    scale = ctx.operand(w) if w is not None else ctx.initializer(np.ones(norm_shape, dt))
+    if w is not None and tuple(w.shape) != tuple(norm_shape):
+        scale = ctx.add("Reshape", [scale, ctx.ints(norm_shape)])
+    ins = [ctx.operand(x), scale]
+    if b is not None:
+        bias = ctx.operand(b)
+        if tuple(b.shape) != tuple(norm_shape):
+            bias = ctx.add("Reshape", [bias, ctx.ints(norm_shape)])
+        ins.append(bias)
+    ctx.bind(n, ctx.add("LayerNormalization", ins, axis=nd - len(axes), epsilon=eps))
+
+
+# -- embedding, attention ------------------------------------------------------------------------------------
+
+@conv("EmbeddingBackward0")
+def _embedding(ctx, n):
+    w = n.args[0]
+    idx = n.kwargs.get("idx")
+    if idx is None:
+        idx = n.args[1]
+    ctx.bind(n, ctx.add("Gather", [ctx.operand(w), ctx.operand(idx)], axis=0))
+
+
+@conv("ScaledDotProductAttentionBackward0")
+def _sdpa(ctx, n):
+    q, k, v, mask = n.args[:4]
+    kw = n.kwargs
+    if kw.get("drop") is not None:
+        raise OnnxExporterError("attention dropout is not exported: call model.eval() first")
+    dt = _dtype(n)
+    nd = len(k.shape)
+    perm = list(range(nd - 2)) + [nd - 1, nd - 2]
+    s = ctx.add("MatMul", [ctx.operand(q), ctx.add("Transpose", [ctx.operand(k)], perm=perm)])
+    s = ctx.add("Mul", [s, ctx.initializer(np.asarray(kw.get("scale", 1.0), dt))])
+    if mask is not None:
+        s = ctx.add("Add", [s, ctx.operand(mask, dt)])
+    p = ctx.add("Softmax", [s], axis=-1)
+    out = ctx.add("MatMul", [p, ctx.operand(v)])
+    ctx.bind(n, out, p) if kw.get("weights") else ctx.bind(n, out)
+
+
+# -- recurrent layers, unrolled --------------------------------------------------------------------------------
+
+def _split_cols(ctx, x, parts: int):
+    if ctx.opset >= 18:
+        return ctx.add("Split", [x], n_out=parts, axis=1, num_outputs=parts)
+    return ctx.add("Split", [x], n_out=parts, axis=1)
+
+
+@conv("RNNTanhLayerBackward0", "GRULayerBackward0", "LSTMLayerBackward0")
+def _recurrent(ctx, n):
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = n.args[:8]
+    kw = n.kwargs
+    if kw.get("batch_sizes") is not None or w_hr is not None and not isinstance(w_hr, str):
+        raise OnnxExporterError("packed sequences and LSTM projections are not exported")
+    mode = n.target.mode
+    cell, reverse = bool(kw.get("cell")), bool(kw.get("reverse"))
+    total, batch = x.shape[0], h0.shape[0]
+    steps = total // batch
+    hidden = w_hh.shape[1]
+    xw = ctx.add("MatMul", [ctx.operand(x), ctx.transposed(w_ih)])
+    if b_ih is not None:
+        xw = ctx.add("Add", [xw, ctx.operand(b_ih)])
+    # (T*B, G) -> (T, B, G): steps are taken along the first axis, whatever the batch size
+    xw = ctx.add("Reshape", [xw, ctx.ints([steps, -1, w_ih.shape[0]])])
+    whh = ctx.transposed(w_hh)
+    bhh = ctx.operand(b_hh) if b_hh is not None else None
+    h = ctx.operand(h0)
+    c = ctx.operand(c0) if c0 is not None else None
+    ys = [None] * steps
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[mode]
+    for t in order:
+        xt = ctx.add("Gather", [xw, ctx.initializer(np.asarray(t, np.int64))], axis=0)
+        xs = _split_cols(ctx, xt, gates) if gates > 1 else [xt]
+        hw = ctx.add("MatMul", [h, whh])
+        if bhh is not None:
+            hw = ctx.add("Add", [hw, bhh])
+        if mode in ("RNN_TANH", "RNN_RELU"):
+            pre = ctx.add("Add", [xs[0], hw])
+            h = ctx.add("Tanh" if mode == "RNN_TANH" else "Relu", [pre])
+        elif mode == "GRU":
+            hr, hz, hn = _split_cols(ctx, hw, 3)
+            r = ctx.add("Sigmoid", [ctx.add("Add", [xs[0], hr])])
+            z = ctx.add("Sigmoid", [ctx.add("Add", [xs[1], hz])])
+            nn = ctx.add("Tanh", [ctx.add("Add", [xs[2], ctx.add("Mul", [r, hn])])])
+            h = ctx.add("Add", [ctx.add("Mul", [ctx.add("Sub", [h, nn]), z]), nn])
+        else:
+            hi, hf, hg, ho = _split_cols(ctx, hw, 4)
+            i = ctx.add("Sigmoid", [ctx.add("Add", [xs[0], hi])])
+            f = ctx.add("Sigmoid", [ctx.add("Add", [xs[1], hf])])
+            g = ctx.add("Tanh", [ctx.add("Add", [xs[2], hg])])
+            o = ctx.add("Sigmoid", [ctx.add("Add", [xs[3], ho])])
+            c = ctx.add("Add", [ctx.add("Mul", [f, c]), ctx.add("Mul", [i, g])])
+            h = ctx.add("Mul", [o, ctx.add("Tanh", [c])])
+        ys[t] = h
+    y = ys[0] if steps == 1 else ctx.add("Reshape", [ctx.add("Concat", [
+        ctx.add("Unsqueeze", [h_t, ctx.initializer(np.asarray([0], np.int64))]) for h_t in ys], axis=0),
+        ctx.ints([-1, hidden])])
+    if cell:
+        ctx.bind(n, y, c) if mode == "LSTM" else ctx.bind(n, y)
+    elif mode == "LSTM":
+        ctx.bind(n, y, h, c)
+    else:
+        ctx.bind(n, y, h)
+
+
+# -- NumPy calls ---------------------------------------------------------------------------------------------------
+
+NP_CONVERTERS: dict = {}
+
+for _name, _op in (("add", "Add"), ("subtract", "Sub"), ("multiply", "Mul"), ("true_divide", "Div"),
+                   ("divide", "Div"), ("maximum", "Max"), ("minimum", "Min"), ("greater", "Greater"),
+                   ("less", "Less"), ("equal", "Equal"), ("greater_equal", "GreaterOrEqual"),
+                   ("less_equal", "LessOrEqual"), ("logical_and", "And"), ("logical_or", "Or"),
+                   ("power", "Pow")):
+    NP_CONVERTERS[_name] = _binary(_op)
+for _name, _op in (("exp", "Exp"), ("log", "Log"), ("tanh", "Tanh"), ("negative", "Neg"), ("sqrt", "Sqrt"),
+                   ("absolute", "Abs"), ("logical_not", "Not"), ("copy", "Identity"), ("__copy__", "Identity")):
+    NP_CONVERTERS[_name] = _unary(_op)
+
+
+def _np_reshape(ctx, n):
+    shape = n.args[1:] if len(n.args) > 2 else n.args[1]
+    shape = shape if isinstance(shape, (tuple, list)) else (shape,)
+    ctx.bind(n, ctx.add("Reshape", [ctx.operand(n.args[0]), ctx.ints(shape)]))
+
+
+def _np_astype(ctx, n):
+    ctx.bind(n, ctx.add("Cast", [ctx.operand(n.args[0])], to=_onnx_type(_dtype(n))))
+
+
+NP_CONVERTERS["reshape"] = _np_reshape
+NP_CONVERTERS["astype"] = _np_astype
