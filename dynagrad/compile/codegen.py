@@ -201,9 +201,14 @@ def _emit_effect(em: Emitter, n: Node, lines: list, ind: str) -> None:
         else:
             lines.append(f"{ind}v{n.out.id} = _rt.acc_grad({leaf}, v{n.args[0].id}, {fresh})")
     elif t == "optimizer_step":
+        from .optimizers import fused_step_for
         opt = em.obj(n.meta["opt"], "OPT")
         step = em.obj(n.meta["step"], "STEP")
-        lines.append(f"{ind}{step}({opt})")
+        fused = fused_step_for(n.meta["opt"]) if em.ns.get("_fused_optim", True) else None
+        if fused is not None:
+            lines.append(f"{ind}{em.obj(fused, fused.__name__)}({opt}, {step})")
+        else:
+            lines.append(f"{ind}{step}({opt})")
         params = n.meta.get("params_out")
         for v, p in zip(n.outputs, params):
             lines.append(f"{ind}v{v.id} = {em.obj(p, 'T')}._data")
