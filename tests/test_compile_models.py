@@ -185,3 +185,27 @@ def test_compiled_forward_backward_outside():
     np.testing.assert_allclose(x.grad.numpy(), x2.grad.numpy(), rtol=1e-5, atol=1e-7)
     for p1, p2 in zip(m1.parameters(), m2.parameters()):
         np.testing.assert_allclose(p1.grad.numpy(), p2.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5, dampening=0.1),
+    lambda p: torch.optim.SGD(p, lr=0.1),
+    lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1),
+    lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.01),
+    lambda p: torch.optim.RMSprop(p, lr=0.01),
+])
+def test_optimizer_updates_in_the_program_match_eager_bit_for_bit(make_opt):
+    m1, m2, o1, o2 = _pair(MLP, 4, make_opt)
+    s1, s2 = train_step(m1, o1), torch.compile(train_step(m2, o2))
+    sched = torch.optim.lr_scheduler.StepLR(o2, 2, 0.5)
+    sched1 = torch.optim.lr_scheduler.StepLR(o1, 2, 0.5)
+    for i in range(5):
+        x, y = _cls_data((32, 64))(i)
+        l1 = s1(x, y).item()
+        assert l1 == s2(x, y).item()
+        sched.step()
+        sched1.step()
+    for a, b in zip(_state(m1), _state(m2)):
+        np.testing.assert_array_equal(a, b)
+    assert len(s2.programs) == 1
