@@ -7,13 +7,13 @@ same NumPy arithmetic as the eager update without the per-step bookkeeping. The 
 update's, operation by operation, in the parameter's dtype (scalars are rounded to it first, as NumPy does
 with Python numbers), so results agree with eager steps bit for bit. Anything else (hooks, a first step
 that creates the state, amsgrad, maximize, complex or 0-d parameters, a Tensor learning rate) runs the
-optimizer's own ``step``.
+optimizer's own ``step``. (The eager step's graph-growth check is not run: a compiled program keeps no
+autograd graph between steps.)
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import memory as _memory
 from ..optim import optimizer as _opt
 from ..tensor import Tensor
 
@@ -83,7 +83,6 @@ def sgd_step(opt, step) -> None:
         else:
             opt._update(pd, gd, opt.state.get(p), group)
         p._vc[0] += 1
-    _memory.on_optimizer_step()
 
 
 def adam_step(opt, step) -> None:
@@ -135,7 +134,6 @@ def adam_step(opt, step) -> None:
                st["exp_avg_sq"]._data.reshape(-1), dt(1 - beta1), dt(beta2), dt(1 - beta2), dt(-step_size),
                dt(bc2), dt(group["eps"]), dt(wd), dt(1 - lr * wd), wd != 0, decoupled)
         p._vc[0] += 1
-    _memory.on_optimizer_step()
 
 
 def fused_step_for(opt):
