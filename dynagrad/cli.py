@@ -3,6 +3,7 @@
     dynagrad train [--model mlp] [--epochs 15]     train a seed model on the bundled digits
     dynagrad run script.py [args...]               run a PyTorch script with `torch` resolving to dynagrad
     dynagrad inspect FILE                          list what a checkpoint holds, without loading the data
+    dynagrad launch -n N script.py [args...]       N data-parallel ranks through MPI's mpiexec
     dynagrad bench [--only ops,...]                the side-by-side benchmarks (from a source checkout)
 """
 from __future__ import annotations
@@ -136,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="list a checkpoint's contents without loading tensor data")
     ins.add_argument("file")
     ins.set_defaults(fn=cmd_inspect)
+
+    la = sub.add_parser("launch", help="start N ranks of a script through MPI (pip install dynagrad[distributed])")
+    from .distributed import launch as _launch
+    _launch.add_arguments(la)
+    la.set_defaults(fn=_launch.run)
 
     be = sub.add_parser("bench", help="run the side-by-side benchmarks (source checkout)")
     be.add_argument("args", nargs=argparse.REMAINDER)
