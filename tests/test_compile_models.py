@@ -195,9 +195,12 @@ def test_compiled_forward_backward_outside():
     lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.01),
     lambda p: torch.optim.RMSprop(p, lr=0.01),
 ])
-def test_optimizer_updates_in_the_program_match_eager_bit_for_bit(make_opt):
+@pytest.mark.parametrize("backend", [None, "numba"])
+def test_optimizer_updates_in_the_program_match_eager_bit_for_bit(make_opt, backend):
+    if backend == "numba":
+        pytest.importorskip("numba")
     m1, m2, o1, o2 = _pair(MLP, 4, make_opt)
-    s1, s2 = train_step(m1, o1), torch.compile(train_step(m2, o2))
+    s1, s2 = train_step(m1, o1), torch.compile(train_step(m2, o2), backend=backend)
     sched = torch.optim.lr_scheduler.StepLR(o2, 2, 0.5)
     sched1 = torch.optim.lr_scheduler.StepLR(o1, 2, 0.5)
     for i in range(5):

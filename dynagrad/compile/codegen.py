@@ -167,13 +167,15 @@ def _reads_meta(cls) -> bool:
     """Whether an op's backward reads ``self.meta`` (its outputs' shapes): only then is it set."""
     r = _META_READERS.get(cls)
     if r is None:
-        import inspect
-        try:
-            src = "".join(inspect.getsource(c) for c in cls.__mro__ if c.__module__.startswith("dynagrad")
-                          and c.__name__ not in ("Op", "Node"))
-            r = "self.meta" in src or "run_backward" in src
-        except (OSError, TypeError):
-            r = True
+        r = False
+        for c in cls.__mro__:
+            if c.__name__ in ("Op", "Node", "object"):
+                continue
+            for f in vars(c).values():
+                code = getattr(f, "__code__", None)
+                if code is not None and ("meta" in code.co_names or "run_backward" in code.co_names or
+                                         f is vars(c).get("run_backward")):
+                    r = True
         _META_READERS[cls] = r
     return r
 
@@ -206,7 +208,9 @@ def _emit_effect(em: Emitter, n: Node, lines: list, ind: str) -> None:
         step = em.obj(n.meta["step"], "STEP")
         fused = fused_step_for(n.meta["opt"]) if em.ns.get("_fused_optim", True) else None
         if fused is not None:
-            lines.append(f"{ind}{em.obj(fused, fused.__name__)}({opt}, {step})")
+            import sys
+            nb = em.ns.get("_numba_forced") or ("numba" in sys.modules and em.ns.get("_use_numba"))
+            lines.append(f"{ind}{em.obj(fused, fused.__name__)}({opt}, {step}, {bool(nb)!r})")
         else:
             lines.append(f"{ind}{step}({opt})")
         params = n.meta.get("params_out")
@@ -329,7 +333,8 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
     bvals = list(bwd_out.args) if bwd_out is not None else []
     grad_outputs = [outs[i] for i in grad_outputs]
     em = Emitter()
-    em.ns["_use_numba"] = use_numba
+    em.ns["_use_numba"] = bool(use_numba)
+    em.ns["_numba_forced"] = use_numba == "force"
     fwd_lines: list = []
     if bufs:
         from .memory import buffer_lines

@@ -227,11 +227,10 @@ NUMBA_MIN_SIZE = 1 << 15
 
 
 def numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-        return True
-    except ImportError:
-        return False
+    """Whether numba is installed (without importing it: that takes a while, and is done only when a
+    kernel is actually compiled)."""
+    import importlib.util
+    return importlib.util.find_spec("numba") is not None
 
 
 def _numba_ok(em, k: Node) -> bool:

@@ -1,14 +1,15 @@
 """Optimizer updates inside compiled programs.
 
 A traced ``opt.step()`` is one effect node. For SGD, Adam and AdamW (the classes themselves, whose update
-is known) the program calls a fused step here: one pass per parameter over (param, grad, state) in a numba
-kernel when numba is installed (each kernel is compiled once and kept in numba's on-disk cache), else the
-same NumPy arithmetic as the eager update without the per-step bookkeeping. The arithmetic is the eager
-update's, operation by operation, in the parameter's dtype (scalars are rounded to it first, as NumPy does
-with Python numbers), so results agree with eager steps bit for bit. Anything else (hooks, a first step
-that creates the state, amsgrad, maximize, complex or 0-d parameters, a Tensor learning rate) runs the
-optimizer's own ``step``. (The eager step's graph-growth check is not run: a compiled program keeps no
-autograd graph between steps.)
+is known) the program calls a fused step here: the eager update's NumPy arithmetic per parameter without
+the per-step bookkeeping, or, with numba (``backend="numba"``, or numba already imported), one pass per
+parameter over (param, grad, state) in a kernel compiled once and kept in numba's on-disk cache. (numba
+is not imported just for this: importing it takes longer than tracing and compiling a training step.)
+The arithmetic is the eager update's, operation by operation, in the parameter's dtype (scalars are
+rounded to it first, as NumPy does with Python numbers), so results agree with eager steps bit for bit.
+Anything else (hooks, a first step that creates the state, amsgrad, maximize, complex or 0-d parameters,
+a Tensor learning rate) runs the optimizer's own ``step``. (The eager step's graph-growth check is not
+run: a compiled program keeps no autograd graph between steps.)
 """
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from ..tensor import Tensor
 _KERNELS = None
 
 
-def _kernels():
+def _kernels(use_numba: bool = True):
     global _KERNELS
+    if not use_numba:
+        return False
     if _KERNELS is None:
         try:
             from . import _numba_optim
@@ -42,7 +45,7 @@ def _no_hooks(opt) -> bool:
                 opt._optimizer_step_post_hooks)
 
 
-def sgd_step(opt, step) -> None:
+def sgd_step(opt, step, use_numba: bool = False) -> None:
     """``opt.step()`` for SGD (momentum or not, weight decay, dampening, nesterov)."""
     if not _no_hooks(opt):
         step(opt)
@@ -71,7 +74,7 @@ def sgd_step(opt, step) -> None:
                     return
             work.append((p, g, buf, group))
     opt._opt_called = True
-    k = _kernels()
+    k = _kernels(use_numba)
     for p, g, buf, group in work:
         pd, gd = p._data, g._data
         dt = pd.dtype.type
@@ -85,7 +88,7 @@ def sgd_step(opt, step) -> None:
         p._vc[0] += 1
 
 
-def adam_step(opt, step) -> None:
+def adam_step(opt, step, use_numba: bool = False) -> None:
     """``opt.step()`` for Adam and AdamW (L2 or decoupled weight decay), state already created."""
     if not _no_hooks(opt):
         step(opt)
@@ -110,11 +113,17 @@ def adam_step(opt, step) -> None:
                 step(opt)
                 return
             work.append((p, g, st, group))
-    k = _kernels()
-    if not k:
-        step(opt)
+    k = _kernels(use_numba)
+    steps = [id(st["step"]._data) for _, _, st, _ in work]
+    if not k and len(set(steps)) != len(steps):
+        step(opt)  # a flat group's shared step counter: its own step increments it once
         return
     opt._opt_called = True
+    if not k:
+        for p, g, st, group in work:
+            opt._update(p._data, g._data, st, group)
+            p._vc[0] += 1
+        return
     counted = set()
     for p, g, st, group in work:
         step_t = st["step"]._data
@@ -145,7 +154,7 @@ def fused_step_for(opt):
     if t is SGD:
         return sgd_step
     if t is Adam or t is AdamW:
-        return adam_step if _kernels() else None
+        return adam_step
     return None
 
 

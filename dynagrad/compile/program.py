@@ -51,8 +51,8 @@ def build_program(trace, cf, dynamic: dict, flat) -> Program:
         n.meta["index"] = i
     ngrad = [k for (_, k) in _grad_indices(trace.out_spec)]
     backend = getattr(cf, "backend", "numpy") if cf is not None else "numpy"
-    use_numba = backend == "numba" or (backend in (None, "default", "inductor") and opts.get("numba", True)
-                                       and fusion.numba_available())
+    use_numba = "force" if backend == "numba" else (backend in (None, "default", "inductor") and
+                                                     opts.get("numba", True) and fusion.numba_available())
     source, ns = codegen.generate(g, trace.out_spec, ngrad, [b for b, _ in trace.boundaries], bufs=bufs,
                                   use_numba=use_numba)
     fn = codegen.build(source, ns, f"<dynagrad.compile #{next(_count)}>")
