@@ -420,7 +420,15 @@ def _norm(ctx, n):
         if tuple(b.shape) != tuple(norm_shape):
             bias = ctx.add("Reshape", [bias, ctx.ints(norm_shape)])
         ins.append(bias)
-    ctx.bind(n, ctx.add("LayerNormalization", ins, axis=nd - len(axes), epsilon=eps))
+    if ctx.opset >= 17:
+        ctx.bind(n, ctx.add("LayerNormalization", ins, axis=nd - len(axes), epsilon=eps))
+        return
+    red = list(range(nd - len(axes), nd))  # before opset 17: from reductions
+    xc = ctx.add("Sub", [ins[0], ctx.axes([ins[0]], red, "ReduceMean", 18, keepdims=1)])
+    var = ctx.axes([ctx.add("Mul", [xc, xc])], red, "ReduceMean", 18, keepdims=1)
+    rstd = ctx.add("Reciprocal", [ctx.add("Sqrt", [ctx.add("Add", [var, ctx.initializer(np.asarray(eps, dt))])])])
+    y = ctx.add("Mul", [ctx.add("Mul", [xc, rstd]), scale])
+    ctx.bind(n, ctx.add("Add", [y, ins[2]]) if b is not None else y)
 
 
 # -- embedding, attention ------------------------------------------------------------------------------------
