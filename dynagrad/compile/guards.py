@@ -134,7 +134,14 @@ def build_check(trace, flat, spec, dynamic_dims: dict, eager: bool = False):
     gb.fail(f"_state.grad_enabled is not {trace.grad_mode!r}", f"grad mode changed from {trace.grad_mode}")
     gb.fail("_state.autocast_dtype is not None or _state.transform_hook is not None or _state.anomaly_enabled",
             "autocast, forward AD, vmap or anomaly mode is active")
-    if eager:
+    if eager:  # the modules' training flags still pick the path (the other mode may compile)
+        seen = set()
+        for m in trace.mods:
+            for name, sm in m.named_modules():
+                if id(sm) not in seen:
+                    seen.add(id(sm))
+                    gb.fail(f"{gb.obj(sm, 'M')}.training is not {sm.training!r}",
+                            f"{name or type(sm).__name__}.training changed from {sm.training}")
         gb.lines.append("    return flat")
         return _finish(gb)
     tr = trace.tracer

@@ -911,6 +911,11 @@ def scan(fn, args) -> tuple[list, list]:
                 visit(o, depth + 1)
         elif callable(obj) and hasattr(obj, "__code__") and depth < 2:
             visit_fn(obj, depth + 1)
+        elif depth < 2 and type(obj).__module__ not in ("builtins", "numpy") and \
+                isinstance(getattr(obj, "__dict__", None), dict) and not isinstance(obj, type):
+            for o in list(vars(obj).values())[:64]:  # an object holding the model and optimizer
+                if isinstance(o, (Module, Optimizer, list, tuple, dict)):
+                    visit(o, depth + 1)
 
     def visit_fn(f, depth):
         if hasattr(f, "__self__"):
