@@ -76,7 +76,7 @@ class CompiledFunction:
 
     # -- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.disabled:
+        if self.disabled or _tracer._active is not None:  # inside another trace: inlined into it
             return self.fn(*args, **kwargs)
         reason = None
         depth = -1

@@ -32,6 +32,21 @@ def _escapes(g: Graph) -> set:
     return esc
 
 
+_FRESH_OPS = {"AddmmBackward0", "MmBackward0", "ConvolutionBackward0", "SoftmaxBackward0",
+              "LogSoftmaxBackward0"}
+
+
+def _fresh(n) -> bool:
+    """Nodes whose results are new arrays, never views of their inputs."""
+    from .fusion import elementwise
+    if elementwise(n) is not None:
+        return True
+    if n.op == "np":
+        return n.target[0] == "ufunc" and n.meta.get("method", "__call__") == "__call__" and \
+            n.meta.get("write") is None
+    return n.target.__name__ in _FRESH_OPS
+
+
 def _is_reduce(m) -> bool:
     from .fusion import elementwise
     return elementwise(m) is None
@@ -56,7 +71,9 @@ def plan(g: Graph) -> dict:
     # aliasing: outputs of ops (and non-elementwise NumPy calls) may be views of their inputs
     for i in range(end - 1, -1, -1):
         n = nodes[i]
-        if n.op in ("op", "np"):
+        if n.op in ("op", "np") and not (_fresh(n) and not n.meta.get("ctx")):
+            if any(v.id in esc for v in n.outputs):  # the output may be a view of an input: it escapes too
+                esc.update(v.id for v in n.inputs())
             outs_last = max([last.get(v.id, i) for v in n.outputs] + [i])
             if n.meta.get("ctx"):
                 outs_last = max(outs_last, bwd_of.get(n.id, end))
