@@ -219,3 +219,14 @@ def test_fallbacks_run_eagerly_and_correctly(case, caplog):
                 np.testing.assert_allclose(ga.numpy(), w.grad.numpy())
     assert any("running eagerly" in m for m in _messages(caplog))
     assert not cf.programs
+
+
+def test_fullgraph_raises_instead_of_breaking():
+    def f(x):
+        return x.exp() if x.sum() > 0 else x
+
+    with pytest.raises(RuntimeError, match="graph breaks at .*test_compile_guards.py"):
+        torch.compile(f, fullgraph=True)(torch.ones(2))
+    with pytest.raises(RuntimeError, match="random numbers"):
+        torch.compile(lambda x: torch.nn.functional.dropout(x), fullgraph=True)(torch.ones(2))
+    assert torch.compile(lambda x: x.exp(), fullgraph=True)(torch.zeros(1)).item() == 1.0

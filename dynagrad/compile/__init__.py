@@ -133,6 +133,10 @@ class CompiledFunction:
         except Unsupported as u:
             self._eager_entry(args, kwargs, flat, spec, str(u), mods, run=False, trace=trace)
             return result
+        if self.fullgraph and program.breaks:
+            where = ", ".join(_tracer.format_site(n.meta.get("where")) for n in program.breaks)
+            raise RuntimeError(f"dynagrad.compile(fullgraph=True): {self._name} reads tensor values into Python "
+                               f"(graph breaks at {where})")
         check = _guards.build_check(trace, flat, spec, dynamic)
         entry = _Entry(check, program)
         entry.trace_time = time.perf_counter() - t0
@@ -154,6 +158,9 @@ class CompiledFunction:
         return result
 
     def _eager_entry(self, args, kwargs, flat, spec, reason, mods, run, trace=None):
+        if self.fullgraph:
+            raise RuntimeError(f"dynagrad.compile(fullgraph=True): {self._name} cannot be captured as one graph: "
+                               f"{reason}")
         msg = f"{self._name}: running eagerly: {reason}"
         log.warning(msg)
         self.events.append({"kind": "fallback", "reason": reason})
