@@ -4,6 +4,7 @@ from __future__ import annotations
 import string
 
 from .. import _source, dtypes
+from ..autograd import state as _state
 from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor
@@ -55,7 +56,7 @@ class BmmBackward0(MmBackward0):
 def _prep_mm(a, b, op):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"{op}(): argument must be a Tensor, not {type(b if isinstance(a, Tensor) else a).__name__}")
-    if a._data.dtype != b._data.dtype:
+    if a._data.dtype != b._data.dtype and _state.autocast_dtype is None:  # autocast casts both in Op.apply
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != "
                            f"{b.dtype.name} (in {op}, at {_source.here()})")
     if a._data.ndim == 0 or b._data.ndim == 0:

@@ -31,6 +31,7 @@ class _Frame:
         self.fn, self.args, self.kwargs, self.rng_state = fn, args, kwargs, rng_state
         self.nodes: list[Node] = []
         self.recomputed = False
+        self.autocast = state.autocast_dtype  # recomputation runs under the same autocast as forward
 
     def record(self, node: Node) -> None:
         self.nodes.append(node)
@@ -44,12 +45,12 @@ class _Frame:
         now = _random.get_rng_state() if self.rng_state is not None else None
         if self.rng_state is not None:
             _random.set_rng_state(self.rng_state)
-        prev_hook, prev_grad = state.record_hook, state.grad_enabled
-        state.record_hook, state.grad_enabled = fresh.record, True
+        prev_hook, prev_grad, prev_cast = state.record_hook, state.grad_enabled, state.autocast_dtype
+        state.record_hook, state.grad_enabled, state.autocast_dtype = fresh.record, True, self.autocast
         try:
             self.fn(*self.args, **self.kwargs)
         finally:
-            state.record_hook, state.grad_enabled = prev_hook, prev_grad
+            state.record_hook, state.grad_enabled, state.autocast_dtype = prev_hook, prev_grad, prev_cast
             if now is not None:
                 _random.set_rng_state(now)
         if len(fresh.nodes) != len(self.nodes) or any(
