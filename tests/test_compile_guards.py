@@ -230,3 +230,18 @@ def test_fullgraph_raises_instead_of_breaking():
     with pytest.raises(RuntimeError, match="random numbers"):
         torch.compile(lambda x: torch.nn.functional.dropout(x), fullgraph=True)(torch.ones(2))
     assert torch.compile(lambda x: x.exp(), fullgraph=True)(torch.zeros(1)).item() == 1.0
+
+
+def test_numpy_escapes_are_guarded_and_returned_arrays_are_not():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+
+    def f(x):  # SciPy works on a NumPy copy the tracer cannot follow: the program checks the array
+        return (torch.from_numpy(scipy_linalg.expm(x.detach().numpy())) * 2).sum()
+    cf = torch.compile(f)
+    for v in (0.1, 0.2, 0.1):
+        x = torch.eye(3) * v
+        assert cf(x).item() == pytest.approx(f(x).item(), rel=1e-6)
+    assert len(cf.programs) == 2
+    g = torch.compile(lambda x: (x * 2).numpy())
+    assert g(torch.ones(2)).tolist() == [2.0, 2.0] and g(torch.full((2,), 3.0)).tolist() == [6.0, 6.0]
+    assert len(g.programs) == 1

@@ -237,6 +237,8 @@ def _emit_guard(em: Emitter, n: Node, lines: list, ind: str) -> None:
         cond = f"{v}.item() != {em.lit(exp)}"
     elif kind == "tolist":
         cond = f"{v}.tolist() != {em.obj(exp)}"
+    elif kind == "numpy":
+        cond = f"not _rt.same_array({v}, {em.obj(exp)})"
     elif kind == "tobytes":
         cond = f"{v}.tobytes() != {em.obj(exp)}"
     else:
@@ -305,6 +307,8 @@ def out_expr(em: Emitter, spec, outs) -> str:
             return f"flat[{payload}]"
         if kind == "read":
             v = em.lit(outs[payload[0]])
+            if payload[1] == "numpy":
+                return v
             return f"{v}.item()" if payload[1] == "item" else f"float({v})"
         return em.lit(payload)
     items = [out_expr(em, s, outs) for s in spec[2]]

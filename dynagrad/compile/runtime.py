@@ -100,3 +100,11 @@ def dead_node() -> DeadNode:
     n.saved = _RELEASED
     n.meta = [((), np.float32)]
     return n
+
+
+def same_array(a, b) -> bool:
+    """The guard of a tensor read as a NumPy array: same shape, dtype and elements (NaN equal to NaN)."""
+    a = np.asarray(a)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))

@@ -614,9 +614,9 @@ class Tracer:
     def record_read(self, arr, kind, value) -> None:
         self.record_read_value(self.array_value(arr), kind, value)
 
-    def record_read_value(self, v, kind, value) -> None:
+    def record_read_value(self, v, kind, value, obj=None) -> None:
         node = self.g.new("guard", kind, (v,), {}, (), {"kind": kind, "expected": value, "where": user_site(),
-                                                        "obj": value})
+                                                        "obj": value if obj is None else obj})
         self.reads.append(node)
 
     # -- .grad -----------------------------------------------------------------------------------------------
@@ -767,7 +767,8 @@ class _Patches:
         for cls in (optmod.Optimizer, Module):
             patch(cls, "zero_grad", _zero_grad(cls.__dict__["zero_grad"], tr))
         for name, kind in (("__bool__", "bool"), ("item", "item"), ("__float__", "float"), ("__int__", "int"),
-                           ("__index__", "index"), ("tolist", "tolist"), ("__complex__", "complex")):
+                           ("__index__", "index"), ("tolist", "tolist"), ("__complex__", "complex"),
+                           ("numpy", "numpy"), ("__array__", "numpy")):
             orig = Tensor.__dict__.get(name)
             if orig is not None:
                 patch(Tensor, name, _tensor_read(orig, kind, tr))
@@ -824,7 +825,10 @@ def _tensor_read(orig, kind, tr):
             value = orig(self, *args, **kw)
         finally:
             tr.depth -= 1
-        tr.record_read_value(v, kind, value)
+        if kind == "numpy":  # NumPy code outside dynagrad (scipy, np.asarray) may lose track of it: a guard
+            tr.record_read_value(v, kind, np.array(_plain(value), copy=True), obj=value)
+        else:
+            tr.record_read_value(v, kind, value)
         return value
     method.__name__ = getattr(orig, "__name__", kind)
     return method
@@ -1096,7 +1100,11 @@ def _outputs(tr: Tracer, result):
         if type(x) is dict:
             return ("dict", list(x.keys()), [leaf(y) for y in x.values()])
         if isinstance(x, np.ndarray):
-            raise Unsupported("the function returns a NumPy array")
+            r = _tail_read(tr, x)
+            if r is None:
+                raise Unsupported("the function returns a NumPy array computed before its last tensor operation")
+            outs.append(r.args[0])
+            return ("leaf", "read", (len(outs) - 1, "numpy"))
         if type(x) is float:
             r = _tail_read(tr, x)
             if r is not None:
@@ -1114,7 +1122,7 @@ def _tail_read(tr: Tracer, x):
     for i in range(len(nodes) - 1, -1, -1):
         n = nodes[i]
         if n.op == "guard":
-            if n.meta.get("obj") is x and n.meta["kind"] in ("item", "float"):
+            if n.meta.get("obj") is x and n.meta["kind"] in ("item", "float", "numpy"):
                 n.meta["free"] = True
                 return n
             continue
