@@ -12,7 +12,6 @@ outputs hang from.
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 
 import numpy as np
 
@@ -381,12 +380,10 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
         env = [f"v{i}" for i in env_vals] + [f"c{i}" for i in env_ctx]
         bsrc = ["def backward(saved, grads):"]
         bbody: list = []
-        nsyms = len(em.syms)
         for n in bwd_nodes:
             if n.op != "bwd_output":
                 emit_node(em, n, bbody)
         env += sorted(em.syms.values())  # sizes the backward needs (all, to keep it simple)
-        _ = nsyms
         em.ns["_CN"] = runtime.CompiledNode
         src.append("    _cn = _new(_CN)")
         src.append("    _cn.saved = [" + ", ".join(env) + "]")
@@ -418,4 +415,4 @@ def build(source: str, ns: dict, filename: str):
     return ns["forward"]
 
 
-__all__ = ["generate", "build", "Emitter", "emit_node", "namedtuple"]
+__all__ = ["generate", "build", "Emitter", "emit_node"]
