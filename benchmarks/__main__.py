@@ -14,7 +14,8 @@ import sys
 from . import harness
 
 # suite name -> module in benchmarks/ with cases(torch) -> [(name, {framework: fn}, iterations)]
-SUITES = {"ops": "bench_ops", "mlp": "bench_mlp", "conv": "bench_conv", "seq": "bench_seq", "func": "bench_func"}
+SUITES = {"ops": "bench_ops", "mlp": "bench_mlp", "conv": "bench_conv", "seq": "bench_seq", "func": "bench_func",
+          "compile": "bench_compile"}
 
 
 def main(argv=None) -> int:
@@ -54,7 +55,8 @@ def main(argv=None) -> int:
         from . import bench_mlp
         memory = bench_mlp.peak_memory([fw for fw in ("dynagrad", "torch", "numpy")
                                         if fw != "torch" or torch is not None])
-    frameworks = [fw for fw in ("dynagrad", "torch", "numpy") if any(fw in r.times for r in results)]
+    frameworks = [fw for fw in ("dynagrad", "dynagrad compiled", "torch", "numpy")
+                  if any(fw in r.times for r in results)]
     print(harness.table(results, frameworks))
     if memory:
         print("\nPeak resident memory of the MLP epoch, 60,000 x 784 float32 inputs (188 MiB) included "
