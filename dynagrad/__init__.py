@@ -255,6 +255,10 @@ _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision",
                      "compile", "compiler"}
 
 
+_SPECIAL_ALIASES = {"lgamma": "gammaln", "digamma": "digamma", "polygamma": "polygamma", "erfinv": "erfinv",
+                    "erfc": "erfc", "logit": "logit", "sinc": "sinc", "mvlgamma": "multigammaln"}
+
+
 def __getattr__(name: str):
     # Subpackages load on first use, which keeps `import dynagrad` fast; save/load live in serialization.py.
     import importlib
@@ -262,6 +266,8 @@ def __getattr__(name: str):
         return getattr(importlib.import_module(".serialization", __name__), name)
     if name == "autocast":
         return importlib.import_module(".amp", __name__).autocast
+    if name in _SPECIAL_ALIASES:  # torch.lgamma, torch.digamma, ... live in dynagrad.special
+        return getattr(importlib.import_module(".special", __name__), _SPECIAL_ALIASES[name])
     if name in _LAZY_SUBMODULES:
         try:
             return importlib.import_module("." + name, __name__)

@@ -336,6 +336,18 @@ def _lookup(name):
     raise AttributeError(name)
 
 
+def _special():
+    from . import special  # imported on first use: it pulls in the distributions' special functions
+    return special
+
+
+def _special_method(name):
+    def method(self, *args, **kw):
+        return getattr(_special(), name)(self, *args, **kw)
+    method.__name__ = name
+    return method
+
+
 def install() -> None:
     for name in _PLAIN:
         setattr(Tensor, name, _lookup(name))
@@ -350,6 +362,10 @@ def install() -> None:
     Tensor.fix = Tensor.trunc
     Tensor.concat = None
     del Tensor.concat
+    for name, target in (("lgamma", "gammaln"), ("digamma", "digamma"), ("erfinv", "erfinv"), ("erfc", "erfc"),
+                         ("logit", "logit"), ("sinc", "sinc")):
+        setattr(Tensor, name, _special_method(target))
+    Tensor.polygamma = lambda self, n: _special().polygamma(n, self)
     # __eq__ is defined, so hashing must be restated: tensors hash by identity, as in PyTorch
     Tensor.__hash__ = object.__hash__
 
