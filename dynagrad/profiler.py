@@ -17,9 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .autograd import state
@@ -149,7 +147,6 @@ class profile:  # noqa: N801 - PyTorch's name
         self.events: list[Event] = []
         self._stack: list[Event] = []
         self._saved_apply = None
-        self._thread = threading.get_ident()
         self.start_ns = self.end_ns = 0
 
     # -- recording ----------------------------------------------------------------------------------------
@@ -299,5 +296,3 @@ def schedule(*, wait: int = 0, warmup: int = 0, active: int = 1, repeat: int = 0
     """Accepted for compatibility; dynagrad profiles the whole block."""
     return None
 
-
-_ = defaultdict

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 from . import dtypes
 from .backend import xp
@@ -152,9 +151,6 @@ def _finish(arr, requires_grad):
     if requires_grad:
         t.requires_grad_(True)
     return t
-
-
-_DIGITS = {2: None, 4: 24, 8: 53}
 
 
 def _mantissa_bits(np_dtype) -> int:
@@ -365,5 +361,3 @@ def poisson(rates, generator=None):
     from .tensor import Tensor
     return Tensor._wrap(_rng(generator).poisson(rates._data).astype(rates._data.dtype))
 
-
-_ = (math, time)

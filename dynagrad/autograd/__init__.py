@@ -1,8 +1,6 @@
 """dynagrad.autograd: reverse-mode differentiation of the graph recorded as the program runs."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from . import graph, state
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import run_backward
@@ -114,7 +112,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     (tensor(12.),)
     """
     outs = _tensors(outputs)
-    single_input = _is_tensor(inputs)
     ins = _tensors(inputs)
     if grad_outputs is None:
         gos = [None] * len(outs)
@@ -136,7 +133,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     if materialize_grads:
         from ..creation import zeros_like
         res = tuple(zeros_like(t) if g is None else g for g, t in zip(res, ins))
-    _ = single_input
     return res
 
 
@@ -146,8 +142,6 @@ def Variable(data, requires_grad: bool = False, volatile: bool = False):  # noqa
         data.requires_grad_(True)
     return data
 
-
-Sequence  # noqa: B018 - keep the import for type readers
 
 
 def __getattr__(name: str):

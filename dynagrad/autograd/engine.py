@@ -157,7 +157,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             elif all(g is None for g in buf):
                 grads_in = (None,) * len(node.edges)
             else:
-                if node.materialize_grads and type(node).__name__ not in _NO_MATERIALIZE:
+                if node.materialize_grads:
                     buf = [g if g is not None else _zeros(m, create_graph) for g, m in zip(buf, node.meta)]
                 grads_in = node.run_backward(buf, create_graph) if prof is None else \
                     prof.time_backward(node, buf, create_graph)
@@ -246,7 +246,6 @@ def _needed(order, target_map) -> set:
     return needed
 
 
-_NO_MATERIALIZE = {"SplitOp", "UnbindOp"}  # these fill missing output gradients with zeros themselves
 
 
 def _zeros(meta, create_graph):

@@ -312,6 +312,3 @@ class once_differentiable:  # noqa: N801 - PyTorch's name
     def __new__(cls, fn):
         return fn
 
-
-def unpack_saved(node: Node, create_graph: bool) -> list:
-    return node.unpack(create_graph)

@@ -157,8 +157,8 @@ def _freed_message(node: Node) -> str:
     where = f" The earlier backward ran at {_source.format_where(node.freed_at)}." if node.freed_at else ""
     made = f" The op ran at {_source.format_where(node.source)}." if node.source else ""
     return (f"Trying to backward through the graph a second time (or directly access saved tensors after "
-            f"they have already been freed) in {node.name()}{_shapes(node)}. Saved intermediate values of the graph are "
-            f"freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+            f"they have already been freed) in {node.name()}{_shapes(node)}. Saved intermediate values of the "
+            f"graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
             f"backward through the graph a second time or if you need to access saved tensors after calling "
             f"backward.{where}{made}")
 

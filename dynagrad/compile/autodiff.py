@@ -22,8 +22,6 @@ from ..autograd.graph import _RELEASED, Node
 from ..tensor import Tensor
 from .tracer import _GRAD_SLOT, TArray, Tracer, Unsupported, _plain
 
-_NO_MATERIALIZE = {"SplitOp", "UnbindOp"}
-
 
 def _key(x):
     return id(x)
@@ -196,7 +194,7 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
         if all(g is None for g in buf):
             grads_in = (None,) * len(node.edges)
         else:
-            if len(buf) > 1 and node.materialize_grads and type(node).__name__ not in _NO_MATERIALIZE:
+            if len(buf) > 1 and node.materialize_grads:
                 for i, (g, (shape, dt)) in enumerate(zip(buf, node.meta)):
                     if g is None:
                         z = np.zeros(shape, dt)

@@ -199,11 +199,3 @@ def _copy_slices(base: Tensor, view: Tensor, out: Tensor) -> None:
     vnode = _view_node(base, view, pos)
     view.grad_fn, view._output_nr, view._requires_grad = vnode, 0, True
 
-
-def _simple(fn_name: str):
-    """The in-place form of a binary/unary Tensor function, e.g. ``add_`` from ``add``."""
-    def method(self, *args, **kw):
-        from .. import _tensor_methods as M
-        return apply_inplace(self, getattr(M, fn_name), *args, **kw)
-    method.__name__ = fn_name + "_"
-    return method

@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import math
 
-from .. import _source, dtypes
+from .. import dtypes
 from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor
@@ -49,7 +49,6 @@ def _regrow(g, shape, axes, keepdims):
     return D.broadcast_to(g, shape)
 
 
-Values = collections.namedtuple("values_indices", ["values", "indices"])
 
 
 class return_types:  # noqa: N801 - mirrors torch.return_types
@@ -640,5 +639,3 @@ def log_softmax(x, dim=None, dtype=None, *, _stacklevel=3):
         return x - x
     return LogSoftmaxBackward0.apply(x, axis=axis)
 
-
-_ = _source  # error messages in this module name the user's line through the engine

@@ -479,6 +479,8 @@ def dstack(tensors):
 class SplitOp(Op):
     """Several views along one dim; gradients for unused pieces are zeros."""
 
+    materialize_grads = False  # backward fills the missing pieces' gradients itself
+
     def name(self):
         return "SplitWithSizesBackward0"
 
