@@ -69,7 +69,10 @@ def main(argv=None) -> int:
                 print(f"  {fw:9s} {m['peak_kb'] / 1024:8.1f} MiB{ratio}; the epoch added {extra:.1f} MiB")
             else:
                 print(f"  {fw:9s} failed: {m['error']}")
-    harness.save_json(args.json, results, {"suites": suites, "peak_memory": memory})
+    imports = harness.import_times()
+    print("\nImport time, median of 5 fresh interpreters: " +
+          ", ".join(f"{mod} {secs:.3f} s" for mod, secs in imports.items()))
+    harness.save_json(args.json, results, {"suites": suites, "peak_memory": memory, "import_seconds": imports})
     print(f"wrote {args.json}")
     return 0
 

@@ -103,6 +103,23 @@ def table(results: list[Result], frameworks: list[str]) -> str:
     return "\n".join(lines)
 
 
+def import_times(modules=("numpy", "dynagrad", "torch"), runs: int = 5) -> dict:
+    """Median wall time of ``import MODULE`` in fresh interpreters (seconds)."""
+    import subprocess
+    code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
+    out = {}
+    for m in modules:
+        times = []
+        for _ in range(runs):
+            proc = subprocess.run([sys.executable, "-c", code.format(m=m)], capture_output=True, text=True)
+            if proc.returncode != 0:
+                break
+            times.append(float(proc.stdout.strip()))
+        if times:
+            out[m] = statistics.median(times)
+    return out
+
+
 def environment() -> dict:
     import numpy
     torch = torch_or_none()
