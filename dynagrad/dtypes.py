@@ -7,12 +7,9 @@ operands (``float32[3] + float64 scalar tensor -> float32``).
 """
 from __future__ import annotations
 
-from .backend import xp
+import sys as _sys
 
-try:  # bfloat16 comes from ml_dtypes, a small optional dependency
-    import ml_dtypes as _ml_dtypes
-except ImportError:  # pragma: no cover - exercised where ml_dtypes is absent
-    _ml_dtypes = None
+from .backend import xp
 
 BOOL, INT, FLOAT, COMPLEX = 0, 1, 2, 3
 
@@ -69,11 +66,40 @@ int16 = short = dtype("int16", xp.int16)
 int32 = int = dtype("int32", xp.int32)
 int64 = long = dtype("int64", xp.int64)
 bool = dtype("bool", xp.bool_)  # noqa: A001 - the PyTorch name
-bfloat16 = dtype("bfloat16", _ml_dtypes.bfloat16) if _ml_dtypes is not None else None
 
-ALL = [d for d in (float16, float32, float64, complex64, complex128, uint8, uint16, uint32, uint64,
-                   int8, int16, int32, int64, bool, bfloat16) if d is not None]
-_FROM_NUMPY = {d.numpy: d for d in ALL}
+
+class _BFloat16(dtype):
+    """bfloat16, whose NumPy type comes from ml_dtypes, imported on first use.
+
+    ml_dtypes 0.7 takes about half a second to import (0.6 took 10 ms), five times the rest of
+    ``import dynagrad``; only programs that touch bfloat16 should pay for it.
+    """
+
+    __slots__ = ("_numpy",)
+
+    def __init__(self) -> None:
+        self.name, self.category, self.itemsize = "bfloat16", FLOAT, 2
+        self.is_floating_point, self.is_complex, self.is_signed = True, False, True
+        self._numpy = None
+
+    @property
+    def numpy(self):  # noqa: F811 - shadows the slot of the base class on purpose
+        got = self._numpy
+        if got is None:
+            try:
+                import ml_dtypes
+            except ImportError:  # pragma: no cover - ml_dtypes is a core dependency
+                raise RuntimeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)") from None
+            got = self._numpy = xp.dtype(ml_dtypes.bfloat16)
+            _FROM_NUMPY[got] = self
+        return got
+
+
+bfloat16 = _BFloat16()
+
+ALL = [float16, float32, float64, complex64, complex128, uint8, uint16, uint32, uint64,
+       int8, int16, int32, int64, bool, bfloat16]
+_FROM_NUMPY = {d.numpy: d for d in ALL if d is not bfloat16}
 
 _default_float = float32
 
@@ -83,6 +109,8 @@ def from_numpy(np_dtype) -> dtype:
     try:
         return _FROM_NUMPY[np_dtype]
     except KeyError:
+        if "ml_dtypes" in _sys.modules:  # an ml_dtypes array can only exist once ml_dtypes is imported
+            bfloat16.numpy  # noqa: B018 - registers bfloat16 in _FROM_NUMPY
         try:
             return _FROM_NUMPY[xp.dtype(np_dtype)]
         except (KeyError, TypeError):

@@ -50,11 +50,6 @@ from typing import IO, Any, BinaryIO, Union
 
 import numpy as np
 
-try:  # bfloat16 and float8 live in ml_dtypes; without it those dtypes are unavailable
-    import ml_dtypes as _ml
-except ImportError:  # pragma: no cover
-    _ml = None
-
 __all__ = ["save", "load", "save_file", "load_file", "inspect_file", "format_inspection", "TensorInfo",
            "CheckpointError", "UnsafeCheckpointError", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -97,27 +92,61 @@ def _dtype_table() -> list[_DT]:
             ("F32", np.float32, "FloatStorage", "float32"), ("F64", np.float64, "DoubleStorage", "float64"),
             ("C64", np.complex64, "ComplexFloatStorage", "complex64"),
             (None, np.complex128, "ComplexDoubleStorage", "complex128")]
-    if _ml is not None:
-        rows += [("BF16", _ml.bfloat16, "BFloat16Storage", "bfloat16"),
-                 ("F8_E4M3", _ml.float8_e4m3fn, None, "float8_e4m3fn"),
-                 ("F8_E5M2", _ml.float8_e5m2, None, "float8_e5m2")]
     return [_DT(c, np.dtype(d), s, n) for c, d, s, n in rows]
 
 
-_DTYPES = _dtype_table()
-_BY_CODE = {d.code: d for d in _DTYPES if d.code}
-_BY_NUMPY = {d.numpy: d for d in _DTYPES}
-_BY_NAME = {d.name: d for d in _DTYPES}
-_BY_STORAGE = {d.storage: d for d in _DTYPES if d.storage}
+_BY_CODE: dict[str, _DT] = {}
+_BY_NUMPY: dict[np.dtype, _DT] = {}
+_BY_NAME: dict[str, _DT] = {}
+_BY_STORAGE: dict[str, _DT] = {}
+# bfloat16 and float8 live in ml_dtypes, which is slow to import (half a second for 0.7): their rows are
+# added when a file or a tensor first needs them.
+_ML_CODES, _ML_NAMES, _ML_STORAGES = ("BF16", "F8_E4M3", "F8_E5M2"), ("bfloat16", "float8_e4m3fn", "float8_e5m2"), \
+    ("BFloat16Storage",)
+_ml_rows_added = False
+
+
+def _register(rows: list[_DT]) -> None:
+    for d in rows:
+        _BY_NUMPY[d.numpy] = _BY_NAME[d.name] = d
+        if d.code:
+            _BY_CODE[d.code] = d
+        if d.storage:
+            _BY_STORAGE[d.storage] = d
+
+
+_register(_dtype_table())
+
+
+def _add_ml_rows() -> bool:
+    """Register the ml_dtypes rows (once); False when there is nothing new to look up."""
+    global _ml_rows_added
+    if _ml_rows_added:
+        return False
+    _ml_rows_added = True
+    try:
+        import ml_dtypes as ml
+    except ImportError:  # pragma: no cover - ml_dtypes is a core dependency
+        return False
+    _register([_DT("BF16", np.dtype(ml.bfloat16), "BFloat16Storage", "bfloat16"),
+               _DT("F8_E4M3", np.dtype(ml.float8_e4m3fn), None, "float8_e4m3fn"),
+               _DT("F8_E5M2", np.dtype(ml.float8_e5m2), None, "float8_e5m2")])
+    return True
 
 
 def _row(dt: np.dtype) -> _DT | None:
     """The table row of a NumPy dtype, whatever its byte order."""
-    return _BY_NUMPY.get(dt.newbyteorder("="))
+    dt = dt.newbyteorder("=")
+    got = _BY_NUMPY.get(dt)
+    if got is None and dt.kind == "V" and "ml_dtypes" in sys.modules and _add_ml_rows():
+        got = _BY_NUMPY.get(dt)
+    return got
 
 
 def _numpy_dtype_from_name(name: Any) -> np.dtype:
     """A NumPy dtype from a name read from a file, refusing object, structured and other exotic kinds."""
+    if name in _ML_NAMES:
+        _add_ml_rows()
     if name in _BY_NAME:
         return _BY_NAME[name].numpy
     try:
@@ -336,6 +365,8 @@ def _parse_entry(key: str, spec: Any) -> _Entry:
     if not isinstance(spec, dict):
         raise TypeError("entry is not an object")
     code, shape, offsets = spec["dtype"], spec["shape"], spec["data_offsets"]
+    if code in _ML_CODES:
+        _add_ml_rows()
     if code not in _BY_CODE:
         hint = " (install ml_dtypes)" if code in ("BF16", "F8_E4M3", "F8_E5M2") else ""
         raise ValueError(f"unsupported dtype {code!r}{hint}")

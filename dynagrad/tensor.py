@@ -251,7 +251,7 @@ class Tensor:
         return self._data.flags.c_contiguous
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f" or (_BF16 is not None and self._data.dtype == _BF16)
+        return self._data.dtype.kind in "fV"  # "V": bfloat16, the only void-kind dtype a tensor holds
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -399,10 +399,10 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return self._data.reshape(()).item() if self._data.dtype != _BF16 else float(self._data.reshape(()))
+        return self._data.reshape(()).item() if self._data.dtype.kind != "V" else float(self._data.reshape(()))
 
     def tolist(self):
-        if self._data.dtype == _BF16:
+        if self._data.dtype.kind == "V":  # bfloat16
             return self._data.astype(xp.float32).tolist()
         return self._data.tolist()
 
@@ -520,8 +520,6 @@ class Tensor:
         return _cast(self, dtypes.float16)
 
     def bfloat16(self) -> Tensor:
-        if dtypes.bfloat16 is None:
-            raise RuntimeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)")
         return _cast(self, dtypes.bfloat16)
 
     def int(self) -> Tensor:  # noqa: A003
@@ -587,9 +585,6 @@ def _rebuild(cls, arr, requires_grad, state_dict):
     if state_dict:
         t.__dict__.update(state_dict)
     return t
-
-
-_BF16 = dtypes.bfloat16.numpy if dtypes.bfloat16 is not None else None
 
 
 def _cast(t: Tensor, dt: dtypes.dtype) -> Tensor:

@@ -69,8 +69,6 @@ class autocast:  # noqa: N801 - PyTorch's name
             raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
         if dtype is None:
             dtype = dtypes.bfloat16 if device_type == "cpu" else dtypes.float16
-        if dtype is None:
-            raise RuntimeError("bfloat16 autocast needs the ml_dtypes package (pip install ml_dtypes)")
         dtype = dtypes.as_dtype(dtype)
         if dtype not in (dtypes.bfloat16, dtypes.float16):
             raise RuntimeError(f"In CPU autocast, but the target dtype is not supported. Disabling autocast.\n"
