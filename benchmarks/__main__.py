@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     harness.reexec_without_blas_overrides()
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     ap.add_argument("--only", default=",".join(SUITES),
-                    help=f"comma-separated suites from: {', '.join(SUITES)}, memory")
+                    help=f"comma-separated suites from: {', '.join(SUITES)}, memory, blas")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     ap.add_argument("--json", default="benchmarks/results.json", help="where to write the numbers")
@@ -55,6 +55,11 @@ def main(argv=None) -> int:
         from . import bench_mlp
         memory = bench_mlp.peak_memory([fw for fw in ("dynagrad", "torch", "numpy")
                                         if fw != "torch" or torch is not None])
+    blas = None
+    if "blas" in suites or args.only == ",".join(SUITES):
+        from . import bench_blas
+        blas = bench_blas.sweep(repeats=3 if args.quick else 5, quick=args.quick)
+        results.append(bench_blas.busy_mlp(torch, 3 if args.quick else args.repeats, args.quick))
     frameworks = [fw for fw in ("dynagrad", "dynagrad compiled", "torch", "numpy")
                   if any(fw in r.times for r in results)]
     print(harness.table(results, frameworks))
@@ -69,10 +74,14 @@ def main(argv=None) -> int:
                 print(f"  {fw:9s} {m['peak_kb'] / 1024:8.1f} MiB{ratio}; the epoch added {extra:.1f} MiB")
             else:
                 print(f"  {fw:9s} failed: {m['error']}")
+    if blas:
+        print("\nBLAS threads per matmul shape (float32, NumPy's BLAS as dynagrad uses it; alternating, medians):")
+        print(bench_blas.table(blas))
     imports = harness.import_times()
     print("\nImport time, median of 5 fresh interpreters: " +
           ", ".join(f"{mod} {secs:.3f} s" for mod, secs in imports.items()))
-    harness.save_json(args.json, results, {"suites": suites, "peak_memory": memory, "import_seconds": imports})
+    harness.save_json(args.json, results, {"suites": suites, "peak_memory": memory, "blas_threads": blas,
+                                                 "import_seconds": imports})
     print(f"wrote {args.json}")
     return 0
 

@@ -3,6 +3,14 @@
 Each case maps a framework name ("dynagrad", "torch", "numpy") to a zero-argument callable that runs one
 iteration. Frameworks are timed in alternation (d, t, n, d, t, n, ...) so that drift in machine load
 affects every column alike.
+
+Alternating in one process needs care with threads. After a call returns, OpenBLAS's worker threads (NumPy's,
+hence dynagrad's) spin for about 0.1 s of CPU before they sleep, and PyTorch's OpenMP workers for about
+10 ms. On a 2-core machine a block timed right after the other library ran shares its cores with those
+spinners: measured on the seed MLP, that made PyTorch's step 2x slower and dynagrad's 1.3x slower than
+each runs alone. So when the timed library changes between BLAS thread pools, the harness first waits for
+the other pool to go idle (``SETTLE_S``), then makes one untimed call so the timed library's own workers
+are awake, as they are in a training loop.
 """
 from __future__ import annotations
 
@@ -15,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+SETTLE_S = 0.15  # > OpenBLAS's spin-wait (~0.1 s measured: NumPy's OpenBLAS 0.3.31 on 2 cores)
+_POOL = {"torch": "torch"}  # which thread pool a framework's BLAS uses; dynagrad and numpy share NumPy's
 
 
 def reexec_without_blas_overrides() -> None:
@@ -66,8 +76,14 @@ def time_case(name: str, fns: dict, number: int, repeats: int, warmup: int = 1) 
     for fn in fns.values():
         for _ in range(warmup):
             fn()
+    pool = None
     for _ in range(repeats):
         for fw, fn in fns.items():
+            if _POOL.get(fw, "numpy") != pool:
+                if pool is not None:
+                    time.sleep(SETTLE_S)
+                pool = _POOL.get(fw, "numpy")
+                fn()
             t0 = time.perf_counter()
             for _ in range(number):
                 fn()
@@ -130,7 +146,8 @@ def environment() -> dict:
 
 def save_json(path: str, results: list[Result], extra: dict) -> None:
     data = {"environment": environment(), **extra, "results": [
-        {"name": r.name, **{fw: {"median_s": r.stat(fw)[0], "min_s": r.stat(fw)[1]} for fw in r.times},
+        {"name": r.name, **{fw: {"median_s": r.stat(fw)[0], "min_s": r.stat(fw)[1], "repeats_s": r.times[fw]}
+                             for fw in r.times},
          "ratio_vs_torch": {fw: r.ratio(fw) for fw in r.times if fw != "torch" and r.ratio(fw) is not None}}
         for r in results]}
     with open(path, "w") as f:

@@ -18,6 +18,7 @@ from . import (
 )
 from . import dtypes as _dtypes
 from ._printing import set_printoptions
+from ._threads import get_num_threads, set_num_threads
 from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -142,19 +143,6 @@ def can_cast(from_: dtype, to: dtype) -> bool:
 
 def set_default_tensor_type(t) -> None:
     set_default_dtype({"torch.FloatTensor": float32, "torch.DoubleTensor": float64}.get(str(t), t))
-
-
-def get_num_threads() -> int:
-    import os
-    return os.cpu_count() or 1
-
-
-def set_num_threads(n: int) -> None:
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(n)
-    except ImportError:
-        pass
 
 
 def get_num_interop_threads() -> int:

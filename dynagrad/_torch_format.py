@@ -388,9 +388,11 @@ class _SafeUnpickler(pickle.Unpickler):
             key = (_compat_pickle.IMPORT_MAPPING[module], name)
         if key in _ALLOWED:
             return _ALLOWED[key]
-        if key[0] in ("torch", "torch.cuda") and key[1] in _ML_NAMES + _ML_STORAGES and _add_ml_rows():
-            _ALLOWED.update(_allowed_globals())  # bfloat16 rows, loaded on first need
-            return self.find_class(module, name)
+        if key[0] in ("torch", "torch.cuda") and key[1] in _ML_NAMES + _ML_STORAGES:
+            _add_ml_rows()  # bfloat16 rows, added on first need (maybe after this table was built)
+            _ALLOWED.update(_allowed_globals())
+            if key in _ALLOWED:
+                return _ALLOWED[key]
         if key[0] == "torch._utils" and key[1] in _UNSUPPORTED:
             raise UnsafeCheckpointError(f"{self._name}: holds {_UNSUPPORTED[key[1]]} "
                                         f"('{module}.{name}'), which dynagrad does not support")

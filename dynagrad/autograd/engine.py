@@ -8,6 +8,7 @@ A node drops what it saved as soon as it has run unless ``retain_graph``.
 from __future__ import annotations
 
 from .. import _source
+from .._threads import adapt as _adapt_threads
 from ..backend import xp
 from . import state
 from .graph import _RELEASED, Node
@@ -54,6 +55,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     """
     T = _tensor_cls()
     where = _source.user_frame(2)
+    _adapt_threads()  # once per backward: size the BLAS pool to the cores other processes leave free
     # -- seed the root gradients ---------------------------------------------------------------------
     buffers: dict = {}
     start = []

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 import dynagrad
+from dynagrad._threads import adapt as _adapt_threads
 from dynagrad.tensor import Tensor
 
 from .collate import default_collate, default_convert
@@ -237,6 +238,9 @@ def _worker_loop(
         return _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation, collate_fn, drop_last)
 
     try:
+        # N workers and the training process would otherwise each run a full BLAS pool on the same cores;
+        # oversubscribed OpenBLAS spins and stalls (2-3x slower steps measured), and PyTorch does the same.
+        dynagrad.set_num_threads(1)
         seed = base_seed + worker_id
         random.seed(seed)
         dynagrad.manual_seed(seed)
@@ -561,6 +565,7 @@ class _BaseDataLoaderIter:
         raise NotImplementedError
 
     def __next__(self):
+        _adapt_threads()  # workers busy on our cores make a full BLAS pool stall; see dynagrad/_threads.py
         data = self._next_data()
         self._num_yielded += 1
         if (

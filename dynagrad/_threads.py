@@ -1,0 +1,133 @@
+"""The intra-op thread pool: ``torch.get_num_threads`` / ``set_num_threads`` over NumPy's BLAS.
+
+dynagrad's only multithreaded kernels are BLAS calls (matmul, conv through im2col, RNN gates), so the
+thread count PyTorch users set is the BLAS library's. threadpoolctl finds the library NumPy loaded
+(OpenBLAS, MKL or BLIS) and calls its own thread-control symbol; it is looked up on first use, since
+scanning the loaded libraries takes milliseconds. Process-wide, as in PyTorch.
+
+What decides the fastest thread count is not the product's size but whether the cores are free. Measured on
+2 cores with ``python -m benchmarks --only blas``: on a quiet machine two OpenBLAS threads are as fast or
+faster than one at every shape the seed models use (0.5-0.6x the time from 800k multiply-adds up; OpenBLAS
+already runs smaller products on one thread), so a per-size switch would only add a call. But with one core
+busy elsewhere (DataLoader workers, other ranks, another program), OpenBLAS's spinning workers make the same
+products 10-30x slower than one thread (PyTorch's OpenMP pool loses 1.1-2.6x there). So the pool follows
+the load: :func:`adapt`, called once per backward and per DataLoader batch, at most every half second
+reads how much CPU other processes used (``/proc/stat`` minus this process's ``/proc/self/stat``) and
+shrinks the pool by the cores they keep busy, growing it back when they are done. The ceiling is the count
+BLAS started with (so OPENBLAS_NUM_THREADS and OMP_NUM_THREADS still hold); an explicit
+:func:`set_num_threads` turns the adaptation off, as does ``DYNAGRAD_ADAPTIVE_THREADS=0``.
+"""
+from __future__ import annotations
+
+import builtins
+import os
+import time
+
+_blas_controllers: list | None = None
+
+
+def _controllers() -> list:
+    global _blas_controllers
+    if _blas_controllers is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+            _blas_controllers = []
+        else:
+            import numpy  # noqa: F401 - NumPy's BLAS must be loaded to be found
+            _blas_controllers = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
+    return _blas_controllers
+
+
+def get_num_threads() -> int:
+    """The number of threads BLAS calls use (the CPU count unless changed).
+
+    >>> import dynagrad
+    >>> dynagrad.get_num_threads() >= 1
+    True
+    """
+    counts = [c.get_num_threads() for c in _controllers()]
+    counts = [n for n in counts if n]
+    return builtins.max(counts) if counts else 1
+
+
+def set_num_threads(n: int) -> None:
+    """Set the number of threads BLAS calls use, process-wide, as ``torch.set_num_threads``.
+
+    >>> import dynagrad
+    >>> before = dynagrad.get_num_threads()
+    >>> dynagrad.set_num_threads(1); dynagrad.get_num_threads()
+    1
+    >>> dynagrad.set_num_threads(before)
+    """
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _governor.enabled = False  # the user's count wins over the load-following one
+    _set(n)
+
+
+def _set(n: int) -> None:
+    for c in _controllers():
+        c.set_num_threads(n)
+
+
+class _Governor:
+    """Sizes the BLAS pool to the cores other processes leave free (see the module docstring)."""
+
+    INTERVAL_S = 0.5
+    # Other processes' load, in cores, that takes a core away. Below one full core on purpose: a worker
+    # busy half the time already costs a spinning pool far more than one thread loses on a quiet core.
+    TAKEN_AT = 0.4
+
+    def __init__(self) -> None:
+        self.enabled = os.environ.get("DYNAGRAD_ADAPTIVE_THREADS", "1") != "0" and os.path.exists("/proc/stat")
+        self.next_check = 0.0
+        self.ceiling = 0  # read on first use: BLAS's own count, which honours the *_NUM_THREADS variables
+        self.current = 0
+        self.last = None  # (wall seconds, all CPUs' busy ticks, this process's ticks)
+        self.ticks_per_s = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def sample(self) -> tuple[float, int, int]:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()[1:]
+        # user nice system idle iowait irq softirq steal: everything but idle and iowait is busy
+        busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4))
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        own = stat[stat.rindex(b")") + 2:].split()
+        return time.monotonic(), busy, int(own[11]) + int(own[12])  # utime + stime
+
+    def check(self, now: float) -> None:
+        self.next_check = now + self.INTERVAL_S
+        try:
+            sample = self.sample()
+        except (OSError, ValueError, IndexError):  # an odd /proc: stop following the load
+            self.enabled = False
+            return
+        if not self.ceiling:
+            self.ceiling = self.current = get_num_threads()
+            if self.ceiling <= 1:
+                self.enabled = False
+        if self.last is not None:
+            wall = sample[0] - self.last[0]
+            others = ((sample[1] - self.last[1]) - (sample[2] - self.last[2])) / self.ticks_per_s / wall
+            want = builtins.max(1, self.ceiling - int(others + (1 - self.TAKEN_AT)))
+            if want != self.current:
+                _set(want)
+                self.current = want
+        self.last = sample
+
+
+_governor = _Governor()
+
+
+def adapt() -> None:
+    """Follow other processes' CPU load (at most every half second; otherwise a clock read)."""
+    g = _governor
+    if g.enabled:
+        now = time.monotonic()
+        if now >= g.next_check:
+            g.check(now)
+

@@ -1,0 +1,153 @@
+"""dynagrad.get_num_threads / set_num_threads drive NumPy's BLAS pool, with PyTorch's errors; DataLoader
+workers run single-threaded BLAS, as PyTorch's do."""
+from __future__ import annotations
+
+import pytest
+from threadpoolctl import threadpool_info
+
+import dynagrad
+from dynagrad import _threads
+from dynagrad.utils.data import DataLoader, Dataset
+
+
+def _blas_threads() -> set[int]:
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"
+            and "numpy" in lib["filepath"]}
+
+
+@pytest.fixture
+def restore_threads():
+    before, adaptive = dynagrad.get_num_threads(), _threads._governor.enabled
+    yield before
+    dynagrad.set_num_threads(before)
+    _threads._governor.enabled = adaptive
+
+
+def test_get_reports_the_blas_pool(restore_threads):
+    assert _blas_threads() == {restore_threads}
+
+
+def test_set_changes_the_blas_pool_and_matmul_still_agrees(restore_threads):
+    a, b = dynagrad.randn(64, 200), dynagrad.randn(200, 300)
+    full = (a @ b).numpy()
+    dynagrad.set_num_threads(1)
+    assert dynagrad.get_num_threads() == 1 and _blas_threads() == {1}
+    assert abs((a @ b).numpy() - full).max() < 1e-4
+    dynagrad.set_num_threads(restore_threads)
+    assert _blas_threads() == {restore_threads}
+
+
+@pytest.mark.parametrize("bad, message", [
+    (0, "set_num_threads expects a positive integer"),
+    (-1, "set_num_threads expects a positive integer"),
+    (2.5, "set_num_threads expects an int, but got float"),
+    (True, "set_num_threads expects an int, but got bool"),
+])
+def test_bad_counts_raise_as_torch(bad, message, restore_threads):
+    with pytest.raises(RuntimeError, match=message):
+        dynagrad.set_num_threads(bad)
+    assert dynagrad.get_num_threads() == restore_threads
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match=message):
+        torch.set_num_threads(bad)
+
+
+class _ThreadsSeen(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return dynagrad.tensor(dynagrad.get_num_threads())
+
+
+def test_dataloader_workers_use_one_blas_thread(restore_threads):
+    seen = [int(b) for batch in DataLoader(_ThreadsSeen(), batch_size=1, num_workers=1) for b in batch]
+    assert seen == [1, 1]
+    assert dynagrad.get_num_threads() == restore_threads  # the training process keeps its pool
+
+
+class _FakeGovernor(_threads._Governor):
+    """A governor fed (seconds, other processes' cores busy) samples instead of /proc."""
+
+    def __init__(self, loads):
+        super().__init__()
+        self.enabled, self.ticks_per_s = True, 100
+        self.loads, self.clock, self.busy, self.own = list(loads), 0.0, 0, 0
+
+    def sample(self):
+        others = self.loads.pop(0)
+        self.clock += 0.5
+        self.own += 50  # this process: one core for the half second, which must not count
+        self.busy += 50 + int(others * 50)
+        return self.clock, self.busy, self.own
+
+
+@pytest.mark.parametrize("loads, ceiling, expected", [
+    ([0.0, 0.0, 0.1], 2, [2, 2]),        # quiet: the full pool
+    ([0.0, 1.0, 1.0, 0.0], 2, [1, 1, 2]),  # one core taken, then given back
+    ([0.0, 0.5], 2, [1]),                # a worker busy half the time already takes the core
+    ([0.0, 0.3], 2, [2]),                # background noise does not
+    ([0.0, 2.0], 4, [2]),                # two of four cores busy elsewhere
+    ([0.0, 8.0], 4, [1]),                # never below one thread
+])
+def test_governor_sizes_the_pool_to_the_free_cores(monkeypatch, loads, ceiling, expected):
+    sets = []
+    monkeypatch.setattr(_threads, "_set", sets.append)
+    monkeypatch.setattr(_threads, "get_num_threads", lambda: ceiling)
+    g = _FakeGovernor(loads)
+    seen = []
+    for i in range(len(loads)):
+        g.check(float(i))
+        if i:
+            seen.append(g.current)
+    assert seen == expected
+    assert sets == [n for prev, n in zip([ceiling] + expected, expected) if n != prev]  # only changes call BLAS
+
+
+def test_governor_looks_at_most_every_half_second(monkeypatch):
+    calls = []
+    g = _threads._Governor()
+    g.enabled = True
+    monkeypatch.setattr(g, "check", lambda now: (calls.append(now), setattr(g, "next_check", now + 0.5)))
+    monkeypatch.setattr(_threads, "_governor", g)
+    for _ in range(1000):
+        _threads.adapt()
+    assert len(calls) == 1
+
+
+def test_explicit_count_and_env_var_turn_it_off(restore_threads, monkeypatch):
+    _threads._governor.enabled = True
+    dynagrad.set_num_threads(restore_threads)
+    assert not _threads._governor.enabled
+    monkeypatch.setenv("DYNAGRAD_ADAPTIVE_THREADS", "0")
+    assert not _threads._Governor().enabled
+
+
+BUSY_SCRIPT = """
+import subprocess, sys, time
+import dynagrad
+start = dynagrad.get_num_threads()
+busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(start)]
+try:
+    w = dynagrad.randn(256, 256, requires_grad=True)
+    x = dynagrad.randn(64, 256)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2.0:
+        (x @ w).relu().sum().backward()
+        time.sleep(0.01)
+    print(start, dynagrad.get_num_threads())
+finally:
+    for p in busy:
+        p.kill()
+"""
+
+
+def test_pool_shrinks_while_other_processes_keep_the_cores_busy():
+    import subprocess
+    import sys
+    if _threads.get_num_threads() < 2:
+        pytest.skip("BLAS runs one thread here already")
+    res = subprocess.run([sys.executable, "-c", BUSY_SCRIPT], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    start, end = map(int, res.stdout.split())
+    assert end < start
