@@ -86,3 +86,54 @@ def test_silenced_by_the_switch(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", memory.GraphGrowthWarning)
         _loop(OPTIMIZERS["sgd"], leak=True)
+
+
+def _steps_with(keep, steps=64):
+    """A loop where ``keep(loss, state)`` decides what outlives each step."""
+    w = dynagrad.randn(4, requires_grad=True)
+    opt = dynagrad.optim.SGD([w], lr=0.01)
+    memory._reset_leak_check()
+    state = {}
+    for _ in range(steps):
+        loss = (w * dynagrad.randn(4)).sum() ** 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        keep(loss, state)
+    return state
+
+
+def test_appending_losses_warns():
+    with pytest.warns(memory.GraphGrowthWarning, match=r"graph of optimizer step \d+ is still alive at step"):
+        _steps_with(lambda loss, st: st.setdefault("losses", []).append(loss))
+
+
+@pytest.mark.parametrize("keep", [
+    lambda loss, st: st.update(prev=loss),                                 # last step's loss, for comparison
+    lambda loss, st: st.update(best=loss) if len(st) == 0 else None,     # one early loss kept for good
+], ids=["previous-loss", "one-loss-kept"])
+def test_keeping_a_graph_or_two_does_not_warn(keep):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", memory.GraphGrowthWarning)
+        _steps_with(keep)
+
+
+def test_one_graph_reused_with_retain_graph_does_not_warn():
+    w = dynagrad.randn(4, requires_grad=True)
+    opt = dynagrad.optim.SGD([w], lr=0.01)
+    loss = (w * 2.0).sum()  # one graph, backpropagated every step
+    memory._reset_leak_check()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", memory.GraphGrowthWarning)
+        for _ in range(64):
+            opt.zero_grad()
+            loss.backward(retain_graph=True)
+            opt.step()
+
+
+def test_the_check_never_walks_all_objects(monkeypatch):
+    # walking gc.get_objects() cost 5-40 ms per check; only the warning itself may count nodes
+    def forbidden(*a, **k):
+        raise AssertionError("the graph-growth check walked every object")
+    monkeypatch.setattr(memory.gc, "get_objects", forbidden)
+    _steps_with(lambda loss, st: None, steps=200)

@@ -7,6 +7,8 @@ A node drops what it saved as soon as it has run unless ``retain_graph``.
 """
 from __future__ import annotations
 
+from weakref import ref as _weakref
+
 from .. import _source
 from .._threads import adapt as _adapt_threads
 from ..backend import xp
@@ -73,6 +75,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             buf = buffers.get(target)
             buffers[target] = gv if buf is None else buf + gv
             start.append(target)
+
+    if start and isinstance(start[0], Node):
+        state.last_backward_root = _weakref(start[0])  # lets memory notice graphs kept alive across steps
 
     # -- count dependencies (iteratively: graphs may be 100k nodes deep) ------------------------------
     deps: dict = {}

@@ -4,6 +4,7 @@ grad_enabled = True
 inference_mode = False
 anomaly_enabled = False
 anomaly_check_nan = True
+last_backward_root = None  # weakref to the newest backward's first root node (memory's graph-growth check)
 profiler = None  # the active dynagrad.profiler.profile, if any
 record_hook = None  # called with every new graph node (activation checkpointing uses it)
 autocast_dtype = None  # numpy dtype of the active autocast region, or None
