@@ -27,6 +27,9 @@ def _refresh_view(x) -> None:
     refresh_view(x)
 
 
+_NOT_NEEDED = (None, None, None, 0)
+
+
 def _record(ctx: Node, inputs: tuple, out):
     """Wire a freshly computed op into the graph and return its output Tensor(s)."""
     T = _tensor_cls
@@ -48,8 +51,24 @@ def _record(ctx: Node, inputs: tuple, out):
         state.record_hook(ctx)
     save = ctx.save
     if save:
-        ctx.saved = [(x, x._data, x._vc, x._vc[0]) if isinstance(x, T) else (None, x, None, 0)
-                     for x in (inputs[i] for i in save)]
+        need = ctx.save_needed_by
+        if need is None:
+            ctx.saved = [(x, x._data, x._vc, x._vc[0]) if isinstance(x, T) else (None, x, None, 0)
+                         for x in (inputs[i] for i in save)]
+        else:  # as PyTorch: a tensor only some inputs' gradients read is kept only when one of them is wanted
+            saved = []
+            for i, by in zip(save, need):
+                x = inputs[i]
+                if isinstance(x, T):
+                    for j in by:
+                        if edges[j][0] is not None:
+                            saved.append((x, x._data, x._vc, x._vc[0]))
+                            break
+                    else:
+                        saved.append(_NOT_NEEDED)
+                else:
+                    saved.append((None, x, None, 0))
+            ctx.saved = saved
     if type(out) is tuple:
         out = tuple(o if type(o) is _nd else xp.asarray(o) for o in out)
         ctx.meta = [(o.shape, o.dtype) for o in out]
@@ -72,6 +91,9 @@ class Op(Node):
     """Base of primitive ops. Subclasses define ``forward``/``backward`` and ``save``."""
 
     save: tuple = ()  # indices of inputs whose values backward reads
+    # per entry of ``save``, the inputs whose gradients read it (None: always kept). An input that is not
+    # kept reaches backward as None, and is not version-checked: modifying it in place later is fine.
+    save_needed_by: tuple | None = None
     save_output = False  # whether backward reads the output (appended after the saved inputs)
 
     @classmethod

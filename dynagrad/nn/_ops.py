@@ -148,6 +148,7 @@ class AddmmBackward0(Op):
     """``x @ w.T + b`` for x of shape (..., in): one BLAS call on the flattened leading dims."""
 
     save = (0, 1)
+    save_needed_by = ((1,), (0,))  # x for the weight's gradient, the weight for x's
 
     def name(self):
         return "AddmmBackward0" if self.has_bias else "MmBackward0"
@@ -165,18 +166,17 @@ class AddmmBackward0(Op):
 
     def backward(self, g, x, w):
         nx, nw, nb = (e[0] is not None for e in self.edges)
+        lead = None
         if g.ndim != 2:
+            lead = tuple(g.shape[:-1])
             g = g.reshape((-1, g.shape[-1]))
-            x2 = x.reshape((-1, x.shape[-1]))
-        else:
-            x2 = x
         gx = gw = gb = None
         if nx:
             gx = g @ w
-            if gx.shape != x.shape:
-                gx = gx.reshape(tuple(x.shape))
+            if lead is not None:
+                gx = gx.reshape(lead + (gx.shape[-1],))
         if nw:
-            gw = _mT(g) @ x2
+            gw = _mT(g) @ (x if lead is None else x.reshape((-1, x.shape[-1])))
         if nb:
             gb = g.sum(0)
         return gx, gw, gb

@@ -167,6 +167,7 @@ class SubBackward0(Op):
 
 class MulBackward0(Op):
     save = (0, 1)
+    save_needed_by = ((1,), (0,))
 
     def forward(ctx, a, b):
         return a * b
@@ -178,6 +179,7 @@ class MulBackward0(Op):
 
 class DivBackward0(Op):
     save = (0, 1)
+    save_needed_by = ((1,), (0, 1))
 
     def forward(ctx, a, b):
         return a / b

@@ -35,6 +35,7 @@ class MmBackward0(Op):
     """Matrix product of (batched) matrices, both at least 2-D; batch dims broadcast."""
 
     save = (0, 1)
+    save_needed_by = ((1,), (0,))
 
     def forward(ctx, a, b):
         return _mm(a, b)
@@ -93,18 +94,21 @@ def matmul(a, b):
 
 class DotBackward0(Op):
     save = (0, 1)
+    save_needed_by = ((1,), (0,))
 
     def forward(ctx, a, b):
         return xp.asarray(a @ b)
 
     def backward(self, g, a, b):
-        return g * b, g * a
+        e = self.edges
+        return (g * b if e[0][0] is not None else None), (g * a if e[1][0] is not None else None)
 
 
 class MvBackward0(Op):
     """matrix (..., n, m) @ vector (m,)."""
 
     save = (0, 1)
+    save_needed_by = ((1,), (0,))
 
     def forward(ctx, a, v):
         return a @ v
