@@ -194,6 +194,16 @@ class ConvolutionBackward0(Op):
             raise RuntimeError(f"Calculated output size: {list(out)}. Output size is too small (input "
                                f"{list(x.shape)}, kernel {list(K)}, at {_source.here()})")
         f = _Flat.plan(x, K, stride, dil, pads, out)
+        nb = _chunk(f, N, C, K, x.itemsize) if groups == 1 else 0
+        if ctx is not None:
+            ctx.stride, ctx.pads, ctx.dil, ctx.groups, ctx.out = stride, pads, dil, groups, out
+            ctx.flat, ctx.chunk, ctx.cols = f, nb, None
+        if nb:
+            kept = [] if ctx is not None and keep_cols else None
+            res = _chunked_forward(x, w, b, f, K, dil, pads, nb, kept)
+            if kept:
+                ctx.cols = kept
+            return res
         if f is not None:
             cols = _flat_patches(x, f, K, dil, pads, groups)
         else:
@@ -209,10 +219,8 @@ class ConvolutionBackward0(Op):
             xp.add(y, b.reshape((O,) + (1,) * len(K)), out=res)
         else:
             res[...] = y
-        if ctx is not None:
-            ctx.stride, ctx.pads, ctx.dil, ctx.groups, ctx.out = stride, pads, dil, groups, out
-            ctx.flat = f
-            ctx.cols = cols if keep_cols else None
+        if ctx is not None and keep_cols:
+            ctx.cols = cols
         return res
 
     def release(self, where) -> None:
@@ -224,6 +232,8 @@ class ConvolutionBackward0(Op):
         need_b = self.edges[2][0] is not None
         if type(g) is not _nd:
             return _conv_backward_graph(self, g, x, w, need_x, need_w, need_b)
+        if self.chunk:
+            return _chunked_backward(self, g, x, w, need_x, need_w, need_b)
         G, out, f = self.groups, self.out, self.flat
         N, O = g.shape[:2]
         C, K = x.shape[1], w.shape[2:]
@@ -257,6 +267,83 @@ class ConvolutionBackward0(Op):
                 acc = _crop(acc, self.pads, x.shape[2:])
                 gx = xp.ascontiguousarray(acc.swapaxes(0, 1))
         return gx, gw, gb
+
+
+# Samples per block of the blocked (chunked) path: the im2col block of a few samples stays in cache while
+# BLAS reads it, where the whole batch's (15 MB for the seed ConvNet's second layer) streams through memory
+# twice. Measured on the seed ConvNet's conv2 forward (2 cores, OpenBLAS): whole batch 6.3 ms; blocks of
+# 1, 2, 4, 8, 16 samples: 8.3, 3.3, 2.7, 2.5, 2.6 ms. Blocks of about 4 MB of patches.
+_CHUNK_BYTES = 4 << 20
+_CHUNK_MIN_BYTES = 256 << 10  # below this the whole batch is small enough already
+
+
+def _chunk(f, N: int, C: int, K, itemsize: int) -> int:
+    """Samples per block for the blocked path, or 0 to run the whole batch at once."""
+    if f is None or N < 2:
+        return 0
+    per_sample = C * _prod(K) * f.Lq * itemsize
+    nb = max(1, _CHUNK_BYTES // per_sample)
+    return nb if nb < N and per_sample * nb >= _CHUNK_MIN_BYTES else 0
+
+
+def _chunked_forward(x, w, b, f, K, dil, pads, nb, kept=None):
+    """The blocked forward; with ``kept`` (a list), each block's patches are appended to it for the
+    weight gradient (rebuilding them in backward would cost a third of the backward)."""
+    N, O = x.shape[0], w.shape[0]
+    w2 = w.reshape(O, -1)
+    res = None
+    for n0 in range(0, N, nb):
+        xc = x[n0:n0 + nb]
+        m = xc.shape[0]
+        cols = _flat_patches(xc, f, K, dil, pads, 1)[0]
+        if kept is not None:
+            kept.append(cols)
+        y = w2 @ cols
+        y = f.crop(y.reshape((O, m) + f.E)).swapaxes(0, 1)
+        if res is None:
+            res = xp.empty((N, O) + f.out, y.dtype)
+        if b is not None:
+            xp.add(y, b.reshape((O,) + (1,) * len(K)), out=res[n0:n0 + m])
+        else:
+            res[n0:n0 + m] = y
+    return res
+
+
+def _chunked_backward(node, g, x, w, need_x, need_w, need_b):
+    """The backward of the blocked path: per block of samples, the weight gradient accumulates and the
+    input gradient is written."""
+    f, out, pads, dil, nb = node.flat, node.out, node.pads, node.dil, node.chunk
+    N, O = g.shape[:2]
+    C, K = x.shape[1], w.shape[2:]
+    w2 = w.reshape(O, -1)
+    gx = xp.empty(x.shape, xp.result_type(g, w)) if need_x else None
+    gwt = gb = None
+    kept = node.cols
+    for i, n0 in enumerate(range(0, N, nb)):
+        gc = g[n0:n0 + nb]
+        m = gc.shape[0]
+        if f.E != out:  # zero on the discarded columns of the extended grid
+            gr = xp.empty((O, m) + f.E, g.dtype)
+            _place(gr, gc.swapaxes(0, 1), ((0, 0),) * len(out))
+        else:
+            gr = xp.ascontiguousarray(gc.swapaxes(0, 1))
+        gr = gr.reshape(O, -1)
+        if need_b:
+            s = gr.sum(1)
+            gb = s if gb is None else gb + s
+        if need_w:
+            cols = kept[i] if kept is not None else _flat_patches(x[n0:n0 + m], f, K, dil, pads, 1)[0]
+            part = cols @ gr.T  # (C*prod(K), O)
+            if gwt is None:
+                gwt = part
+            else:
+                gwt += part
+        if need_x:
+            gcols = w2.T @ gr
+            acc = _flat_col2im(gcols.reshape((C,) + K + (m, f.Lq)), f, m, C, K, dil)
+            gx[n0:n0 + m] = _crop(f.body(acc, m, C), pads, x.shape[2:])
+    gw = xp.ascontiguousarray(gwt.T).reshape(w.shape) if need_w else None
+    return gx, gw, gb
 
 
 def _conv_backward_graph(node, g, x, w, need_x, need_w, need_b):
