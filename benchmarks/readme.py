@@ -1,0 +1,78 @@
+"""``python -m benchmarks.readme [results.json]``: write the README's speed table from a benchmark run.
+
+The block between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` in README.md is replaced by a table
+made from the JSON that ``python -m benchmarks`` wrote (by default benchmarks/results.json), so the
+README's numbers are that command's output and nothing else.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from .harness import fmt_time
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _t(entry: dict | None) -> str:
+    return fmt_time(entry["median_s"]).strip() if entry else "-"
+
+
+def _r(q: float | None) -> str:
+    return f"{q:.2f}x" if q is not None else "-"
+
+
+def render(data: dict) -> str:
+    env = data["environment"]
+    blas = next((b for b in env["blas"] if b.get("internal_api") in ("openblas", "mkl", "blis")), {})
+    lines = [f"Measured by `python -m benchmarks` on {env['cpus']} cores ({blas.get('internal_api', 'BLAS')} "
+             f"{blas.get('version', '')} {blas.get('architecture', '')} kernel, NumPy {env['numpy']}, PyTorch "
+             f"{env['torch'] or 'not installed'} on 2 threads, Python {env['python']}); lower ratios are better. "
+             "Medians of alternating repeats; on a shared 2-core machine single runs move by 10-30%.", "",
+             "| benchmark (medians) | dynagrad | dynagrad compiled | PyTorch | NumPy by hand | dynagrad / PyTorch "
+             "| compiled / PyTorch |", "|---|---|---|---|---|---|---|"]
+    for r in data["results"]:
+        q = r.get("ratio_vs_torch", {})
+        lines.append(f"| {r['name']} | {_t(r.get('dynagrad'))} | {_t(r.get('dynagrad compiled'))} | "
+                     f"{_t(r.get('torch'))} | {_t(r.get('numpy'))} | {_r(q.get('dynagrad'))} | "
+                     f"{_r(q.get('dynagrad compiled'))} |")
+    mem = data.get("peak_memory") or {}
+    if mem.get("dynagrad", {}).get("peak_kb"):
+        parts = [f"{name} {m['peak_kb'] / 1024:.0f} MiB" for name, m in mem.items() if "peak_kb" in m]
+        base = mem.get("torch", {}).get("peak_kb")
+        ratio = f" ({mem['dynagrad']['peak_kb'] / base:.2f}x PyTorch's)" if base else ""
+        lines += ["", "Peak resident memory of the MLP epoch (separate processes, the 188 MiB of inputs "
+                  f"included): {', '.join(parts)}{ratio}."]
+    imports = data.get("import_seconds") or {}
+    if imports:
+        lines += ["", "Import time (median of 5 fresh interpreters): "
+                  + ", ".join(f"`import {m}` {s:.2f} s" for m, s in imports.items()) + "."]
+    blas_rows = data.get("blas_threads") or []
+    if blas_rows:
+        lines += ["", "BLAS threads per matmul shape, 2 threads / 1 thread (`--only blas`): "
+                  + "; ".join(f"{r['shape'].split(':')[0]} {r['all_threads_s'] / r['one_thread_s']:.2f}x "
+                              f"({r['condition']})" for r in blas_rows
+                              if r["shape"].startswith(("MLP fc1 forward, batch 64", "GRU hidden")))
+                  + ". The pool follows other processes' load (see dynagrad/_threads.py)."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    path = Path(argv[0]) if argv else ROOT / "benchmarks" / "results.json"
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if START not in text or END not in text:
+        print(f"README.md has no {START} ... {END} block", file=sys.stderr)
+        return 1
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + START + "\n" + render(json.loads(path.read_text())) + "\n" + END + tail)
+    print(f"README.md: speed table from {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

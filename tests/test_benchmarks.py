@@ -1,0 +1,71 @@
+"""The benchmark command's machinery (no timings are asserted): alternation and settling between thread
+pools, the README table written from its JSON, and a quick smoke run of the command itself."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks import bench_blas, harness, readme
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_time_case_alternates_and_settles_only_between_pools(monkeypatch):
+    events, sleeps = [], []
+    monkeypatch.setattr(harness.time, "sleep", sleeps.append)
+    fns = {fw: (lambda fw=fw: events.append(fw)) for fw in ("dynagrad", "torch", "numpy")}
+    res = harness.time_case("x", fns, number=2, repeats=3, warmup=1)
+    assert {fw: len(t) for fw, t in res.times.items()} == {"dynagrad": 3, "torch": 3, "numpy": 3}
+    # per repeat: torch follows dynagrad (another pool) and numpy follows torch; numpy -> dynagrad shares
+    assert len(sleeps) == 6 and all(s == harness.SETTLE_S for s in sleeps)
+    timed = events[3:]  # after the warm-ups
+    assert timed[:3] == ["dynagrad"] * 3  # an untimed call when the pool changes, then two timed
+    assert timed[3:6] == ["torch"] * 3 and timed[6:9] == ["numpy"] * 3
+    assert timed[9:11] == ["dynagrad"] * 2  # same pool as numpy: no untimed call
+
+
+def _fake_results() -> dict:
+    t = {"median_s": 2e-3, "min_s": 1e-3, "repeats_s": [2e-3]}
+    return {
+        "environment": {"cpus": 2, "numpy": "2.x", "torch": "2.13.0", "python": "3.11",
+                        "blas": [{"internal_api": "openblas", "version": "0.3", "architecture": "Haswell"}]},
+        "results": [{"name": "MLP step", "dynagrad": t, "torch": {**t, "median_s": 4e-3},
+                     "ratio_vs_torch": {"dynagrad": 0.5}}],
+        "peak_memory": {"dynagrad": {"peak_kb": 1024 * 100}, "torch": {"peak_kb": 1024 * 200}},
+        "import_seconds": {"numpy": 0.05, "dynagrad": 0.15},
+        "blas_threads": [{"shape": "MLP fc1 forward, batch 64: 64x784 @ 784x128", "condition": "quiet",
+                          "threads": 2, "one_thread_s": 2e-4, "all_threads_s": 1e-4}],
+    }
+
+
+def test_readme_table_is_the_json(tmp_path, monkeypatch):
+    text = readme.render(_fake_results())
+    assert "| MLP step | 2.00 ms | - | 4.00 ms | - | 0.50x | - |" in text
+    assert "dynagrad 100 MiB, torch 200 MiB (0.50x PyTorch's)" in text
+    assert "`import dynagrad` 0.15 s" in text and "0.50x (quiet)" in text and "Haswell" in text
+    (tmp_path / "README.md").write_text(f"intro\n{readme.START}\nold table\n{readme.END}\nrest\n")
+    (tmp_path / "r.json").write_text(json.dumps(_fake_results()))
+    monkeypatch.setattr(readme, "ROOT", tmp_path)
+    assert readme.main([str(tmp_path / "r.json")]) == 0
+    out = (tmp_path / "README.md").read_text()
+    assert "old table" not in out and out.startswith("intro\n") and out.endswith(f"{readme.END}\nrest\n")
+    assert "| MLP step |" in out
+
+
+def test_blas_table_ratios():
+    rows = _fake_results()["blas_threads"]
+    assert "0.50x" in bench_blas.table(rows)
+
+
+def test_the_command_runs_quick(tmp_path):
+    out = tmp_path / "r.json"
+    res = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "ops", "--quick", "--json", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    assert res.returncode == 0, res.stderr
+    data = json.loads(out.read_text())
+    assert data["environment"]["env_overrides"] == {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None}
+    assert any(r["name"].startswith("tiny forward+backward") for r in data["results"])
+    assert "| benchmark" in res.stdout and "BLAS:" in res.stdout
