@@ -31,9 +31,11 @@ def _rev(fn):
     return r
 
 
-def _binary_inplace(ufunc, outofplace):
+def _binary_inplace(ufunc, outofplace, guard=None):
     """``x.add_(y)``: straight into memory when no graph is recorded (optimizer updates), else via the graph."""
     def method(self, other, *, alpha=1):
+        if guard is not None:
+            guard(self, other)
         if not state.grad_enabled or not (self._requires_grad or (isinstance(other, _T) and other._requires_grad)):
             o = other._data if isinstance(other, _T) else other
             if alpha != 1:
@@ -243,7 +245,7 @@ def _iop(fast):
 
 
 add_ = _binary_inplace(xp.add, E.add)
-sub_ = _binary_inplace(xp.subtract, E.sub)
+sub_ = _binary_inplace(xp.subtract, E.sub, E.bool_sub_guard)
 mul_ = _binary_inplace(xp.multiply, E.mul)
 div_ = _div_inplace
 

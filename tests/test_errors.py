@@ -245,3 +245,33 @@ def test_anomaly_mode_names_the_forward_line():
         with pytest.raises(RuntimeError) as e:
             y.sum().backward()
     _assert_names(str(e.value), "SqrtBackward0", "nan", line=line)
+
+
+# -- subtraction with bool operands: refused as PyTorch refuses it ------------------------------------------
+
+_BOOL_SUB = {
+    "tensor - int": lambda lib, b: b - 1,
+    "int - tensor": lambda lib, b: 1 - b,
+    "tensor - tensor": lambda lib, b: b - b,
+    "torch.sub": lambda lib, b: lib.sub(b, b),
+    "rsub": lambda lib, b: lib.rsub(b, 1),
+    "tensor - True": lambda lib, b: b - True,
+    "in place": lambda lib, b: b.clone().sub_(True),
+    "int tensor in place": lambda lib, b: lib.tensor([1]).sub_(True),
+    "float - bool tensor": lambda lib, b: lib.tensor([1.0, 2.0]) - b,
+    "float in place": lambda lib, b: lib.tensor([1.0, 2.0]).sub_(b),
+}
+
+
+@pytest.mark.parametrize("case", list(_BOOL_SUB))
+def test_subtraction_with_bool_is_refused_as_in_torch(case):
+    fn = _BOOL_SUB[case]
+    with pytest.raises(RuntimeError, match=r"Subtraction, the `-` operator, with (a bool|two bool) tensor") as e:
+        fn(dynagrad, dynagrad.tensor([True, False]))
+    try:
+        import torch
+    except ImportError:
+        return
+    with pytest.raises(RuntimeError) as et:
+        fn(torch, torch.tensor([True, False]))
+    assert str(e.value) == str(et.value)

@@ -96,7 +96,9 @@ def _broadcast_error(op, a, b):
     return RuntimeError(f"{op}: shapes {list(sa)} and {list(sb)} are not broadcastable (at {_source.here()})")
 
 
-def _binary(cls, name):
+def _binary(cls, name, guard=None):
+    """The function for a binary op; ``guard(a, b)`` raises for operands PyTorch refuses (off the fast path
+    of two float tensors, and when NumPy itself refuses them)."""
     fwd = cls.forward
     new = cls.__new__
     wrap = Tensor._wrap
@@ -123,7 +125,13 @@ def _binary(cls, name):
                     if "broadcast" in str(e):
                         raise _broadcast_error(name, a, b) from None
                     raise
+                except TypeError:
+                    if guard is not None:
+                        guard(a, b)
+                    raise
                 return wrap(out if type(out) is _nd else xp.asarray(out))
+        if guard is not None:
+            guard(a, b)
         a, b = _prep(a, b)
         try:
             return cls.apply(a, b)
@@ -280,8 +288,23 @@ class ToCopyBackward0(Op):
         return (D.astype(g, self.src),)
 
 
+def _is_bool(v) -> bool:
+    return v._data.dtype == xp.bool_ if isinstance(v, _T) else isinstance(v, (bool, xp.bool_))
+
+
+def bool_sub_guard(a, b) -> None:
+    """PyTorch refuses subtraction with bool operands (a mask is inverted with ``~``)."""
+    ab, bb = _is_bool(a), _is_bool(b)
+    if ab and bb:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+                           "or `logical_xor()` operator instead.")
+    if ab or bb:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 add_ = _binary(AddBackward0, "add")
-sub_ = _binary(SubBackward0, "sub")
+sub_ = _binary(SubBackward0, "sub", bool_sub_guard)
 mul = _binary(MulBackward0, "mul")
 maximum = _binary(MaximumBackward0, "maximum")
 minimum = _binary(MinimumBackward0, "minimum")
