@@ -255,6 +255,25 @@ def test_double_backward(name):
     _check_grads(tm, dm, [xt], [xd])
 
 
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_double_backward_through_the_incoming_gradient(name):
+    # the input gradient as a function of the output cotangent v (and of x), differentiated again: the
+    # fused layers' backward must be differentiable in v as well as in the saved values
+    rng = np.random.default_rng(8)
+    tm, dm = _pair(name, 3, 4, num_layers=2, bidirectional=True)
+    xt, xd = _leaf(rng, (5, 2, 3))
+    vt, vd = _leaf(rng, (5, 2, 8))
+    u = rng.standard_normal((5, 2, 3))
+    grads = []
+    for lib, m, x, v in ((torch, tm, xt, vt), (dynagrad, dm, xd, vd)):
+        g = lib.autograd.grad(m(x)[0], x, grad_outputs=v, create_graph=True)[0]
+        (g * lib.tensor(u)).sum().backward()
+        grads.append((g, v.grad, x.grad))
+    for a, b in zip(*grads):
+        _close(a, b)
+    _check_grads(tm, dm, [], [])
+
+
 def test_gradcheck_packed_gru_layer():
     from dynagrad.nn import _rnn_ops as R
     rng = np.random.default_rng(7)

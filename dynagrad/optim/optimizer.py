@@ -108,7 +108,7 @@ def _with_step_hooks(step: Callable) -> Callable:
         if not (_global_pre_hooks or _global_post_hooks or self._optimizer_step_pre_hooks or
                 self._optimizer_step_post_hooks):
             out = step(self, *args, **kwargs)
-            _memory.on_optimizer_step()  # the graph-growth check (returns at once except at steps 2, 4, 8...)
+            _memory.on_optimizer_step()  # the graph-growth check (a counter test except every 8th step)
             return out
         for hook in chain(_global_pre_hooks.values(), self._optimizer_step_pre_hooks.values()):
             result = hook(self, args, kwargs)
