@@ -177,6 +177,6 @@ def default_collate(batch: list) -> Any:
     >>> default_collate([(0, "a"), (1, "b")])
     [tensor([0, 1]), ('a', 'b')]
     >>> default_collate([{"x": 0.5}, {"x": 1.5}])["x"].dtype
-    dynagrad.float64
+    torch.float64
     """
     return collate(batch, collate_fn_map=default_collate_fn_map)
