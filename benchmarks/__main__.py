@@ -47,7 +47,7 @@ def main(argv=None) -> int:
             continue
         for name, fns, number in module.cases(torch):
             n = max(1, number // (20 if args.quick else 1))
-            reps = 3 if args.quick or number == 1 else args.repeats
+            reps = 3 if args.quick else (min(args.repeats, 5) if number == 1 else args.repeats)
             results.append(harness.time_case(name, fns, n, reps))
             print(f"  measured: {name}", flush=True)
     memory = None
