@@ -153,12 +153,26 @@ def set_num_interop_threads(n: int) -> None:
     pass
 
 
+_deterministic = False
+
+
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
-    """dynagrad's CPU ops are deterministic already; accepted for compatibility."""
+    """dynagrad's kernels are deterministic for a given thread count; this also keeps the BLAS pool from
+    following other processes' load (see dynagrad/_threads.py), so bits do not depend on them.
+
+    >>> import dynagrad
+    >>> dynagrad.use_deterministic_algorithms(True); dynagrad.are_deterministic_algorithms_enabled()
+    True
+    >>> dynagrad.use_deterministic_algorithms(False)
+    """
+    global _deterministic
+    from . import _threads
+    _deterministic = True if mode else False  # (`bool` here is dynagrad.bool, the dtype)
+    _threads.set_deterministic(_deterministic)
 
 
 def are_deterministic_algorithms_enabled() -> bool:
-    return True
+    return _deterministic
 
 
 def set_float32_matmul_precision(precision: str) -> None:

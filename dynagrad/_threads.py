@@ -12,15 +12,19 @@ already runs smaller products on one thread), so a per-size switch would only ad
 busy elsewhere (DataLoader workers, other ranks, another program), OpenBLAS's spinning workers make the same
 products 10-30x slower than one thread (PyTorch's OpenMP pool loses 1.1-2.6x there). So the pool follows
 the load: :func:`adapt`, called once per backward and per DataLoader batch, at most every half second
-reads how much CPU other processes used (``/proc/stat`` minus this process's ``/proc/self/stat``) and
-shrinks the pool by the cores they keep busy, growing it back when they are done. The ceiling is the count
+reads how much CPU other processes used on the CPUs this process may run on (``/proc/stat`` minus this
+process's ``/proc/self/stat``) and shrinks the pool by the cores they keep busy, growing it back when they
+are done. OpenBLAS rounds differently on 1 and 2 threads, so results then depend (in the last bits) on
+other programs' load: ``use_deterministic_algorithms(True)`` keeps the pool fixed. The ceiling is the count
 BLAS started with (so OPENBLAS_NUM_THREADS and OMP_NUM_THREADS still hold); an explicit
 :func:`set_num_threads` turns the adaptation off, as does ``DYNAGRAD_ADAPTIVE_THREADS=0``.
 """
 from __future__ import annotations
 
 import builtins
+import operator
 import os
+import threading
 import time
 
 _blas_controllers: list | None = None
@@ -40,19 +44,28 @@ def _controllers() -> list:
 
 
 def get_num_threads() -> int:
-    """The number of threads BLAS calls use (the CPU count unless changed).
+    """The number of threads BLAS calls use (the CPU count unless changed). While the pool follows the
+    load this is the count it grows back to, so saving and restoring it keeps working.
 
     >>> import dynagrad
     >>> dynagrad.get_num_threads() >= 1
     True
     """
+    g = _governor
+    if g.enabled and g.ceiling:
+        return g.ceiling
+    return _blas_threads()
+
+
+def _blas_threads() -> int:
     counts = [c.get_num_threads() for c in _controllers()]
     counts = [n for n in counts if n]
     return builtins.max(counts) if counts else 1
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads BLAS calls use, process-wide, as ``torch.set_num_threads``.
+    """Set the number of threads BLAS calls use, process-wide, as ``torch.set_num_threads``. An explicit
+    count also stops the pool from following other processes' load.
 
     >>> import dynagrad
     >>> before = dynagrad.get_num_threads()
@@ -60,8 +73,12 @@ def set_num_threads(n: int) -> None:
     1
     >>> dynagrad.set_num_threads(before)
     """
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if isinstance(n, bool):
+        raise RuntimeError("set_num_threads expects an int, but got bool")
+    try:
+        n = operator.index(n)  # Python and NumPy integers, as torch accepts
+    except TypeError:
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}") from None
     if n <= 0:
         raise RuntimeError("set_num_threads expects a positive integer")
     _governor.enabled = False  # the user's count wins over the load-following one
@@ -71,6 +88,16 @@ def set_num_threads(n: int) -> None:
 def _set(n: int) -> None:
     for c in _controllers():
         c.set_num_threads(n)
+
+
+def set_deterministic(mode: bool) -> None:
+    """``use_deterministic_algorithms``: OpenBLAS rounds differently on 1 and 2 threads, so a pool that
+    follows the load would make bits depend on other programs; deterministic mode keeps it fixed."""
+    g = _governor
+    g.deterministic = bool(mode)
+    if mode and g.ceiling and g.current != g.ceiling:
+        _set(g.ceiling)
+        g.current = g.ceiling
 
 
 class _Governor:
@@ -83,23 +110,45 @@ class _Governor:
 
     def __init__(self) -> None:
         self.enabled = os.environ.get("DYNAGRAD_ADAPTIVE_THREADS", "1") != "0" and os.path.exists("/proc/stat")
+        self.deterministic = False
         self.next_check = 0.0
         self.ceiling = 0  # read on first use: BLAS's own count, which honours the *_NUM_THREADS variables
         self.current = 0
-        self.last = None  # (wall seconds, all CPUs' busy ticks, this process's ticks)
+        self.last = None  # (wall seconds, busy ticks of the CPUs this process may use, this process's ticks)
         self.ticks_per_s = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.lock = threading.Lock()
+        try:
+            self.cpus = sorted(os.sched_getaffinity(0))
+        except (AttributeError, OSError):  # pragma: no cover - not Linux
+            self.cpus = None
 
     def sample(self) -> tuple[float, int, int]:
+        """Busy ticks (all but idle and iowait) summed over the CPUs this process may run on."""
+        allowed = None if self.cpus is None else {b"cpu%d" % c for c in self.cpus}
+        busy = 0
         with open("/proc/stat", "rb") as f:
-            fields = f.readline().split()[1:]
-        # user nice system idle iowait irq softirq steal: everything but idle and iowait is busy
-        busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4))
+            for line in f:
+                if not line.startswith(b"cpu"):
+                    break
+                fields = line.split()
+                if fields[0] == b"cpu" or (allowed is not None and fields[0] not in allowed):
+                    continue
+                # user nice system idle iowait irq softirq steal
+                busy += sum(int(v) for i, v in enumerate(fields[1:9]) if i not in (3, 4))
         with open("/proc/self/stat", "rb") as f:
             stat = f.read()
         own = stat[stat.rindex(b")") + 2:].split()
         return time.monotonic(), busy, int(own[11]) + int(own[12])  # utime + stime
 
     def check(self, now: float) -> None:
+        if not self.lock.acquire(blocking=False):  # another thread is looking already
+            return
+        try:
+            self._check(now)
+        finally:
+            self.lock.release()
+
+    def _check(self, now: float) -> None:
         self.next_check = now + self.INTERVAL_S
         try:
             sample = self.sample()
@@ -107,20 +156,32 @@ class _Governor:
             self.enabled = False
             return
         if not self.ceiling:
-            self.ceiling = self.current = get_num_threads()
+            self.ceiling = self.current = _blas_threads()
             if self.ceiling <= 1:
                 self.enabled = False
-        if self.last is not None:
-            wall = sample[0] - self.last[0]
-            others = ((sample[1] - self.last[1]) - (sample[2] - self.last[2])) / self.ticks_per_s / wall
-            want = builtins.max(1, self.ceiling - int(others + (1 - self.TAKEN_AT)))
-            if want != self.current:
-                _set(want)
-                self.current = want
-        self.last = sample
+        last, self.last = self.last, sample
+        if last is None or self.deterministic:
+            return
+        wall = sample[0] - last[0]
+        if wall <= 0:
+            return
+        others = builtins.max(0.0, ((sample[1] - last[1]) - (sample[2] - last[2])) / self.ticks_per_s / wall)
+        free = (len(self.cpus) if self.cpus else self.ceiling) - int(others + (1 - self.TAKEN_AT))
+        want = builtins.min(self.ceiling, builtins.max(1, free))
+        if want != self.current:
+            _set(want)
+            self.current = want
+
+    def after_fork(self) -> None:
+        # the parent's last sample would read as a burst of load in the child
+        self.last = None
+        self.next_check = 0.0
+        self.lock = threading.Lock()
 
 
 _governor = _Governor()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_governor.after_fork)
 
 
 def adapt() -> None:

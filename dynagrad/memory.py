@@ -5,11 +5,12 @@ underlying buffer once, and the graphs hanging off them (values saved for backwa
 Python's ``tracemalloc`` (NumPy reports its allocations there), started by ``reset_peak_memory_stats``;
 it slows execution while on, so it is off until asked for.
 
-The graph-growth check looks every 8th optimizer step: when the graph it saw 8 steps earlier is still alive
-(and is not the current one) three checks in a row, graphs are being kept alive across steps, typically by
-``total_loss += loss`` (use ``loss.item()``); a warning says so, once. The engine keeps a weak reference to
-each backward's root for this, so a check costs a dereference. (Counting the live graph nodes instead, as
-this check did first, walked every Python object: 5 ms a check, 40 ms once PyTorch was imported too.)
+The graph-growth check looks every 8th optimizer step: the backward of that step records weak references
+to up to 16 of its graph's nodes; when nodes recorded 8 steps earlier are still alive (and not part of the
+current graph) three checks in a row, and still after a garbage collection, graphs are being kept alive
+across steps, typically by ``total_loss += loss`` (use ``loss.item()``) or ``outputs.append(out)``; a
+warning says so, once. A check costs a few dereferences. (Counting the live graph nodes instead, as this
+check did first, walked every Python object: 5 ms a check, 40 ms once PyTorch was imported too.)
 """
 from __future__ import annotations
 
@@ -146,17 +147,25 @@ def on_optimizer_step() -> None:
     """Called by ``Optimizer.step``; checks every 8th step (see the module docstring)."""
     global _steps, _warned, _streak
     _steps += 1
-    if _warned or not enabled_leak_check or _steps & 7:
+    if _warned or not enabled_leak_check:
         return
-    ref = _state.last_backward_root
-    root = ref() if ref is not None else None
+    if _steps & 7 == 7:
+        _state.sample_graph = True  # the next backward (that of the checked step) records a sample
+        return
+    if _steps & 7:
+        return
+    sample, _state.graph_sample = _state.graph_sample, None
+    if sample is None:  # no backward since the last step
+        _streak = 0
+        _history.clear()
+        return
     if _history:
-        old_ref = _history[-1][1]
-        old = old_ref() if old_ref is not None else None
-        _streak = _streak + 1 if old is not None and old is not root else 0
-    _history.append((_steps, ref if root is not None else None))
+        _streak = _streak + 1 if _kept(_history[-1][1], sample[1]) else 0
+    _history.append((_steps, sample[0]))
     del _history[:-2]
-    if _streak >= 3:  # a graph kept on purpose for a step or two (``prev_loss = loss``) does not warn
+    # a graph kept on purpose for a step or two (``prev_loss = loss``) does not warn; one held only by a
+    # reference cycle is collected first
+    if _streak >= 3 and (gc.collect() or True) and _kept(_history[0][1], sample[1]):
         _warned = True
         s1, s2 = _history[0][0], _steps
         warnings.warn(
@@ -168,8 +177,18 @@ def on_optimizer_step() -> None:
             GraphGrowthWarning, stacklevel=3)
 
 
+def _kept(old_refs: list, current_ids: set) -> bool:
+    """Is a node sampled from an earlier step's graph still alive, and not part of this step's graph?"""
+    for r in old_refs:
+        n = r()
+        if n is not None and id(n) not in current_ids:
+            return True
+    return False
+
+
 def _reset_leak_check() -> None:
     global _steps, _warned, _streak
     _steps = _streak = 0
     _warned = False
     _history.clear()
+    _state.sample_graph, _state.graph_sample = False, None

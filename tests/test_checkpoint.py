@@ -79,6 +79,17 @@ def test_nondeterministic_function_is_refused():
         out.sum().backward()
 
 
+def test_requires_grad_changed_before_backward_is_refused_clearly():
+    # what an op keeps for backward depends on which inputs require grad: a change in between would hand
+    # the forward's node values it did not expect (PyTorch raises CheckpointError, a RuntimeError, too)
+    lin = dynagrad.nn.Linear(3, 2)
+    x = dynagrad.ones(4, 3, requires_grad=True)
+    y = checkpoint(lambda t: lin(t * 2).sum(), x, use_reentrant=False)
+    lin.weight.requires_grad_(False)
+    with pytest.raises(RuntimeError, match="differs in which inputs of AddmmBackward0 require grad"):
+        y.backward()
+
+
 def test_checkpoint_sequential_matches_plain():
     nn = pytest.importorskip("dynagrad.nn")
     if not hasattr(nn, "Sequential"):

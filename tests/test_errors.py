@@ -260,7 +260,17 @@ _BOOL_SUB = {
     "int tensor in place": lambda lib, b: lib.tensor([1]).sub_(True),
     "float - bool tensor": lambda lib, b: lib.tensor([1.0, 2.0]) - b,
     "float in place": lambda lib, b: lib.tensor([1.0, 2.0]).sub_(b),
+    "alpha": lambda lib, b: lib.sub(lib.tensor([1.0, 2.0]), b, alpha=2),
+    "method with alpha": lambda lib, b: lib.tensor([1.0, 2.0]).sub(b, alpha=2),
+    "rsub with alpha": lambda lib, b: lib.rsub(b, lib.tensor([1.0, 2.0]), alpha=2),
+    "int with negative alpha": lambda lib, b: lib.sub(lib.tensor([3, 4]), b, alpha=-1),
 }
+
+
+def test_numpy_bool_scalar_is_a_number_in_subtraction():
+    import numpy as np
+    out = dynagrad.tensor([1.0, 2.0]) - np.bool_(True)
+    assert out.tolist() == [0.0, 1.0]
 
 
 @pytest.mark.parametrize("case", list(_BOOL_SUB))

@@ -137,3 +137,49 @@ def test_the_check_never_walks_all_objects(monkeypatch):
         raise AssertionError("the graph-growth check walked every object")
     monkeypatch.setattr(memory.gc, "get_objects", forbidden)
     _steps_with(lambda loss, st: None, steps=200)
+
+
+@pytest.mark.parametrize("kind", ["outputs-kept", "scaled-backward"])
+def test_leaks_not_held_by_the_root_warn(kind):
+    # the graph outlives the step through a tensor other than the backward's root
+    lin = nn.Linear(4, 1)
+    opt = dynagrad.optim.SGD(lin.parameters(), lr=0.01)
+    memory._reset_leak_check()
+    keep, total = [], 0
+    with pytest.warns(memory.GraphGrowthWarning):
+        for _ in range(64):
+            out = lin(dynagrad.ones(2, 4))
+            loss = (out ** 2).mean()
+            if kind == "outputs-kept":
+                keep.append(out)
+                loss.backward()
+            else:
+                total = total + loss
+                (loss / 2).backward()
+            opt.step()
+            opt.zero_grad()
+
+
+def test_a_root_held_only_by_a_reference_cycle_does_not_warn():
+    class Square(dynagrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = (x * x).sum()
+            ctx.save_for_backward(x)
+            ctx.y = y  # output -> its node -> output: a cycle the garbage collector frees
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    lin = nn.Linear(16, 16)
+    opt = dynagrad.optim.SGD(lin.parameters(), lr=1e-4)
+    memory._reset_leak_check()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", memory.GraphGrowthWarning)
+        for _ in range(80):
+            opt.zero_grad()
+            Square.apply(lin(dynagrad.ones(8, 16))).backward()
+            opt.step()

@@ -24,7 +24,9 @@ def restore_threads():
 
 
 def test_get_reports_the_blas_pool(restore_threads):
-    assert _blas_threads() == {restore_threads}
+    assert _blas_threads() == {_threads._blas_threads()}
+    dynagrad.set_num_threads(restore_threads)  # an explicit count: get_num_threads is the pool itself
+    assert _blas_threads() == {dynagrad.get_num_threads()}
 
 
 def test_set_changes_the_blas_pool_and_matmul_still_agrees(restore_threads):
@@ -69,9 +71,9 @@ def test_dataloader_workers_use_one_blas_thread(restore_threads):
 class _FakeGovernor(_threads._Governor):
     """A governor fed (seconds, other processes' cores busy) samples instead of /proc."""
 
-    def __init__(self, loads):
+    def __init__(self, loads, cpus=None):
         super().__init__()
-        self.enabled, self.ticks_per_s = True, 100
+        self.enabled, self.ticks_per_s, self.cpus = True, 100, cpus
         self.loads, self.clock, self.busy, self.own = list(loads), 0.0, 0, 0
 
     def sample(self):
@@ -93,8 +95,8 @@ class _FakeGovernor(_threads._Governor):
 def test_governor_sizes_the_pool_to_the_free_cores(monkeypatch, loads, ceiling, expected):
     sets = []
     monkeypatch.setattr(_threads, "_set", sets.append)
-    monkeypatch.setattr(_threads, "get_num_threads", lambda: ceiling)
-    g = _FakeGovernor(loads)
+    monkeypatch.setattr(_threads, "_blas_threads", lambda: ceiling)
+    g = _FakeGovernor(loads, cpus=list(range(ceiling)))
     seen = []
     for i in range(len(loads)):
         g.check(float(i))
@@ -135,7 +137,7 @@ try:
     while time.monotonic() - t0 < 2.0:
         (x @ w).relu().sum().backward()
         time.sleep(0.01)
-    print(start, dynagrad.get_num_threads())
+    print(start, dynagrad._threads._blas_threads())  # the pool itself (get_num_threads gives its ceiling)
 finally:
     for p in busy:
         p.kill()
@@ -151,3 +153,76 @@ def test_pool_shrinks_while_other_processes_keep_the_cores_busy():
     assert res.returncode == 0, res.stderr
     start, end = map(int, res.stdout.split())
     assert end < start
+
+
+def _fed(monkeypatch, ceiling, cpus, samples):
+    """Run a governor's checks on given raw samples; the pool sizes it asked for."""
+    sets = []
+    monkeypatch.setattr(_threads, "_set", sets.append)
+    monkeypatch.setattr(_threads, "_blas_threads", lambda: ceiling)
+    g = _threads._Governor()
+    g.enabled, g.ticks_per_s, g.cpus = True, 100, cpus
+    feed = iter(samples)
+    monkeypatch.setattr(g, "sample", lambda: next(feed))
+    for i in range(len(samples)):
+        g.check(float(i))
+    return g, sets
+
+
+def test_only_the_cpus_this_process_may_use_count(monkeypatch):
+    # a 64-CPU host, this process pinned to 4 (busy ticks below are over those 4): 20 busy CPUs elsewhere
+    # do not shrink the pool
+    g, sets = _fed(monkeypatch, 4, list(range(4)), [(0.0, 0, 0), (0.5, 50, 50), (1.0, 100, 100)])
+    assert g.current == 4 and sets == []
+    sample = _threads._Governor().sample()  # and the real sampler reads only allowed CPUs' lines
+    assert len(sample) == 3 and sample[1] >= 0
+
+
+def test_odd_samples_never_exceed_the_ceiling_or_raise(monkeypatch):
+    # samples out of order (a negative load), then two at the same instant
+    g, sets = _fed(monkeypatch, 4, list(range(4)), [(1.0, 500, 0), (0.5, 0, 0), (0.5, 0, 0), (1.0, 0, 0)])
+    assert g.current <= 4 and all(1 <= n <= 4 for n in sets)
+
+
+def test_deterministic_mode_keeps_the_pool_fixed(monkeypatch):
+    sets = []
+    monkeypatch.setattr(_threads, "_set", sets.append)
+    monkeypatch.setattr(_threads, "_blas_threads", lambda: 2)
+    g = _FakeGovernor([0.0, 1.0, 1.0, 1.0], cpus=[0, 1])
+    monkeypatch.setattr(_threads, "_governor", g)
+    g.check(0.0)
+    g.check(1.0)
+    assert g.current == 1
+    dynagrad.use_deterministic_algorithms(True)
+    try:
+        assert dynagrad.are_deterministic_algorithms_enabled()
+        assert g.current == 2 and sets[-1] == 2  # back to the full pool at once
+        g.check(2.0)
+        g.check(3.0)
+        assert g.current == 2  # and it stays there whatever the load
+    finally:
+        dynagrad.use_deterministic_algorithms(False)
+    assert not dynagrad.are_deterministic_algorithms_enabled()
+
+
+def test_get_reports_the_count_the_pool_grows_back_to(monkeypatch):
+    monkeypatch.setattr(_threads, "_set", lambda n: None)
+    monkeypatch.setattr(_threads, "_blas_threads", lambda: 2)
+    g = _FakeGovernor([0.0, 1.0], cpus=[0, 1])
+    monkeypatch.setattr(_threads, "_governor", g)
+    g.check(0.0)
+    g.check(1.0)
+    assert g.current == 1 and _threads.get_num_threads() == 2  # save/restore keeps the full count
+
+
+def test_numpy_integers_are_accepted(restore_threads):
+    import numpy as np
+    dynagrad.set_num_threads(np.int64(1))
+    assert dynagrad.get_num_threads() == 1
+
+
+def test_a_forked_child_starts_its_own_measurement():
+    g = _threads._Governor()
+    g.last, g.next_check = (1.0, 2, 3), 99.0
+    g.after_fork()
+    assert g.last is None and g.next_check == 0.0

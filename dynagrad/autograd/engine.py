@@ -76,9 +76,6 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             buffers[target] = gv if buf is None else buf + gv
             start.append(target)
 
-    if start and isinstance(start[0], Node):
-        state.last_backward_root = _weakref(start[0])  # lets memory notice graphs kept alive across steps
-
     # -- count dependencies (iteratively: graphs may be 100k nodes deep) ------------------------------
     deps: dict = {}
     stack = [n for n in start if isinstance(n, Node)]
@@ -96,6 +93,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                     stack.append(target)
             else:
                 deps[target] = d + 1
+    if state.sample_graph:  # every 8th step: lets memory notice graphs kept alive across steps
+        state.sample_graph = False
+        state.graph_sample = ([_weakref(n) for n in order[::max(1, len(order) // 16)]], {id(n) for n in order})
 
     # -- with inputs, run only what leads to them ---------------------------------------------------
     wanted = target_map = None

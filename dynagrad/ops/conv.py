@@ -334,15 +334,15 @@ def _chunked_backward(node, g, x, w, need_x, need_w, need_b):
         if need_w:
             cols = kept[i] if kept is not None else _flat_patches(x[n0:n0 + m], f, K, dil, pads, 1)[0]
             part = cols @ gr.T  # (C*prod(K), O)
-            if gwt is None:
-                gwt = part
+            if gwt is None:  # half precision sums the blocks in float32, rounding once at the end
+                gwt = part if part.dtype.itemsize >= 4 else part.astype(xp.float32)
             else:
                 gwt += part
         if need_x:
             gcols = w2.T @ gr
             acc = _flat_col2im(gcols.reshape((C,) + K + (m, f.Lq)), f, m, C, K, dil)
             gx[n0:n0 + m] = _crop(f.body(acc, m, C), pads, x.shape[2:])
-    gw = xp.ascontiguousarray(gwt.T).reshape(w.shape) if need_w else None
+    gw = xp.ascontiguousarray(gwt.T).reshape(w.shape).astype(w.dtype, copy=False) if need_w else None
     return gx, gw, gb
 
 

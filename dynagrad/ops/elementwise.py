@@ -289,7 +289,9 @@ class ToCopyBackward0(Op):
 
 
 def _is_bool(v) -> bool:
-    return v._data.dtype == xp.bool_ if isinstance(v, _T) else isinstance(v, (bool, xp.bool_))
+    # a Python bool counts (PyTorch wraps it as a bool tensor); a NumPy bool scalar does not (it becomes a
+    # number there)
+    return v._data.dtype == xp.bool_ if isinstance(v, _T) else isinstance(v, bool)
 
 
 def bool_sub_guard(a, b) -> None:
@@ -321,6 +323,7 @@ def add(a, b, *, alpha=1, out=None):
 def sub(a, b, *, alpha=1, out=None):
     """``a - alpha * b``."""
     if alpha != 1:
+        bool_sub_guard(a, b)  # before alpha turns a bool operand into a number
         b = mul(b, alpha)
     return _out(sub_(a, b), out)
 

@@ -60,8 +60,18 @@ class _Frame:
                 f"recorded a different graph ({len(fresh.nodes)} ops instead of {len(self.nodes)}); a "
                 f"checkpointed function must run the same ops when called again on the same inputs")
         for old, new in zip(self.nodes, fresh.nodes):
+            # which inputs need gradients decides what an op keeps for backward (save_needed_by)
+            if [e[0] is None for e in old.edges] != [e[0] is None for e in new.edges]:
+                raise RuntimeError(
+                    f"torch.utils.checkpoint: the recomputed forward of {getattr(self.fn, '__name__', self.fn)} "
+                    f"differs in which inputs of {old.name()} require grad (forward at "
+                    f"{_where(old)}); do not change requires_grad between forward and backward")
             if isinstance(old.saved, _Deferred):
                 old.saved = new.saved
+
+
+def _where(node: Node) -> str:
+    return f"{node.source[0]}:{node.source[1]}" if node.source else "an unknown line"
 
 
 class _Deferred:
