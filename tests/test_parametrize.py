@@ -158,3 +158,43 @@ def test_errors():
         parametrize.register_parametrization(lin, "weight", Shrink())
     with pytest.raises(ValueError, match="does not have a parametrization on weight"):
         parametrize.remove_parametrizations(lin, "weight")
+
+
+@pytest.mark.parametrize("make,dim,shape", [
+    (lambda lib: lib.nn.Linear(5, 3), None, (2, 5)),
+    (lambda lib: lib.nn.Conv2d(2, 4, 3), None, (2, 2, 6, 6)),
+    (lambda lib: lib.nn.ConvTranspose2d(2, 4, 3), None, (2, 2, 5, 5)),  # dim 1 by default
+    (lambda lib: lib.nn.Linear(5, 3), 1, (2, 5)),
+])
+def test_spectral_norm_matches_torch_over_training_steps(make, dim, shape):
+    # the same seed draws the same power-iteration start vectors in both
+    torch.manual_seed(3)
+    tm = torch.nn.utils.parametrizations.spectral_norm(make(torch), dim=dim)
+    dynagrad.manual_seed(3)
+    dm = parametrizations.spectral_norm(make(dynagrad), dim=dim)
+    assert list(dm.state_dict()) == list(tm.state_dict())
+    topt, dopt = torch.optim.SGD(tm.parameters(), lr=0.1), dynagrad.optim.SGD(dm.parameters(), lr=0.1)
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    for _ in range(3):
+        for m, opt, lib in ((tm, topt, torch), (dm, dopt, dynagrad)):
+            opt.zero_grad()
+            m(lib.tensor(x)).pow(2).sum().backward()
+            opt.step()
+    for k, v in tm.state_dict().items():
+        _close(v, dm.state_dict()[k], 1e-5)
+    tm.eval()
+    dm.eval()
+    u = dm.parametrizations.weight[0]._u.numpy().copy()
+    _close(tm(torch.tensor(x)), dm(dynagrad.tensor(x)), 1e-5)
+    np.testing.assert_array_equal(dm.parametrizations.weight[0]._u.numpy(), u)  # eval: no power step
+
+
+def test_spectral_norm_errors_and_vectors():
+    with pytest.raises(ValueError, match="Expected n_power_iterations to be positive"):
+        parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2), n_power_iterations=0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2), dim=2)
+    with pytest.raises(ValueError, match="has no parameter or buffer with name 'nope'"):
+        parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2), name="nope")
+    lin = parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2), name="bias")  # a vector: normalised
+    np.testing.assert_allclose(np.linalg.norm(lin.bias.detach().numpy()), 1.0, rtol=1e-6)
