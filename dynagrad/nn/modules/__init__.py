@@ -115,7 +115,7 @@ from .upsampling import Fold, Unfold, Upsample, UpsamplingBilinear2d, Upsampling
 
 # Layer families other engineers add (rnn.py, transformer.py, ...) are found lazily, on first use of a name,
 # so this file does not have to change (or break) while they land.
-_LAZY_FAMILIES = ("rnn", "transformer", "attention")
+_LAZY_FAMILIES = ("rnn", "transformer", "attention", "lazy")
 
 
 def __getattr__(name: str):
