@@ -57,11 +57,11 @@ def where(cond, a, b):
 
 
 def mask(g, m):
-    """``g`` where ``m`` (a boolean array) else 0, keeping ``g``'s dtype."""
+    """``g`` where ``m`` (a boolean array) else 0, keeping ``g``'s dtype. A selection, not a product, as
+    PyTorch's masked_fill/threshold backward: a NaN or inf gradient where ``m`` is False becomes 0."""
     if type(g) is nd or isinstance(g, gen):
-        return g * m
-    from ..tensor import Tensor
-    return g * Tensor._wrap(m.astype(g._data.dtype))
+        return xp.where(m, g, g.dtype.type(0))
+    return where(m, g, 0.0)
 
 
 def const(arr, like):
