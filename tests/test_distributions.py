@@ -221,6 +221,21 @@ CASES = {
             [m.distributions.transforms.TanhTransform(),
              m.distributions.transforms.AffineTransform(p["shift"], 2.0)]),
         {"loc": _real(3), "scale": _pos(3), "shift": _real(3)}, None, ("cdf",), ()),
+    "cauchy": (lambda m, p: m.distributions.Cauchy(p["loc"], p["scale"]),
+               {"loc": _real(3), "scale": _pos(3)}, _real(2, 3), ("cdf", "icdf", "mode"), ()),
+    "half_cauchy": (lambda m, p: m.distributions.HalfCauchy(p["scale"]),
+                    {"scale": _pos(3)}, _pos(2, 3), ("cdf", "icdf", "mode"), ()),
+    "half_normal": (lambda m, p: m.distributions.HalfNormal(p["scale"]),
+                    {"scale": _pos(3)}, _pos(2, 3), ("cdf", "icdf", "mode"), ()),
+    "gumbel": (lambda m, p: m.distributions.Gumbel(p["loc"], p["scale"]),
+               {"loc": _real(3), "scale": _pos(3)}, _real(2, 3), ("cdf", "icdf", "mode"), ()),
+    "weibull": (lambda m, p: m.distributions.Weibull(p["scale"], p["c"]),
+                {"scale": _pos(4), "c": np.array([0.6, 1.0, 1.7, 3.0])}, _pos(2, 4), ("cdf", "icdf", "mode"), ()),
+    "chi2": (lambda m, p: m.distributions.Chi2(p["df"]),
+             {"df": _pos(4, low=0.5, high=6.0)}, _pos(2, 4), ("mode", "df"), ()),
+    "student_t": (lambda m, p: m.distributions.StudentT(p["df"], p["loc"], p["scale"]),
+                  {"df": np.array([0.8, 1.5, 2.5, 7.0]), "loc": _real(4), "scale": _pos(4)}, _real(3, 4),
+                  ("mode",), ()),
     "transformed_sigmoid": (
         lambda m, p: m.distributions.TransformedDistribution(
             m.distributions.Laplace(p["loc"], p["scale"]),
@@ -464,6 +479,11 @@ def test_expfamily_bregman_entropy_and_kl_match_closed_forms():
 # -- sampling ------------------------------------------------------------------------------------------------
 
 SAMPLE_CASES = {
+    "half_normal": lambda: D.HalfNormal(dg.tensor([1.0, 2.5])),
+    "gumbel": lambda: D.Gumbel(dg.tensor([0.0, -1.0]), dg.tensor([1.0, 0.5])),
+    "weibull": lambda: D.Weibull(dg.tensor([1.0, 2.0]), dg.tensor([1.5, 3.0])),
+    "chi2": lambda: D.Chi2(dg.tensor([3.0, 6.0])),
+    "student_t": lambda: D.StudentT(dg.tensor([9.0, 12.0]), dg.tensor([0.0, 1.0]), dg.tensor([1.0, 2.0])),
     "normal": lambda: D.Normal(dg.tensor([0.0, 2.0]), dg.tensor([1.0, 0.5])),
     "laplace": lambda: D.Laplace(dg.tensor([0.0, -1.0]), dg.tensor([1.0, 2.0])),
     "uniform": lambda: D.Uniform(dg.tensor([0.0, -1.0]), dg.tensor([1.0, 3.0])),
@@ -1171,3 +1191,14 @@ def test_lgamma_speed():
 
 
 _ = (math, warnings)
+
+
+def test_cauchy_family_samples_by_quantiles():
+    # no finite moments: check the sample median and quartiles instead
+    dg.manual_seed(4)
+    for d, q in ((D.Cauchy(dg.tensor(1.0), dg.tensor(2.0)), (-1.0, 1.0, 3.0)),
+                 (D.HalfCauchy(dg.tensor(2.0)), (2 * math.tan(math.pi / 8), 2.0, 2 * math.tan(3 * math.pi / 8)))):
+        x = _np(d.sample((40000,)))
+        np.testing.assert_allclose(np.quantile(x, [0.25, 0.5, 0.75]), q, rtol=0.05, atol=0.05)
+        assert bool(d.support.check(dg.tensor(x)).all())
+        assert d.rsample((3,)).shape == (3,)
