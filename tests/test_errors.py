@@ -287,9 +287,24 @@ def test_subtraction_with_bool_is_refused_as_in_torch(case):
     assert str(e.value) == str(et.value)
 
 
-def test_masked_fill_gradient_drops_nan_as_torch():
-    # masked_fill's backward selects, not multiplies: a NaN gradient at a filled place becomes 0
-    import math
+_MASKED = {  # a NaN or inf gradient where the op passed nothing through: PyTorch gives 0, not NaN
+    "masked_fill": lambda lib, x: (x * 1).masked_fill(lib.tensor([True, False]), float("nan")).sqrt(),
+    "clamp": lambda lib, x: x.clamp(min=0).sqrt(),
+    "where": lambda lib, x: lib.where(x > 0, x, lib.tensor(float("nan"))).sqrt(),
+    "relu": lambda lib, x: x.relu() * lib.tensor([float("inf"), 1.0]),
+    "maximum": lambda lib, x: lib.maximum(x, lib.zeros(2)).sqrt(),
+}
+
+
+@pytest.mark.parametrize("case", list(_MASKED))
+def test_masked_gradients_drop_nan_and_inf_as_torch(case):
     x = dynagrad.tensor([-1.0, 4.0], requires_grad=True)
-    (x * 1).masked_fill(dynagrad.tensor([True, False]), math.nan).sqrt().sum().backward()
-    assert x.grad.tolist() == [0.0, 0.25]
+    _MASKED[case](dynagrad, x).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.25 if case != "relu" else 1.0]
+    try:
+        import torch
+    except ImportError:
+        return
+    xt = torch.tensor([-1.0, 4.0], requires_grad=True)
+    _MASKED[case](torch, xt).sum().backward()
+    assert xt.grad.tolist() == x.grad.tolist()

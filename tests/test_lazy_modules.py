@@ -65,3 +65,18 @@ def test_errors():
     m = dynagrad.nn.LazyConv2d(4, 3, groups=2)
     with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
         m(dynagrad.ones(1, 3, 5, 5))
+
+
+def test_dtype_argument_is_used():
+    m = dynagrad.nn.LazyLinear(3, dtype=dynagrad.float64)
+    assert m(dynagrad.ones(2, 5, dtype=dynagrad.float64)).dtype == dynagrad.float64
+    assert dynagrad.nn.LazyConv2d(3, 3, dtype=dynagrad.float64).weight.dtype == dynagrad.float64
+
+
+def test_a_wrongly_shaped_first_input_leaves_the_module_lazy():
+    m = dynagrad.nn.LazyConv2d(3, 3)
+    with pytest.raises(RuntimeError, match=r"Expected 3D \(unbatched\) or 4D \(batched\) input to LazyConv2d"):
+        m(dynagrad.ones(5, 5))
+    assert m.has_uninitialized_params()
+    assert tuple(m(dynagrad.ones(1, 2, 5, 5)).shape) == (1, 3, 3, 3)
+    assert tuple(m.weight.shape) == (3, 2, 3, 3)

@@ -198,3 +198,31 @@ def test_spectral_norm_errors_and_vectors():
         parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2), name="nope")
     lin = parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2), name="bias")  # a vector: normalised
     np.testing.assert_allclose(np.linalg.norm(lin.bias.detach().numpy()), 1.0, rtol=1e-6)
+
+
+def test_deepcopy_works_and_pickling_is_refused():
+    import copy
+    import pickle
+    for m in (parametrizations.weight_norm(dynagrad.nn.Linear(3, 2)),
+              parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2))):
+        c = copy.deepcopy(m)
+        assert type(c).__name__ == "ParametrizedLinear" and c is not m
+        np.testing.assert_array_equal(c.weight.detach().numpy(), m.weight.detach().numpy())
+        assert all(a is not b for a, b in zip(c.parameters(), m.parameters()))
+        with pytest.raises(RuntimeError, match="only supported through state_dict"):
+            pickle.dumps(m)
+
+
+def test_assignment_checks_dtype_and_right_inverse():
+    m = parametrizations.spectral_norm(dynagrad.nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="has dtype torch.float64 while `original` has dtype torch.float32"):
+        m.weight = dynagrad.ones(2, 3, dtype=dynagrad.float64)
+
+    class NoInverse(dynagrad.nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    lin = dynagrad.nn.Linear(2, 2)
+    parametrize.register_parametrization(lin, "weight", NoInverse(), unsafe=True)
+    with pytest.raises(RuntimeError, match="does not implement right_inverse"):
+        lin.weight = dynagrad.ones(2, 2)

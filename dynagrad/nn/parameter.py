@@ -69,7 +69,11 @@ class UninitializedParameter(Parameter):
     """A parameter whose shape is not known yet (lazy modules); using it before it is materialised raises."""
 
     def __new__(cls, requires_grad: bool = True, device=None, dtype=None):
-        return super().__new__(cls, None, requires_grad)
+        t = super().__new__(cls, None, requires_grad)
+        if dtype is not None:  # the dtype it will be materialised with
+            from .. import dtypes
+            t._data = xp.empty((0,), dtype=dtypes.as_dtype(dtype).numpy)
+        return t
 
     def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
         pass

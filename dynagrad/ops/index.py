@@ -478,7 +478,7 @@ class MaskedFillBackward0(Op):
         return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
 
     def backward(self, g):
-        return (D.select(g, ~xp.broadcast_to(self.mask, g.shape)),)
+        return (D.mask(g, ~xp.broadcast_to(self.mask, g.shape)),)
 
 
 def masked_select(x, mask):

@@ -59,10 +59,10 @@ class LazyLinear(LazyModuleMixin, Linear):
 
     def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(0, 0, False)
-        self.weight = UninitializedParameter()
+        self.weight = UninitializedParameter(dtype=dtype)
         self.out_features = out_features
         if bias:
-            self.bias = UninitializedParameter()
+            self.bias = UninitializedParameter(dtype=dtype)
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_features != 0:
@@ -81,11 +81,11 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 
 class _LazyConvMixin(LazyModuleMixin):
-    def _lazy_init(self, out_channels: int, bias: bool) -> None:
-        self.weight = UninitializedParameter()
+    def _lazy_init(self, out_channels: int, bias: bool, dtype=None) -> None:
+        self.weight = UninitializedParameter(dtype=dtype)
         self.out_channels = out_channels
         if bias:
-            self.bias = UninitializedParameter()
+            self.bias = UninitializedParameter(dtype=dtype)
 
     def reset_parameters(self) -> None:
         if not self.has_uninitialized_params() and self.in_channels != 0:
@@ -96,6 +96,9 @@ class _LazyConvMixin(LazyModuleMixin):
             if self.in_channels == 0:  # materialised by load_state_dict
                 self.in_channels = self.weight.shape[0] if self.transposed else self.weight.shape[1] * self.groups
             return
+        if input.ndim not in (self._nd + 1, self._nd + 2):  # before materialising anything
+            raise RuntimeError(f"Expected {self._nd + 1}D (unbatched) or {self._nd + 2}D (batched) input to "
+                               f"{self._get_name()}, but got input of size: {input.shape}")
         batched = input.ndim != self._nd + 1
         self.in_channels = input.shape[1] if batched else input.shape[0]
         if self.in_channels % self.groups != 0:
@@ -116,12 +119,12 @@ def _lazy_conv(name: str, base: type, transposed: bool) -> type:
                      dilation=1, padding_mode="zeros", device=None, dtype=None):
             base.__init__(self, 0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
                           padding_mode)
-            self._lazy_init(out_channels, bias)
+            self._lazy_init(out_channels, bias, dtype)
     else:
         def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                       padding_mode="zeros", device=None, dtype=None):
             base.__init__(self, 0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode)
-            self._lazy_init(out_channels, bias)
+            self._lazy_init(out_channels, bias, dtype)
 
     def init(self, *args, **kwargs):
         __init__(self, *args, **kwargs)

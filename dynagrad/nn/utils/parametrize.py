@@ -99,20 +99,22 @@ class ParametrizationList(ModuleList):
         """Store ``value``: the originals become what the parametrizations' right inverses give."""
         with autograd.no_grad():
             for m in reversed(self):
-                if hasattr(m, "right_inverse"):
-                    value = m.right_inverse(value)
-                elif not self.unsafe:
+                if not hasattr(m, "right_inverse"):
                     raise RuntimeError(f"parametrization {type(m).__name__} does not implement right_inverse.")
+                value = m.right_inverse(value)
             if self.is_tensor:
                 if not isinstance(value, Tensor):
                     raise ValueError(f"`right_inverse` should return a tensor. Got {type(value).__name__}")
+                _check_same_dtype(value, self.original, "`original`")
                 self.original.set_(value.detach())
             else:
                 if len(value) != self.ntensors:
                     raise ValueError(f"'right_inverse' must return a sequence of tensors of length "
                                      f"{self.ntensors}. Got a sequence of length {len(value)}.")
                 for i, t in enumerate(value):
-                    getattr(self, f"original{i}").set_(t.detach())
+                    orig = getattr(self, f"original{i}")
+                    _check_same_dtype(t, orig, f"`original{i}`")
+                    orig.set_(t.detach())
 
     def forward(self) -> Tensor:
         if self.is_tensor:
@@ -122,6 +124,12 @@ class ParametrizationList(ModuleList):
         for m in list(self)[1:]:
             x = m(x)
         return x
+
+
+def _check_same_dtype(value: Tensor, original: Tensor, what: str) -> None:
+    if value.dtype != original.dtype:
+        raise ValueError(f"The tensor returned by `right_inverse` has dtype {value.dtype} while {what} has "
+                         f"dtype {original.dtype}")
 
 
 def _register(module: Module, name: str, t: Tensor) -> None:
@@ -137,7 +145,17 @@ def _inject_new_class(module: Module) -> None:
     def getstate(self):
         raise RuntimeError("Serialization of parametrized modules is only supported through state_dict().")
 
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), {"__getstate__": getstate})
+    def deepcopy(self, memo):  # pickling is refused, but copies (EMA, target networks) work, as in PyTorch
+        import copy
+        replica = self.__new__(self.__class__)
+        memo[id(self)] = replica
+        replica.__dict__ = copy.deepcopy(self.__dict__, memo)
+        return replica
+
+    attrs = {"__getstate__": getstate}
+    if not hasattr(cls, "__deepcopy__"):
+        attrs["__deepcopy__"] = deepcopy
+    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), attrs)
 
 
 def _inject_property(module: Module, name: str) -> None:
