@@ -9,6 +9,7 @@ measurement behind that.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
@@ -49,28 +50,26 @@ def sweep(repeats: int = 5, quick: bool = False) -> list[dict]:
     adaptive, _threads._governor.enabled = _threads._governor.enabled, False  # fixed counts here
     rng = np.random.default_rng(0)
     rows = []
-    for condition in ("quiet", "one core busy"):
-        busy = busy_core().__enter__() if condition == "one core busy" else None
-        try:
-            for label, m, k, n in SHAPES:
-                a = rng.standard_normal((m, k), dtype=np.float32)
-                b = rng.standard_normal((k, n), dtype=np.float32)
-                number = max(5, int((2e6 if quick else 2e7) / (m * k * n) * 10))
-                times = {1: [], full: []}
-                for _ in range(repeats):
-                    for threads in times:
-                        _threads._set(threads)
-                        time.sleep(SETTLE_S)
-                        a @ b
-                        times[threads].append(_time(lambda a=a, b=b: a @ b, number))
-                rows.append({"shape": f"{label}: {m}x{k} @ {k}x{n}", "condition": condition,
-                             "threads": full, "one_thread_s": statistics.median(times[1]),
-                             "all_threads_s": statistics.median(times[full])})
-        finally:
-            _threads._set(full)
-            _threads._governor.enabled = adaptive
-            if busy is not None:
-                busy.__exit__()
+    try:
+        for condition in ("quiet", "one core busy"):
+            with busy_core() if condition == "one core busy" else contextlib.nullcontext():
+                for label, m, k, n in SHAPES:
+                    a = rng.standard_normal((m, k), dtype=np.float32)
+                    b = rng.standard_normal((k, n), dtype=np.float32)
+                    number = max(5, int((2e6 if quick else 2e7) / (m * k * n) * 10))
+                    times = {1: [], full: []}
+                    for _ in range(repeats):
+                        for threads in times:
+                            _threads._set(threads)
+                            time.sleep(SETTLE_S)
+                            a @ b
+                            times[threads].append(_time(lambda a=a, b=b: a @ b, number))
+                    rows.append({"shape": f"{label}: {m}x{k} @ {k}x{n}", "condition": condition,
+                                 "threads": full, "one_thread_s": statistics.median(times[1]),
+                                 "all_threads_s": statistics.median(times[full])})
+    finally:
+        _threads._set(full)
+        _threads._governor.enabled = adaptive
     return rows
 
 

@@ -153,9 +153,6 @@ def set_num_interop_threads(n: int) -> None:
     pass
 
 
-_deterministic = False
-
-
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     """dynagrad's kernels are deterministic for a given thread count; this also keeps the BLAS pool from
     following other processes' load (see dynagrad/_threads.py), so bits do not depend on them.
@@ -165,14 +162,13 @@ def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None
     True
     >>> dynagrad.use_deterministic_algorithms(False)
     """
-    global _deterministic
     from . import _threads
-    _deterministic = True if mode else False  # (`bool` here is dynagrad.bool, the dtype)
-    _threads.set_deterministic(_deterministic)
+    _threads.set_deterministic(mode)
 
 
 def are_deterministic_algorithms_enabled() -> bool:
-    return _deterministic
+    from . import _threads
+    return _threads._governor.deterministic
 
 
 def set_float32_matmul_precision(precision: str) -> None:

@@ -24,7 +24,7 @@ from .backend import xp
 
 _tracking = False
 _steps = 0
-_history: list = []  # (step, weakref to that step's backward root, or None)
+_history: list = []  # (step, weakrefs sampled from that step's graph), the last two checks
 _streak = 0
 _warned = False
 enabled_leak_check = True
@@ -163,9 +163,11 @@ def on_optimizer_step() -> None:
         _streak = _streak + 1 if _kept(_history[-1][1], sample[1]) else 0
     _history.append((_steps, sample[0]))
     del _history[:-2]
-    # a graph kept on purpose for a step or two (``prev_loss = loss``) does not warn; one held only by a
-    # reference cycle is collected first
-    if _streak >= 3 and (gc.collect() or True) and _kept(_history[0][1], sample[1]):
+    # a graph kept on purpose for a step or two (``prev_loss = loss``) does not warn
+    if _streak < 3:
+        return
+    gc.collect()  # a graph held only by a reference cycle is garbage, not a leak
+    if _kept(_history[0][1], sample[1]):
         _warned = True
         s1, s2 = _history[0][0], _steps
         warnings.warn(

@@ -38,6 +38,18 @@ def _pair(make):
     return t, d
 
 
+def _train_both_and_compare(tm, dm, x, steps=3):
+    """A few SGD steps on sum(m(x)^2) in both frameworks; the state_dicts must then agree."""
+    topt, dopt = torch.optim.SGD(tm.parameters(), lr=0.1), dynagrad.optim.SGD(dm.parameters(), lr=0.1)
+    for _ in range(steps):
+        for m, opt, lib in ((tm, topt, torch), (dm, dopt, dynagrad)):
+            opt.zero_grad()
+            m(lib.tensor(x)).pow(2).sum().backward()
+            opt.step()
+    for k, v in tm.state_dict().items():
+        _close(v, dm.state_dict()[k], 1e-5)
+
+
 def _close(a, b, tol=1e-6):
     np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=tol, atol=tol)
 
@@ -98,15 +110,7 @@ def test_weight_norm_loads_a_torch_state_dict_and_trains():
     tm = torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(4, 2))
     dm = parametrizations.weight_norm(dynagrad.nn.Linear(4, 2))
     dm.load_state_dict({k: dynagrad.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
-    topt, dopt = torch.optim.SGD(tm.parameters(), lr=0.1), dynagrad.optim.SGD(dm.parameters(), lr=0.1)
-    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4)
-    for _ in range(3):
-        for m, opt, lib in ((tm, topt, torch), (dm, dopt, dynagrad)):
-            opt.zero_grad()
-            m(lib.tensor(x)).pow(2).sum().backward()
-            opt.step()
-    for k, v in tm.state_dict().items():
-        _close(v, dm.state_dict()[k], 1e-5)
+    _train_both_and_compare(tm, dm, np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4))
 
 
 def test_cached_computes_once():
@@ -173,15 +177,8 @@ def test_spectral_norm_matches_torch_over_training_steps(make, dim, shape):
     dynagrad.manual_seed(3)
     dm = parametrizations.spectral_norm(make(dynagrad), dim=dim)
     assert list(dm.state_dict()) == list(tm.state_dict())
-    topt, dopt = torch.optim.SGD(tm.parameters(), lr=0.1), dynagrad.optim.SGD(dm.parameters(), lr=0.1)
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
-    for _ in range(3):
-        for m, opt, lib in ((tm, topt, torch), (dm, dopt, dynagrad)):
-            opt.zero_grad()
-            m(lib.tensor(x)).pow(2).sum().backward()
-            opt.step()
-    for k, v in tm.state_dict().items():
-        _close(v, dm.state_dict()[k], 1e-5)
+    _train_both_and_compare(tm, dm, x)
     tm.eval()
     dm.eval()
     u = dm.parametrizations.weight[0]._u.numpy().copy()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ..tensor import Size
 from . import constraints
 from .gamma import Gamma
+from .utils import broadcast_all
 
 __all__ = ["Chi2"]
 
@@ -20,10 +21,8 @@ class Chi2(Gamma):
     arg_constraints = {"df": constraints.positive}
 
     def __init__(self, df, validate_args=None) -> None:
-        from .utils import broadcast_all
         (df,) = broadcast_all(df)
-        super().__init__(0.5 * df, 0.5 * df.new_ones(()) if hasattr(df, "new_ones") else 0.5,
-                         validate_args=validate_args)
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(Chi2, _instance)

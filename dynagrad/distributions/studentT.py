@@ -38,8 +38,7 @@ class StudentT(_LocScale):
 
     @property
     def mean(self):
-        m = self.loc.clone().detach() if not self.loc.requires_grad else self.loc * 1
-        return m.masked_fill(self.df <= 1, math.nan)
+        return self.loc.masked_fill(self.df <= 1, math.nan)
 
     @property
     def mode(self):

@@ -69,8 +69,6 @@ def mask(g, m):
     return where(m, g, 0.0)
 
 
-
-
 def const(arr, like):
     """A constant array in the same world as ``like`` (an array, or a Tensor without grad)."""
     if type(like) is nd or isinstance(like, gen):

@@ -291,7 +291,7 @@ def _chunked_forward(x, w, b, f, K, dil, pads, nb, kept=None):
     weight gradient (rebuilding them in backward would cost a third of the backward)."""
     N, O = x.shape[0], w.shape[0]
     w2 = w.reshape(O, -1)
-    res = None
+    res = xp.empty((N, O) + f.out, xp.result_type(x, w))
     for n0 in range(0, N, nb):
         xc = x[n0:n0 + nb]
         m = xc.shape[0]
@@ -300,8 +300,6 @@ def _chunked_forward(x, w, b, f, K, dil, pads, nb, kept=None):
             kept.append(cols)
         y = w2 @ cols
         y = f.crop(y.reshape((O, m) + f.E)).swapaxes(0, 1)
-        if res is None:
-            res = xp.empty((N, O) + f.out, y.dtype)
         if b is not None:
             xp.add(y, b.reshape((O,) + (1,) * len(K)), out=res[n0:n0 + m])
         else:

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .. import _source
 from ..autograd import state
 from ..autograd.graph import Node
 
@@ -65,13 +66,9 @@ class _Frame:
                 raise RuntimeError(
                     f"torch.utils.checkpoint: the recomputed forward of {getattr(self.fn, '__name__', self.fn)} "
                     f"differs in which inputs of {old.name()} require grad (forward at "
-                    f"{_where(old)}); do not change requires_grad between forward and backward")
+                    f"{_source.format_where(old.source)}); do not change requires_grad between forward and backward")
             if isinstance(old.saved, _Deferred):
                 old.saved = new.saved
-
-
-def _where(node: Node) -> str:
-    return f"{node.source[0]}:{node.source[1]}" if node.source else "an unknown line"
 
 
 class _Deferred:

@@ -30,6 +30,11 @@ class LazyModuleMixin:
         super().__init__(*args, **kwargs)
         self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters, with_kwargs=True)
 
+    def reset_parameters(self) -> None:
+        # the eager __init__ calls this on its zero-size placeholder weight: initialise only real weights
+        if not self.has_uninitialized_params() and self.weight.numel():
+            super().reset_parameters()
+
     def has_uninitialized_params(self) -> bool:
         return any(isinstance(t, UninitializedParameter)
                    for t in list(self._parameters.values()) + list(self._buffers.values()))
@@ -64,10 +69,6 @@ class LazyLinear(LazyModuleMixin, Linear):
         if bias:
             self.bias = UninitializedParameter(dtype=dtype)
 
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_features != 0:
-            super().reset_parameters()
-
     def initialize_parameters(self, input) -> None:  # noqa: A002
         if self.has_uninitialized_params():
             with autograd.no_grad():
@@ -86,10 +87,6 @@ class _LazyConvMixin(LazyModuleMixin):
         self.out_channels = out_channels
         if bias:
             self.bias = UninitializedParameter(dtype=dtype)
-
-    def reset_parameters(self) -> None:
-        if not self.has_uninitialized_params() and self.in_channels != 0:
-            super().reset_parameters()
 
     def initialize_parameters(self, input, *args, **kwargs) -> None:  # noqa: A002
         if not self.has_uninitialized_params():
