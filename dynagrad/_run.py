@@ -184,13 +184,17 @@ def _suggestion(name: str, candidates, prefix: str) -> str:
     return f" (did you mean {prefix}.{close[0]}?)" if close else ""
 
 
-def _sentence(e: BaseException, what: str, tail: str = "which dynagrad does not implement") -> str:
+def _location(e: BaseException) -> str:
     where = _user_frame(e)
     if where is None:
-        return f"dynagrad run: the program uses {what}, {tail}."
+        return "the program"
     path = os.path.abspath(where.filename)
     shown = os.path.relpath(path) if path.startswith(os.getcwd() + os.sep) else path
-    return f"dynagrad run: {shown}, line {where.lineno} uses {what}, {tail}."
+    return f"{shown}, line {where.lineno}"
+
+
+def _sentence(e: BaseException, what: str, tail: str = "which dynagrad does not implement") -> str:
+    return f"dynagrad run: {_location(e)} uses {what}, {tail}."
 
 
 def explain(e: BaseException) -> str | None:
@@ -201,17 +205,23 @@ def explain(e: BaseException) -> str | None:
         name = e.name or ""
         if name.split(".")[0] in heads:
             return _sentence(e, f"the module {name}")
-        if _user_frame(e) is not None and _inside(_frames(e)[-1].filename) and name and not _raised_by_user_line(e):
+        if name and not name.startswith("dynagrad") and _user_frame(e) is not None and \
+                _inside(_frames(e)[-1].filename) and not _raised_by_user_line(e):
             return _sentence(e, "a part of dynagrad that needs the Python package "
                                 f"'{name.split('.')[0]}'", "which is not installed (pip install it)")
         return None
     if isinstance(e, ImportError):
         m = re.match(r"cannot import name '(\w+)' from '([\w.]+)'", str(e))
-        if m and m.group(2).startswith("dynagrad"):
+        frames = _frames(e)
+        if m and m.group(2).startswith("dynagrad") and frames and not _inside(frames[-1].filename):
             mod = sys.modules.get(m.group(2))
             public = _torch_module_name(m.group(2))
             hint = _suggestion(m.group(1), dir(mod), public) if mod is not None else ""
             return _sentence(e, f"{public}.{m.group(1)}{hint}")
+        cause = e.__cause__
+        if isinstance(cause, ModuleNotFoundError) and frames and _inside(frames[-1].filename) and \
+                not (cause.name or "dynagrad").startswith("dynagrad"):  # an optional package dynagrad asks for
+            return f"dynagrad run: {_location(e)}: {str(e).rstrip('.')}."
         return None
     if isinstance(e, AttributeError):
         return _explain_attribute(e)
@@ -219,7 +229,7 @@ def explain(e: BaseException) -> str | None:
         return _explain_keyword(e)
     if isinstance(e, NotImplementedError) and _frames(e) and _inside(_frames(e)[-1].filename):
         msg = str(e).split(" (at ")[0].rstrip(".")
-        return _sentence(e, "an API dynagrad does not implement", f"saying: {msg}") if msg else None
+        return f"dynagrad run: {_location(e)}: {msg}." if msg else None
     return None
 
 

@@ -100,8 +100,11 @@ MISSING = {
     "keyword_of_class": ("import torch\ntorch.nn.Linear(2, 2, frobnicate=True)\n", 2,
                          "uses the keyword argument frobnicate= of torch.nn.Linear, which dynagrad does not "
                          "implement."),
+    "optional_package": ("import sys\nsys.modules['onnx'] = None  # as if onnx were not installed\nimport torch\n"
+                         "torch.onnx.export(torch.nn.Linear(2, 2), torch.ones(1, 2), 'm.onnx')\n", 4,
+                         ": dynagrad.onnx.export needs the onnx package: pip install onnx"),
     "not_implemented": ("import torch\ns = torch.eye(2).to_sparse()\ns.exp()\n", 3,
-                        "saying: Tensor.exp is not supported for sparse COO tensors"),
+                        ": Tensor.exp is not supported for sparse COO tensors"),
 }
 
 
@@ -112,7 +115,7 @@ def test_a_missing_api_ends_in_one_sentence(tmp_path, case):
     proc = _run(tmp_path, "prog.py")
     assert proc.returncode == 2, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"dynagrad run: prog.py, line {line} ") and sentence in last, proc.stderr
+    assert last.startswith(f"dynagrad run: prog.py, line {line}") and sentence in last, proc.stderr
     assert "Traceback" not in proc.stderr and "dynagrad/" not in proc.stderr
     assert f'File "prog.py", line {line}' in proc.stderr  # the line itself is shown above the sentence
 
