@@ -131,7 +131,7 @@ def _lgamma_array(a):
             # reflection: lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x); poles (x = 0, -1, ...) are +inf
             s = xp.abs(_sinpi(xn))
             val = math.log(math.pi) - xp.log(s) - _lgamma_pos(1.0 - xn)
-            val = xp.where((s == 0) | xp.isinf(xn), xp.inf, val)
+            val = xp.where((s == 0) | xp.isinf(xn) | (xn == xp.floor(xn)), xp.inf, val)
             out[neg] = val
         out = xp.where(xp.isposinf(x), xp.inf, out)
     return _back(out, a)
@@ -180,10 +180,36 @@ def _digamma_array(a):
     return _back(out, a)
 
 
+_MAX_STEPS = 1e6
+
+
+def _trigamma(x):
+    """polygamma(1, x) as PyTorch computes it: reflection below 1/2 (with sin(pi x) unreduced, so poles give
+    PyTorch's large finite values), six recurrence steps, then the asymptotic series. Never loops over |x|."""
+    x = x.copy()
+    sign = xp.ones_like(x)
+    result = xp.zeros_like(x)
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lo = x < 0.5
+        if lo.any():
+            s = xp.sin(xp.pi * x[lo])
+            result[lo] = -(xp.pi * xp.pi) / (s * s)
+            x[lo] = 1 - x[lo]
+            sign[lo] = -1.0
+        for _ in range(6):
+            result += 1 / (x * x)
+            x += 1
+        ixx = 1 / (x * x)
+        result += (1 + 1 / (2 * x) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / x
+    return sign * result
+
+
 def _polygamma_array(n: int, a):
     """The n-th derivative of digamma (n >= 1): shift up by the recurrence, then the asymptotic series."""
     if n == 0:
         return _digamma_array(a)
+    if n == 1:
+        return _back(_trigamma(_f64(a)), a)
     x = _f64(a)
     thr = 15.0 + n
     sign = 1.0 if n % 2 == 1 else -1.0  # (-1)^(n+1)
@@ -192,6 +218,10 @@ def _polygamma_array(n: int, a):
         finite = xp.isfinite(x)
         y = xp.where(finite, x, thr)
         acc = xp.zeros_like(y)
+        # the recurrence walks up one step at a time: far left of the origin that is millions of steps (PyTorch's
+        # Hurwitz zeta loops there too); such points get NaN rather than a hang
+        far = y < -_MAX_STEPS
+        y = xp.where(far, thr, y)
         steps = int(math.ceil(thr - float(y.min()))) if y.size else 0
         for _ in range(max(steps, 0)):
             m = y < thr
@@ -205,7 +235,7 @@ def _polygamma_array(n: int, a):
             c = _B2K[k - 1] * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
             s = s + c / y ** (2 * k + n)
         out = sign * (s + fact * acc)
-        out = xp.where(finite, out, xp.where(xp.isposinf(x), 0.0, xp.nan))
+        out = xp.where(finite & ~far, out, xp.where(xp.isposinf(x), 0.0, xp.nan))
         poles = (x <= 0) & (x == xp.floor(x))
         out = xp.where(poles, xp.inf if n % 2 == 1 else -xp.inf, out)
     return _back(out, a)
