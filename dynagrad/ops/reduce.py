@@ -64,6 +64,10 @@ class return_types:  # noqa: N801 - mirrors torch.return_types
     aminmax = collections.namedtuple("aminmax", ["min", "max"])
     cummax = collections.namedtuple("cummax", ["values", "indices"])
     cummin = collections.namedtuple("cummin", ["values", "indices"])
+    frexp = collections.namedtuple("frexp", ["mantissa", "exponent"])
+    nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
+    histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
+    unique_consecutive = collections.namedtuple("unique_consecutive", ["output", "inverse_indices", "counts"])
 
 
 # -- sum / mean / prod -----------------------------------------------------------------------------------
@@ -199,6 +203,8 @@ class AmaxBackward0(Op):
         ov = out if type(out) is _nd else out._data
         o = _regrow(ov, av.shape, self.axes, self.keepdims)
         hit = (av == o)
+        if av.dtype.kind in "fV":  # a NaN maximum is the NaN elements' (PyTorch: grad [0, 1, 0] for [3, nan, -1])
+            hit |= (av != av) & (o != o)
         count = hit.sum(axis=self.axes, keepdims=True)
         gg = _regrow(g, av.shape, self.axes, self.keepdims)
         return (D.mask(gg, hit) / D.const(_regrow(count, av.shape, None, True).astype(av.dtype), g),)

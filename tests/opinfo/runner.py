@@ -68,7 +68,9 @@ def _inputs(m, args, kwargs, grad):
         if isinstance(v, TL):
             return [conv(x) for x in v]
         if isinstance(v, np.ndarray):
-            g = grad and v.dtype.kind in "fc" and v.dtype.name != "float16" and v.dtype.name != "bfloat16"
+            # complex inputs do not require grad here: complex autograd's (conjugate Wirtinger) convention is
+            # issue 20 part 2's and tested there
+            g = grad and v.dtype.kind == "f" and v.dtype.name != "float16"
             t = _tensor(m, v, g)
             leaves.append(t if g else None)
             return t
@@ -242,7 +244,8 @@ def compare(mine, ref, info, sample, what) -> list[str]:
             bad.append(f"{what}: backward raises {mine['grad_error']}")
             break
         if key not in mine:
-            bad.append(f"{what}: dynagrad computes no {key}")
+            if any(r is not None and np.any(r) for r in ref[key]):  # torch's second derivatives are not all 0
+                bad.append(f"{what}: dynagrad computes no {key}")
             continue
         for i, (g, rg) in enumerate(zip(mine[key], ref[key])):
             w = f"{what}: {key[:-1]} of input {i}"
