@@ -125,6 +125,7 @@ CASES = {
     "real_imag_conj": (lambda a: (lambda z: dynagrad.stack([z.real, z.imag, z.conj().imag]))(
         dynagrad.view_as_complex(a)), [_any((3, 2))]),
     # reductions
+    "logcumsumexp": (lambda a: dynagrad.logcumsumexp(a, 1), [_any((3, 4))]),
     "sum": (lambda a: a.sum(1), [_any((3, 4))]),
     "sum_all": (lambda a: a.sum(), [_any((3, 4))]),
     "mean": (lambda a: a.mean((0, 2), keepdim=True), [_any((2, 3, 4))]),

@@ -628,6 +628,8 @@ def _build_math() -> None:
                 M.ViewAsComplexBackward0):
         r[cls] = linear(cls)
     r[M.NextafterBackward0] = _r_nextafter
+    from ..ops import reduce as R
+    r[R.LogcumsumexpBackward0] = via_vjp(R.LogcumsumexpBackward0)
     r[M.NotDifferentiable] = zero
 
 

@@ -546,9 +546,11 @@ class GeluBackward0(_CachingOp):
             ctx.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh(_TANH_K * (x + 0.044715 * (x * x * x))))
-        cdf = _erf_array(x * _SQRT1_2)
-        cdf += 1
-        cdf *= 0.5
+        cdf = xp.asarray(_erf_array(x * _SQRT1_2))  # a 0-d input gives a NumPy scalar: in-place ops need an array
+        cdf = (cdf + 1) * 0.5 if cdf.ndim == 0 else cdf
+        if cdf.ndim:
+            cdf += 1
+            cdf *= 0.5
         if ctx is not None:
             ctx.cdf = cdf  # erf is the costly part: keep it for backward
         return x * cdf

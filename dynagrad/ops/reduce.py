@@ -575,12 +575,43 @@ def cummin(x, dim):
     return _cum_extreme(x, dim, False)
 
 
+class LogcumsumexpBackward0(Op):
+    """log(cumsum(exp(x))) by running logaddexp, so an inf keeps the sum inf (PyTorch: [inf, 1] -> [inf, inf])."""
+
+    save = (0,)
+    save_output = True
+
+    def forward(ctx, a, axis):
+        if ctx is not None:
+            ctx.axis = axis
+        if a.ndim == 0:
+            return a.copy()
+        return xp.logaddexp.accumulate(a, axis=axis)
+
+    def backward(self, g, x, out):
+        # d out_j / d x_i = exp(x_i - out_j) for j >= i: a reversed cumulative sum of g exp(-out), times exp(x)
+        from .elementwise import exp
+        if self.edges[0][0] is None:
+            return (None,)
+        axis = self.axis
+        if g.ndim == 0:
+            return (g,)
+        w = g * (D.exp(-out) if D.is_array(out) else exp(-out))
+        rev = _flip_cumsum(w, axis)
+        return (rev * (D.exp(x) if D.is_array(x) else exp(x)),)
+
+
+def _flip_cumsum(w, axis):
+    if D.is_array(w):
+        return xp.flip(xp.cumsum(xp.flip(w, axis), axis=axis), axis)
+    return w.flip(axis).cumsum(axis).flip(axis)
+
+
 def logcumsumexp(x, dim):
-    from .elementwise import exp, log
-    if x._data.size == 0:
-        return x.clone()
-    m = amax(x.detach(), dim, keepdim=True)
-    return log(cumsum(exp(x - m), dim)) + m
+    """log(cumsum(exp(x))) along ``dim``, stable for large and infinite values."""
+    if x._data.dtype.kind not in "fcV":
+        x = x.to(dtypes.get_default_dtype())
+    return LogcumsumexpBackward0.apply(x, axis=normalize_dim(dim, x._data.ndim) if x._data.ndim else normalize_dim(dim, 1))
 
 
 # -- softmax family (primitives for speed and stability) ----------------------------------------------------

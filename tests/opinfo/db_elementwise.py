@@ -190,3 +190,33 @@ BINARY = [
 ]
 
 OPS += BINARY
+
+SPECIAL_UNARY = [("digamma", (0.1, 4)), ("entr", (0.0, 3)), ("erf", (-2, 2)), ("erfc", (-2, 2)), ("erfinv", (-0.9, 0.9)),
+                 ("exp2", (-2, 2)), ("expit", (-2, 2)), ("expm1", (-2, 2)), ("gammaln", (0.1, 4)), ("log1p", (-0.5, 2)),
+                 ("log_ndtr", (-3, 3)), ("logit", (0.05, 0.95)), ("ndtr", (-3, 3)), ("ndtri", (0.05, 0.95)),
+                 ("psi", (0.1, 4)), ("round", (-3, 3)), ("sinc", (-2, 2))]
+OPS += [unary("special." + n, dtypes=F + ("int64",), domain=d, budget=5, family="special") for n, d in SPECIAL_UNARY]
+OPS += [
+    custom("special.polygamma", lambda mk: (mk.add(1, mk.t(3, lo=0.2, hi=3)), mk.add(2, mk.t(3, lo=0.2, hi=3))),
+           family="special", gradgrad=False),
+    custom("special.multigammaln", lambda mk: (mk.add(mk.t(3, lo=2, hi=4), 2),), family="special"),
+    custom("special.logsumexp", lambda mk: (mk.add(mk.t(3, 4), 1), mk.add(mk.special(), 0)), family="special"),
+    custom("special.softmax", lambda mk: (mk.add(mk.t(3, 4), 1),), family="special"),
+    custom("special.log_softmax", lambda mk: (mk.add(mk.t(3, 4), 1),), family="special"),
+    custom("view_as_real", lambda mk: (mk.add(mk.t(3, dtype="complex64")), mk.add(mk.t(3)),
+                                       mk.add(mk.t(2, 3, dtype="complex128"))), family="unary", method=None),
+    custom("view_as_complex", lambda mk: (mk.add(mk.t(3, 2)), mk.add(mk.t(3, 3)), mk.add(mk.t(3, 2, dtype="float64")),
+                                          mk.add(mk.t(3, 2, dtype="int64"))), family="unary", method=None),
+    custom("frexp", lambda mk: (mk.add(mk.t(3, 4)), mk.add(mk.special()), mk.add(mk.t(3, dtype="int64"))),
+           grad=False, family="unary"),
+    custom("is_signed", lambda mk: [mk.add(mk.t(2, dtype=d), tag=d) for d in S.ALL], grad=False, family="unary"),
+    custom("is_conj", lambda mk: (mk.add(mk.t(2)), mk.add(mk.t(2, dtype="complex64"))), grad=False, family="unary"),
+    custom("is_neg", lambda mk: (mk.add(mk.t(2)),), grad=False, family="unary"),
+    custom("is_complex", lambda mk: [mk.add(mk.t(2, dtype=d), tag=d) for d in S.ALL], grad=False, family="unary"),
+    custom("is_floating_point", lambda mk: [mk.add(mk.t(2, dtype=d), tag=d) for d in S.ALL], grad=False,
+           family="unary"),
+    custom("allclose", lambda mk: (mk.add(mk.t(3), mk.t(3)), mk.add(mk.special(), mk.special()),
+                                   mk.add(mk.special(), mk.special(), equal_nan=True)), grad=False, family="binary"),
+    custom("equal", lambda mk: (mk.add(mk.t(3), mk.t(3)), mk.add(mk.t(3), mk.t(4)), mk.add(mk.special(), mk.special())),
+           grad=False, family="binary"),
+]
