@@ -58,6 +58,8 @@ def _erf_array(x):
     x = xp.asarray(x)
     if x.dtype == xp.float64:
         return E._erf_array(x)
+    if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
+        return _erf_array(x.reshape(1)).reshape(())
     a = xp.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t

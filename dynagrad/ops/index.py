@@ -582,6 +582,8 @@ def median(x, dim=None, keepdim: bool = False):
     if dim is None:
         from .shape import reshape
         flat = reshape(x, -1)
+        if flat._data.size == 0:  # PyTorch: the median of no elements is NaN
+            return Tensor._wrap(xp.full((), xp.nan, x._data.dtype if x._data.dtype.kind in "fV" else xp.float32))
         k = (flat._data.shape[0] - 1) // 2
         return kthvalue(flat, k + 1, 0).values
     axis = normalize_dim(dim, x._data.ndim)

@@ -119,6 +119,8 @@ def sum(x, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=N
 
 def nansum(x, dim=None, keepdim=False, *, dtype=None):
     from .index import where
+    if x._data.dtype.kind in "biu":  # no NaN to drop: the sum's dtype rules (int64 for integers)
+        return sum(x, dim, keepdim, dtype=dtype)
     return sum(where(x != x, 0.0, x), dim, keepdim, dtype=dtype)
 
 
@@ -553,6 +555,10 @@ def cumprod(x, dim, *, dtype=None):
 
 
 def _cum_extreme(x, dim, is_max):
+    if x._data.ndim == 0:  # a 0-d input is its own running extreme, at index 0
+        normalize_dim(dim, 1)
+        rt = return_types.cummax if is_max else return_types.cummin
+        return rt(x.clone(), Tensor._wrap(xp.zeros((), xp.int64)))
     axis = normalize_dim(dim, x._data.ndim)
     a = x._data
     fn = xp.maximum if is_max else xp.minimum
