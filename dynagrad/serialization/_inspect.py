@@ -106,6 +106,9 @@ def _inspect_node(node: Any, path: list[str], entries, raw: dict[str, str], out:
     here = ".".join(path)
     if isinstance(node, list) or tag in ("tuple", "size", "set", "frozenset"):
         items = node if isinstance(node, list) else node["items"]
+        if tag in (None, "tuple") and _short(items):
+            out.append(_value(here, tuple(items) if tag else items))
+            return
         if not items or tag == "size":
             out.append(TensorInfo(here or "(top level)", tag or "list", (), 0, "value",
                                   f"torch.Size({items})" if tag == "size" else "[]" if tag is None else "()"))
@@ -155,7 +158,9 @@ def _inspect_torch(fh, name: str, kind: str) -> list[TensorInfo]:
     while stack:
         o, path = stack.pop()
         here = ".".join(path)
-        if isinstance(o, (dict, list, tuple, set, frozenset, OpaqueObject)):
+        if _short(o):  # (3, 3), [0, 1, 2]: one entry, not one per element
+            out.append(_value(here, o))
+        elif isinstance(o, (dict, list, tuple, set, frozenset, OpaqueObject)):
             if id(o) in visited:
                 continue
             visited.add(id(o))
@@ -185,6 +190,11 @@ def _inspect_torch(fh, name: str, kind: str) -> list[TensorInfo]:
     return out
 
 
+def _short(o: Any) -> bool:
+    return type(o) in (list, tuple) and 0 < len(o) <= 16 and all(
+        x is None or type(x) in (int, float, bool, str) and len(str(x)) < 20 for x in o)
+
+
 _MODULE_NOISE = {"training", "_non_persistent_buffers_set", "_is_full_backward_hook", "_flat_weights",
                  "_flat_weights_names", "_all_weights", "_flat_weight_refs"}
 
@@ -192,7 +202,7 @@ _MODULE_NOISE = {"training", "_non_persistent_buffers_set", "_is_full_backward_h
 def _kids(o: Any, path: list[str], out: list[TensorInfo]) -> list[tuple[Any, list[str]]]:
     here = ".".join(path)
     if isinstance(o, OpaqueObject):
-        out.append(TensorInfo(here or "(top level)", o.cls, (), 0, "object", f"a {o.cls} object"))
+        out.append(TensorInfo(here or "(top level)", o.cls, (), 0, "object", "object"))
         st = o.state
         if isinstance(st, dict) and "_parameters" in st and "_modules" in st:  # an nn.Module, as torch keeps it
             kids = []

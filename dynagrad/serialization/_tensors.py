@@ -68,6 +68,8 @@ def check_view(numel: int, offset: Any, shape: Any, stride: Any) -> None:
         raise ValueError(f"a tensor of {len(shape)} dimensions (at most 64 are supported)")
     if offset < 0 or any(n < 0 for n in shape):
         raise ValueError(f"negative size or offset in view (offset {offset}, shape {list(shape)})")
+    if math.prod(n for n in shape if n) >= _MAX_DIM // 16:
+        raise ValueError(f"view of shape {list(shape)} is too large")
     if 0 in shape:
         return
     if offset >= _MAX_DIM or math.prod(shape) >= _MAX_DIM:
