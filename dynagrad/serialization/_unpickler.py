@@ -148,8 +148,7 @@ class Unpickler:
         if d > MAX_DEPTH:
             raise CheckpointError(f"{self.name}: structure is nested too deeply (more than {MAX_DEPTH} "
                                   "levels)")
-        if d > 1:
-            self.depths[id(x)] = (x, d)
+        self.depths[id(x)] = (x, d)
         return x
 
     def tuple_(self, items: list[Any]) -> tuple:
