@@ -70,7 +70,7 @@ def row(dt: np.dtype) -> DT | None:
     """The table row of a NumPy dtype, whatever its byte order."""
     dt = dt.newbyteorder("=")
     got = BY_NUMPY.get(dt)
-    if got is None and dt.kind == "V" and "ml_dtypes" in sys.modules and add_ml_rows():
+    if got is None and dt.kind in "Vf" and "ml_dtypes" in sys.modules and add_ml_rows():
         got = BY_NUMPY.get(dt)
     return got
 

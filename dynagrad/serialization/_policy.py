@@ -538,6 +538,7 @@ class LoadPolicy:
         self.instances: dict[int, Any] = {}  # objects NEWOBJ made: only these take a (deferred) BUILD
         self.builds: list[tuple[Any, Any]] = []
         self.unresolved: list[str] = []  # in "inspect" mode: the globals not in the fixed table
+        self._getattr_pending, self._getattr_pending_name = False, ""
         if mode == "full":
             _module_class()  # dynagrad.nn itself (a fixed module, never one the file names)
 
@@ -546,15 +547,21 @@ class LoadPolicy:
         """``shown``: the name as the file spells it (``__builtin__.eval``), for messages."""
         full = f"{module}.{name}"
         shown = shown or full
+        if self._getattr_pending:  # getattr is allowed only as getattr(torch._C._VariableFunctionsClass, name)
+            self._getattr_pending = False
+            if (module, name) != ("torch._C", "_VariableFunctionsClass"):
+                raise UnsafeCheckpointError(f"{self.file}: refusing to load global '{self._getattr_pending_name}' "
+                                            "(allowed only to name a torch function such as torch.tanh)")
         got = fixed_global(module, name)
         if got is not None:
             return got
         if module == "torch._utils" and name in UNSUPPORTED:
             raise UnsafeCheckpointError(f"{self.file}: holds {UNSUPPORTED[name]} ('{full}'), which dynagrad "
                                         "does not support")
-        if (module, name) == ("torch._C", "_VariableFunctionsClass") and self.mode == "full":
+        if (module, name) == ("torch._C", "_VariableFunctionsClass") and self.mode != "weights":
             return FUNCTIONS_CLASS
-        if (module, name) == ("builtins", "getattr") and self.mode == "full":
+        if (module, name) == ("builtins", "getattr") and self.mode != "weights":
+            self._getattr_pending, self._getattr_pending_name = True, shown
             return Global(self._getattr_function, full)
         if (module, name) == ("builtins", "object") and self.mode == "full":
             return Marker("object", "object")
@@ -642,6 +649,8 @@ class LoadPolicy:
         if owner is not FUNCTIONS_CLASS or not isinstance(name, str):
             raise UnsafeCheckpointError(f"{self.file}: refusing to load global 'builtins.getattr' except for "
                                         "torch functions")
+        if self.mode == "inspect":
+            return Opaque(f"torch.{name}")
         got = resolve("torch", name)
         if got is _MISSING or not _is_function(got):
             raise UnsafeCheckpointError(f"{self.file}: the file needs torch.{name}, which dynagrad lacks")

@@ -91,4 +91,10 @@ def strided_view(flat: np.ndarray, offset: Any, shape: Any, stride: Any) -> np.n
         return np.empty(tuple(shape), flat.dtype)
     item = flat.dtype.itemsize
     strides = tuple(0 if n == 1 and abs(s) > flat.size else s * item for n, s in zip(shape, stride))
-    return np.lib.stride_tricks.as_strided(flat[offset:], shape=tuple(shape), strides=strides)
+    base = flat[offset:]
+    if flat.dtype.kind not in "biufc" or flat.dtype.type.__module__ != "numpy":
+        # as_strided goes through __array_interface__, whose typestr ('<f1') names no ml_dtypes type:
+        # stride a same-sized unsigned view, then reinterpret (allowed for any strides at equal itemsize)
+        return np.lib.stride_tricks.as_strided(base.view(f"u{item}"), shape=tuple(shape),
+                                               strides=strides).view(flat.dtype)
+    return np.lib.stride_tricks.as_strided(base, shape=tuple(shape), strides=strides)
