@@ -367,7 +367,7 @@ def test_killed_writer_never_leaves_a_torn_file(tmp_path):
     save({"step": 0, "w": dynagrad.zeros(2_000_000)}, path)
     rng = np.random.default_rng(0)
     left_behind = 0
-    for _ in range(12):
+    for _ in range(8):
         child = subprocess.Popen([sys.executable, "-c", WRITER, path], stdout=subprocess.PIPE, env=ENV)
         assert child.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.0, 0.25))
