@@ -103,13 +103,14 @@ def test_exported_as_dynagrad_save_and_load():
     assert dynagrad.save is save and dynagrad.load is load
 
 
+@pytest.mark.parametrize("format", ["torch", "dynagrad"])
 @pytest.mark.parametrize("np_dtype", NP_DTYPES, ids=lambda d: np.dtype(d).name)
-def test_tensor_roundtrip_every_dtype(np_dtype):
+def test_tensor_roundtrip_every_dtype(np_dtype, format):
     rng = np.random.default_rng(0)
     a = np.abs(rng.standard_normal((3, 4)) * 50).astype(np_dtype)
     obj = {"t": dynagrad.from_numpy(a), "scalar": dynagrad.from_numpy(a[1:2, 2:3].reshape(())),
            "lone": dynagrad.from_numpy(a.copy()[0, 0, None].reshape(())), "empty": dynagrad.from_numpy(a[:0])}
-    assert_same(obj, roundtrip(obj))
+    assert_same(obj, roundtrip(obj, format=format))
 
 
 @pytest.mark.parametrize("np_dtype", NP_DTYPES, ids=lambda d: np.dtype(d).name)
@@ -292,10 +293,10 @@ _structures = st.recursive(
     max_leaves=16)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_structures)
-def test_property_roundtrip(obj):
-    assert_same(obj, roundtrip(obj))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_structures, st.sampled_from(["torch", "dynagrad"]))
+def test_property_roundtrip(obj, format):
+    assert_same(obj, roundtrip(obj, format=format))
 
 
 # ---------------------------------------------------------------------------------------------------

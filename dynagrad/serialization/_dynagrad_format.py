@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from . import _safetensors
-from ._dtypes import numpy_dtype_from_name, row
+from ._dtypes import little_endian, numpy_dtype_from_name, row
 from ._errors import CheckpointError
 from ._tensors import array_of, core, is_parameter, make_tensor, strided_view
 
@@ -212,7 +212,7 @@ class _Encoder:
             name = f"{base}#{n}"
         if row(arr.dtype) is None or row(arr.dtype).code is None:  # e.g. complex128: store the bytes
             self.raw[name] = arr.dtype.newbyteorder("=").name
-            arr = _little_endian(arr)[..., None].view(np.uint8)
+            arr = little_endian(arr)[..., None].view(np.uint8)
         self.arrays[name] = arr
         return name
 
@@ -354,46 +354,3 @@ class _Decoder:
         if type(rg) is not bool or type(param) is not bool:
             raise TypeError("requires_grad and parameter must be booleans")
         return self._leaf(node, lambda a: make_tensor(a, rg, param))
-
-
-def _check_view(numel: int, offset: Any, shape: Any, stride: Any) -> None:
-    """Check ``offset + sum(i_k * stride_k)`` stays in ``[0, numel)`` for every index, raising ValueError
-    otherwise: ``as_strided`` itself would read or write outside the buffer without a word."""
-    ints = lambda xs: isinstance(xs, (list, tuple)) and all(type(x) is int and abs(x) < 2 ** 62 for x in xs)
-    if type(offset) is not int or not ints(shape) or not ints(stride) or len(shape) != len(stride):
-        raise ValueError("a view needs an int offset, and int sequences shape and stride of equal length")
-    if offset < 0 or any(n < 0 for n in shape):
-        raise ValueError(f"negative size or offset in view (offset {offset}, shape {list(shape)})")
-    if math.prod(shape) == 0:
-        return
-    lo = offset + sum((n - 1) * s for n, s in zip(shape, stride) if s < 0)
-    hi = offset + sum((n - 1) * s for n, s in zip(shape, stride) if s > 0)
-    if lo < 0 or hi >= numel:
-        raise ValueError(f"view (offset {offset}, shape {list(shape)}, stride {list(stride)}) reaches "
-                         f"outside its storage of {numel} elements")
-
-
-def strided_view(flat: np.ndarray, offset: Any, shape: Any, stride: Any) -> np.ndarray:
-    """``flat[offset + sum(i_k * stride_k)]`` as a view of the 1-d ``flat``, bounds checked first."""
-    _check_view(flat.size, offset, shape, stride)
-    if math.prod(shape) == 0:
-        return np.empty(tuple(shape), flat.dtype)
-    return np.lib.stride_tricks.as_strided(flat[offset:], shape=tuple(shape),
-                                           strides=tuple(s * flat.dtype.itemsize for s in stride))
-
-
-def _parse_dynagrad_meta(meta: dict[str, str], name: str) -> tuple[Any, dict[str, str]]:
-    version = meta.get("format_version", "")
-    if not version.isdigit():
-        raise CheckpointError(f"{name}: corrupted dynagrad header (format_version {version!r})")
-    if int(version) > FORMAT_VERSION:
-        raise CheckpointError(f"{name}: written in dynagrad format version {version}, but this dynagrad "
-                              f"reads versions up to {FORMAT_VERSION}; upgrade dynagrad to load it")
-    try:
-        structure = json.loads(meta["structure"], parse_constant=_no_constants)
-        raw = json.loads(meta.get("raw_dtypes", "{}"))
-    except (KeyError, ValueError, RecursionError) as e:
-        raise CheckpointError(f"{name}: corrupted dynagrad header (structure: {e!r})") from None
-    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise CheckpointError(f"{name}: corrupted dynagrad header (raw_dtypes)")
-    return structure, raw

@@ -6,7 +6,6 @@ import dataclasses
 import math
 from typing import Any
 
-
 from . import _dynagrad_format, _safetensors
 from ._dtypes import numpy_dtype_from_name
 from ._errors import CheckpointError

@@ -10,7 +10,6 @@ or the stream), the stubs become tensors, and the objects of a whole model get t
 from __future__ import annotations
 
 import io
-import os
 import pickle
 import struct
 import zipfile
@@ -457,7 +456,7 @@ def check_map_location(map_location: Any) -> None:
     if map_location is None or callable(map_location) and not isinstance(map_location, (str, dict)):
         return
     if isinstance(map_location, dict):
-        for k, v in map_location.items():
+        for k, _v in map_location.items():
             if not isinstance(k, str):
                 raise TypeError(f"map_location keys must be location strings, got {k!r}")
         return
