@@ -58,6 +58,8 @@ from .dtypes import (
     finfo,
     float,
     float16,
+    float8_e4m3fn,
+    float8_e5m2,
     float32,
     float64,
     get_default_dtype,
