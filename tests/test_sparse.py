@@ -69,7 +69,8 @@ def test_repr_matches_torch():
         assert g == w, f"\n{g}\n!=\n{w}"
 
 
-@pytest.mark.parametrize("form", ["sparse.mm", "mm", "spmm", "matmul_op", "dense_matmul", "sparse.addmm"])
+@pytest.mark.parametrize("form", ["sparse.mm", "mm", "spmm", "matmul_op", "dense_matmul", "dense_mm",
+                                  "sparse.addmm"])
 def test_products_and_gradients_to_dense_and_values_match_torch(form):
     rng = np.random.default_rng(0)
     dense = rng.standard_normal((3, 4)).astype(np.float32)
@@ -91,7 +92,7 @@ def test_products_and_gradients_to_dense_and_values_match_torch(form):
             out = lib.sparse.addmm(lib.tensor(bias), s, m, beta=0.5, alpha=2.0)
         else:
             m = lib.tensor(left, requires_grad=True)
-            out = m @ s
+            out = m @ s if form == "dense_matmul" else lib.mm(m, s)
         (out * out).sum().backward()
         return [_np(out), _np(v.grad), _np(m.grad)]
 

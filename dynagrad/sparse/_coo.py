@@ -191,7 +191,6 @@ class SparseCooTensor(Tensor):
         t = _new(SparseCooTensor)
         t._data = _SparsePlaceholder(tuple(int(s) for s in shape))
         t._requires_grad = False  # never an input the engine records; gradients go through _vals
-        t.grad_fn = None
         t._output_nr = 0
         t._vc = [0, None]
         t._base = None
