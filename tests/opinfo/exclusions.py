@@ -76,7 +76,8 @@ for _n in ("lgamma", "sigmoid"):
 _SURFACE = ("device and build surface (issue 19): compared with PyTorch's CPU wheel in tests/test_cpu_build.py "
             "and tests/test_legacy_tensor_api.py")
 _SPARSE = "sparse COO tensors: compared with torch in tests/test_sparse.py (values, gradients, printing)"
-for _n in ("get_default_device", "set_default_device", "get_device_module", "is_vulkan_available", "set_flush_denormal"):
+for _n in ("get_default_device", "set_default_device", "get_device_module", "is_vulkan_available",
+           "set_flush_denormal"):
     EXCLUDED["torch." + _n] = _SURFACE
 EXCLUDED["Tensor.new"] = _SURFACE
 EXCLUDED["torch.spmm"] = _SPARSE

@@ -29,7 +29,7 @@ for step in range(6):
     err.backward()
     opt.step()
     y.data.fill_(float(step % 2))
-    print("step %d loss %.4f mean %.4f" % (step, err.data.item(), out.data.mean()))
+    print("step %d loss %.4f mean %.4f" % (step, err.data.item(), out.data.mean()))  # noqa: UP031 - old style
 
 sub = noise[range(2, 5)]
 sub2 = noise[np.array([0, 7]), :][:, [True, False, True, False, True]]
