@@ -18,12 +18,18 @@ _nd = xp.ndarray
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
 
+_AS_TUPLE = (list, tuple, range, slice, Tensor, _nd)
+
+
 def _sequence_as_tuple(idx: list) -> bool:
     """PyTorch's (and old NumPy's) rule: a short list holding a sequence, slice, ``...``, None or a tensor is a
     tuple of indices (``x[[rows, cols]]`` is ``x[rows, cols]``); any other list is one integer index."""
     if len(idx) >= 32:
         return False
-    return any(i is None or i is Ellipsis or isinstance(i, (list, tuple, range, slice, Tensor, _nd)) for i in idx)
+    for i in idx:
+        if type(i) is not int and (i is None or i is Ellipsis or isinstance(i, _AS_TUPLE)):
+            return True
+    return False
 
 
 def to_np_index(idx):
