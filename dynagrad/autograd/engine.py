@@ -194,9 +194,10 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                         _check_shape(g, shape, node)
                     if create_graph:
                         if g._data.dtype != dt:
-                            g = g.to(_dtype_of(dt))
+                            g = _cast_grad(g, dt)
                     elif g.dtype is not dt and g.dtype != dt:
-                        g = g.astype(dt)
+                        # a real input of an op with a complex result takes the real part (as PyTorch)
+                        g = (g.real if g.dtype.kind == "c" and dt.kind != "c" else g).astype(dt)
                     b = buffers.get(target)
                     if isinstance(target, Node):
                         if b is None:
@@ -262,6 +263,14 @@ def _zeros(meta, create_graph):
         from ..tensor import Tensor
         return Tensor._wrap(z)
     return z
+
+
+def _cast_grad(g, dt):
+    """A Tensor gradient cast to its input's dtype; a real input takes the real part of a complex one."""
+    if g._data.dtype.kind == "c" and dt.kind != "c":
+        from ..linalg._complex import real
+        g = real(g)
+    return g.to(_dtype_of(dt)) if g._data.dtype != dt else g
 
 
 def _dtype_of(np_dtype):

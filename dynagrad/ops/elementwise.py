@@ -182,6 +182,8 @@ class MulBackward0(Op):
 
     def backward(self, g, a, b):
         e = self.edges
+        if D.is_complex(g):  # PyTorch's convention for complex gradients: conjugate the other factor
+            a, b = D.conj(a), D.conj(b)
         return (g * b if e[0][0] is not None else None), (g * a if e[1][0] is not None else None)
 
 
@@ -193,6 +195,8 @@ class DivBackward0(Op):
         return a / b
 
     def backward(self, g, a, b):
+        if D.is_complex(g):
+            a, b = D.conj(a), D.conj(b)
         ga = g / b
         return ga, (-ga * a / b if self.edges[1][0] is not None else None)
 
