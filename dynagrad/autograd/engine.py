@@ -79,6 +79,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     # -- count dependencies (iteratively: graphs may be 100k nodes deep) ------------------------------
     deps: dict = {}
     stack = [n for n in start if isinstance(n, Node)]
+    roots_set = set(stack) if len(stack) > 1 else ()  # a root reached from another is expanded only once
     order = []
     while stack:
         node = stack.pop()
@@ -89,7 +90,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             d = deps.get(target)
             if d is None:
                 deps[target] = 1
-                if isinstance(target, Node):
+                if isinstance(target, Node) and target not in roots_set:
                     stack.append(target)
             else:
                 deps[target] = d + 1

@@ -293,13 +293,13 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, o
 
 def _raise_lu(info, A, fn):
     arr = xp.asarray(info._data)
-    if arr.size and arr.any():
+    if arr.size and arr.any():  # a RuntimeError, not a LinAlgError, as PyTorch raises it
         i = first_failure(arr)
         j = int(arr.reshape(-1)[i])
         msg = (f"U[{j},{j}] is zero and using it on lu_solve would result in a division by zero. If you still "
                f"want to perform the factorization, consider calling linalg.lu(A, pivot) or "
                f"linalg.lu_factor_ex(A, pivot)")
-        raise LinAlgError(batch_message(fn, i, A._data.ndim, msg))
+        raise RuntimeError(batch_message(fn, i, A._data.ndim, msg))
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True, out=None):

@@ -78,7 +78,7 @@ class LinalgDetBackward0(LinalgOp):
 
     def vjp(self, g, a, d):
         if a._data.size == 0:
-            return (None,)
+            return (a * 0,)
         if not _state.grad_enabled:
             ad, dd, gd = a._data, d._data, g._data
             inv_, _ = _inv_array(ad)
@@ -223,9 +223,10 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"linalg_matrix_power(): argument 'n' (position 2) must be int, not {type(n).__name__}")
     check_square(A, "linalg.matrix_power")
-    if n == 0:
+    if n == 0:  # the identity, with a zero gradient (PyTorch's result requires grad)
+        from ..ops.elementwise import _zero_grad_like
         eye = xp.broadcast_to(xp.eye(A._data.shape[-1], dtype=A._data.dtype), A._data.shape).copy()
-        return write_out(Tensor._wrap(eye), out)
+        return write_out(_zero_grad_like(Tensor._wrap(eye), A), out)
     a = A
     if n < 0:
         from .solvers import inv

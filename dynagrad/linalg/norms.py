@@ -192,7 +192,8 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         if keepdim:
             shape = [1 if i in (d0, d1) else s for i, s in enumerate(A._data.shape)]
         rt = xp.finfo(A._data.dtype).dtype
-        return write_out(Tensor._wrap(xp.zeros(shape, rt)), out)
+        from ..ops.elementwise import _zero_grad_like
+        return write_out(_zero_grad_like(Tensor._wrap(xp.zeros(shape, rt)), A), out)
     if ord_ == "fro":
         return write_out(vector_norm(A, 2, (d0, d1), keepdim), out)
     if ord_ in ("nuc", 2, -2):

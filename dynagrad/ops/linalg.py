@@ -494,7 +494,9 @@ def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitrian
     from ..linalg._common import write_out
     a = A.mT if transpose else A
     x = _la().solve_triangular(a, b, upper=upper != bool(transpose), unitriangular=unitriangular)
-    return write_out(_rt("triangular_solve", ["solution", "cloned_coefficient"])(x, A.clone()), out)
+    batch = xp.broadcast_shapes(A._data.shape[:-2], b._data.shape[:-2])
+    coeff = A.expand(*(batch + A._data.shape[-2:])).clone()  # PyTorch returns A broadcast to the batch
+    return write_out(_rt("triangular_solve", ["solution", "cloned_coefficient"])(x, coeff), out)
 
 
 def geqrf(input, *, out=None):  # noqa: A002
