@@ -649,3 +649,52 @@ def test_non_contiguous_inputs():
     check_op(lambda m, a, b: m.linalg.solve(_sq(m, a), b), F(3, 3, layout="T"), F(3, 2, layout="step"))
     check_op(lambda m, a: m.linalg.svdvals(a), F(2, 4, 3, layout="T"))
     check_op(lambda m, a: m.linalg.det(a), F(3, 3, layout="step"))
+
+
+AUTOCAST = {
+    "inv": lambda m, b: m.linalg.inv(b), "det": lambda m, b: m.linalg.det(b),
+    "cholesky": lambda m, b: m.linalg.cholesky(b @ b.mT), "svdvals": lambda m, b: m.linalg.svdvals(b),
+    "vector_norm": lambda m, b: m.linalg.vector_norm(b), "solve": lambda m, b: m.linalg.solve(b, b),
+    "qr": lambda m, b: m.linalg.qr(b)[0], "eigh": lambda m, b: m.linalg.eigh(b)[0],
+    "eigvals": lambda m, b: m.linalg.eigvals(b), "matrix_exp": lambda m, b: m.linalg.matrix_exp(b),
+    "slogdet": lambda m, b: m.linalg.slogdet(b)[1], "lstsq": lambda m, b: m.linalg.lstsq(b, b)[0],
+    "pinv": lambda m, b: m.linalg.pinv(b), "cond": lambda m, b: m.linalg.cond(b),
+    "matrix_rank": lambda m, b: m.linalg.matrix_rank(b), "lu_factor": lambda m, b: m.linalg.lu_factor(b)[0],
+    "solve_triangular": lambda m, b: m.linalg.solve_triangular(b, b, upper=True),
+    "triangular_solve": lambda m, b: m.triangular_solve(b, b)[0], "cholesky_solve": lambda m, b: m.cholesky_solve(b, b),
+    "cross": lambda m, b: m.linalg.cross(b[:, :3], b[:, :3]), "vecdot": lambda m, b: m.linalg.vecdot(b, b),
+    "matrix_power": lambda m, b: m.linalg.matrix_power(b, 3), "logdet": lambda m, b: m.logdet(b @ b.mT),
+}
+
+
+def test_autocast_runs_linear_algebra_where_pytorch_does():
+    """PyTorch's CPU autocast runs some of torch.linalg in float32, leaves others in bfloat16, and some of
+    those refuse bfloat16: the same result dtypes (or an error) here."""
+    a = np.random.default_rng(8).standard_normal((4, 4)).astype(np.float32) + 4 * np.eye(4, dtype=np.float32)
+
+    def run(m):
+        out = {}
+        with m.autocast(device_type="cpu", dtype=m.bfloat16):
+            b = m.tensor(a) @ m.tensor(a)
+            for name, f in AUTOCAST.items():
+                try:
+                    out[name] = str(f(m, b).dtype).replace("torch.", "")
+                except (RuntimeError, NotImplementedError):
+                    out[name] = "error"
+        return out
+    assert run(dynagrad) == reference(run)
+
+
+def test_half_precision_matrix_exp():
+    """PyTorch 2.13's float16/bfloat16 matrix_exp returns NaN or garbage (its degree bounds round to 0 in half
+    precision and leave the result uninitialised); here the same algorithm runs in half precision, with
+    matrix products accumulated in float32 as PyTorch's, and stays close to the float32 result."""
+    a = np.random.default_rng(9).uniform(-1, 1, (4, 3, 3)) * np.array([1e-3, 0.1, 0.5, 2.0])[:, None, None]
+    ref = dynagrad.linalg.matrix_exp(dynagrad.tensor(a.astype(np.float32))).numpy()
+    for dt, tol in ((dynagrad.float16, 4e-3), (dynagrad.bfloat16, 3e-2)):
+        x = dynagrad.tensor(a.astype(np.float32)).to(dt).requires_grad_()
+        y = dynagrad.linalg.matrix_exp(x)
+        assert y.dtype == dt
+        np.testing.assert_allclose(y.float().detach().numpy(), ref, rtol=tol, atol=tol)
+        y.float().sum().backward()
+        assert x.grad.dtype == dt and np.isfinite(x.grad.float().numpy()).all()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 
 from .. import _source
+from ..autograd import state as _state
 from ..autograd.function import Op
 from ..autograd.graph import _RELEASED, _freed_message, _inplace_message
 from ..backend import xp
@@ -63,10 +64,20 @@ def check_tensor(x, fn: str, arg: str = "A", pos: int = 1) -> None:
         raise TypeError(f"{fn}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
 
 
+# The functions PyTorch's CPU autocast runs in float32 (their ops have autocast_policy = "fp32"); the others
+# keep their input's precision under autocast, and refuse half precision as outside it.
+AUTOCAST_FP32 = {"linalg.inv", "linalg.inv_ex", "linalg.cholesky", "linalg.cholesky_ex", "linalg.svd", "linalg.svdvals",
+                 "linalg.solve", "linalg.solve_ex", "linalg.qr", "linalg.eigh", "linalg.eigvalsh", "linalg.eig",
+                 "linalg.eigvals", "linalg.lstsq", "linalg.cond", "linalg.householder_product", "geqrf",
+                 "torch.ormqr", "cholesky_solve", "cholesky_inverse", "linalg.matrix_rank"}
+
+
 def check_float(x: Tensor, fn: str) -> None:
     """Floating point or complex, and not half precision (LAPACK has no such kernels, nor has PyTorch)."""
     kind = x._data.dtype.kind
     if kind == "V" or (kind == "f" and x._data.dtype.itemsize == 2):
+        if _state.autocast_dtype is not None and fn in AUTOCAST_FP32:
+            return
         raise RuntimeError(f"{fn}: Low precision dtypes not supported. Got {scalar_name(x)}")
     if kind not in "fc":
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got {scalar_name(x)}")
@@ -227,6 +238,7 @@ class LinalgOp(Op):
 
     materialize_grads = False
     save_outputs: tuple = ()
+    autocast_policy = "promote"  # see AUTOCAST_FP32
 
     @classmethod
     def apply(cls, *inputs, **kw):

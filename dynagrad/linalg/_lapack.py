@@ -146,6 +146,16 @@ def solve_triangular(t: np.ndarray, b: np.ndarray, upper: bool, unit: bool = Fal
 def _trsm(t, b, upper, unit):
     n = t.shape[-1]
     if n <= _BLOCK:
+        # a diagonal block: through its inverse (one product, as blocked GPU trsm kernels do); a block with
+        # a zero on its diagonal has none, and substitution gives trsm's inf/NaN
+        blk = np.triu(t, int(unit)) if upper else np.tril(t, -int(unit))
+        if unit:
+            blk = blk + np.eye(n, dtype=blk.dtype)
+        if unit or np.diagonal(blk, 0, -2, -1).all():
+            try:
+                return np.linalg.inv(blk) @ b
+            except np.linalg.LinAlgError:
+                pass
         x = np.empty(np.broadcast_shapes(t.shape[:-2], b.shape[:-2]) + b.shape[-2:], b.dtype)
         for i in (range(n - 1, -1, -1) if upper else range(n)):
             r = b[..., i:i + 1, :]
@@ -442,16 +452,23 @@ _B18 = ((0., -1.00365581030144618291e-01, -8.02924648241156932449e-03, -8.921384
         (0., 0., -9.23364619367118555360e-02, -1.69364939002081722752e-02, -1.40086798182036094347e-05))
 
 
+def _matmul(x, y):
+    """x @ y; half precision through float32, rounded back (as PyTorch's CPU matmul accumulates)."""
+    if x.dtype.itemsize == 2 and x.dtype.kind in "fV":
+        return (x.astype(np.float32) @ y.astype(np.float32)).astype(x.dtype)
+    return x @ y
+
+
 def _powers(a, count):
     """[I, A, A^2, A^3, A^6][:count]."""
     n = a.shape[-1]
     out = [np.broadcast_to(np.eye(n, dtype=a.dtype), a.shape), a]
     if count > 2:
-        out.append(a @ a)
+        out.append(_matmul(a, a))
     if count > 3:
-        out.append(a @ out[2])
+        out.append(_matmul(a, out[2]))
     if count > 4:
-        out.append(out[3] @ out[3])
+        out.append(_matmul(out[3], out[3]))
     return out[:count]
 
 
@@ -465,6 +482,7 @@ def _combine(coeffs, mats, dt):
 
 def _taylor(a, degree):
     rt = a.real.dtype if a.dtype.kind == "c" else a.dtype
+    mm = _matmul
     if degree == 1:
         i, x = _powers(a, 2)
         return i + x
@@ -473,7 +491,7 @@ def _taylor(a, degree):
         return i + x + x2 / rt.type(2)
     if degree == 4:
         i, x, x2 = _powers(a, 3)
-        x4 = x2 @ _combine((1 / 2.0, 1 / 6.0, 1 / 24.0), (i, x, x2), rt)
+        x4 = mm(x2, _combine((1 / 2.0, 1 / 6.0, 1 / 24.0), (i, x, x2), rt))
         return i + x + x4
     if degree == 8:
         sqrt_177 = 0.1330413469565007072504e+2
@@ -486,18 +504,18 @@ def _taylor(a, degree):
         x7 = (89. - sqrt_177) / (5040. * x3)
         y2 = (857. - 58. * sqrt_177) / 630.
         i, x, x2 = _powers(a, 3)
-        a4 = x2 @ _combine((x1, x2c), (x, x2), rt)
-        a8 = _combine((x3, 1.0), (x2, a4), rt) @ _combine((x4c, x5, x6, x7), (i, x, x2, a4), rt)
+        a4 = mm(x2, _combine((x1, x2c), (x, x2), rt))
+        a8 = mm(_combine((x3, 1.0), (x2, a4), rt), _combine((x4c, x5, x6, x7), (i, x, x2, a4), rt))
         return _combine((1.0, 1.0, y2, 1.0), (i, x, x2, a8), rt)
     if degree == 12:
         p = _powers(a, 4)
         b = [_combine(row, p, rt) for row in _B12]
-        b[2] = b[2] + b[3] @ b[3]
-        return b[0] + (b[1] + b[2]) @ b[2]
+        b[2] = b[2] + mm(b[3], b[3])
+        return b[0] + mm(b[1] + b[2], b[2])
     p = _powers(a, 5)
     b = [_combine(row, p, rt) for row in _B18]
-    a9 = b[0] @ b[4] + b[3]
-    return b[1] + (b[2] + a9) @ a9
+    a9 = mm(b[0], b[4]) + b[3]
+    return b[1] + mm(b[2] + a9, a9)
 
 
 def matrix_exp(a: np.ndarray) -> np.ndarray:
@@ -509,9 +527,10 @@ def matrix_exp(a: np.ndarray) -> np.ndarray:
         return np.array(a, copy=True)
     flat = a.reshape((-1, n, n))
     rt = flat.real.dtype if flat.dtype.kind == "c" else flat.dtype
-    theta = _THETA[4 if rt.itemsize == 4 else 8]
+    theta = _THETA[4 if rt.itemsize == 4 else 8]  # PyTorch's float bounds for float32 only, double ones else
     with np.errstate(all="ignore"):
-        norm = np.abs(flat).sum(-2).max(-1) if flat.size else np.zeros(flat.shape[0], rt)
+        norm = np.abs(flat).sum(-2, dtype=np.float64 if rt.itemsize == 8 else np.float32).max(-1).astype(rt) \
+            if flat.size else np.zeros(flat.shape[0], rt)
         out = np.full(flat.shape, np.nan, flat.dtype)
         lower = -1.0
         for deg, upper in zip((1, 2, 4, 8, 12), theta[:5]):
@@ -521,13 +540,13 @@ def matrix_exp(a: np.ndarray) -> np.ndarray:
             lower = upper
         big = norm >= rt.type(theta[4])
         if big.any():
-            s = np.maximum(0, np.ceil(np.log2(norm[big] / rt.type(theta[5])))).astype(np.int64)
+            s = np.maximum(0, np.ceil(np.log2((norm[big] / rt.type(theta[5])).astype(np.float64)))).astype(np.int64)
             scaled = flat[big] / (2.0 ** s).astype(rt)[:, None, None]
             res = _taylor(scaled, 18)
             for i, si in enumerate(s):
                 m = res[i]
                 for _ in range(int(si)):
-                    m = m @ m
+                    m = _matmul(m, m)
                 res[i] = m
             out[big] = res
     return out.reshape(a.shape)

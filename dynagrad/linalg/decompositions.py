@@ -72,6 +72,7 @@ def _cholesky_array(a, upper: bool):
 
 
 class LinalgCholeskyExBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save_outputs = (0,)
 
     def forward(ctx, a, upper):
@@ -143,6 +144,7 @@ def _qr_modes(mode):
 
 
 class LinalgQrBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save_outputs = (0, 1)
 
     def forward(ctx, a, mode):
@@ -524,6 +526,7 @@ def _unit_diag(E: Tensor) -> Tensor:
 
 
 class LinalgSvdBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save_outputs = (0, 1, 2)
 
     def forward(ctx, a, full_matrices):
@@ -631,6 +634,7 @@ def _recompute_vjp(fn, inputs, needs, g):
 
 
 class LinalgHouseholderProductBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save = (0, 1)
 
     def forward(ctx, v, tau):
@@ -670,6 +674,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
 
 
 class GeqrfBackward0(NotDifferentiable):
+    autocast_policy = "fp32"
     message = "the derivative for 'geqrf' is not implemented."
     error = NotImplementedError
 
@@ -710,6 +715,7 @@ def _ormqr_t(a, tau, c, left, transpose):
 
 
 class OrmqrBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save = (0, 1, 2)
 
     def forward(ctx, a, tau, c, left, transpose):

@@ -71,6 +71,7 @@ def _eig_array(a):
 
 
 class LinalgEigBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save_outputs = (0, 1)
 
     def forward(ctx, a):
@@ -83,6 +84,7 @@ class LinalgEigBackward0(LinalgOp):
 class EigvalsBackward(LinalgOp):
     """The eigenvalues alone; the eigenvectors the gradient needs are computed when a graph is recorded."""
 
+    autocast_policy = "fp32"
     save = (0,)
     save_outputs = (0,)
 
@@ -125,6 +127,7 @@ def eigvals(A: Tensor, *, out=None) -> Tensor:
 
 
 class LinalgEighBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save_outputs = (0, 1)
 
     def name(self) -> str:
@@ -140,6 +143,7 @@ class LinalgEighBackward0(LinalgOp):
 
 
 class EigvalshBackward(LinalgOp):
+    autocast_policy = "fp32"
     save = (0,)
     save_outputs = (0,)
 

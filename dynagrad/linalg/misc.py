@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from . import _lapack as K
 from ._common import (
     LinalgOp,
+    check_float,
     check_matrix,
     check_square,
     check_tensor,
@@ -206,7 +207,12 @@ def matrix_exp(A: Tensor, *, out=None) -> Tensor:
     tensor([[1., 1.],
             [0., 1.]])
     """
-    square_float(A, "linalg.matrix_exp")
+    check_tensor(A, "linalg_matrix_exp", "A")
+    check_square(A, "linalg.matrix_exp")
+    kind = A._data.dtype.kind
+    if kind not in "fcV":
+        raise RuntimeError(f"linalg.matrix_exp: Expected a floating point or complex tensor as input. Got "
+                           f"{scalar_name(A)}")
     return write_out(LinalgMatrixExpBackward0.apply(A), out)
 
 
@@ -253,6 +259,8 @@ def matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
 class _MatrixRank(LinalgOp):
     """The number of singular values above the tolerance (an int64 result: no gradient)."""
 
+    autocast_policy = "fp32"
+
     def forward(ctx, a, atol, rtol, hermitian):
         from .solvers import _tolerances
         m, n = a.shape[-2:]
@@ -279,8 +287,9 @@ def matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol
     fn = "linalg.matrix_rank"
     check_tensor(A, "linalg_matrix_rank", "input")
     check_matrix(A, fn, "input")
-    if A._data.dtype.kind not in "fc" or A._data.dtype.itemsize < 4:
+    if A._data.dtype.kind not in "fcV":
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got {scalar_name(A)}")
+    check_float(A, fn)
     if hermitian:
         check_square(A, fn, "input")
     if tol is not None:
@@ -359,7 +368,10 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
     nd = len(shape)
     if not -max(nd, 1) <= dim < max(nd, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
-    return write_out((conj(x) * y).sum(dim), out)
+    res = (conj(x) * y).sum(dim)
+    if res.dtype != x.dtype:  # autocast sums in float32; PyTorch's vecdot is one op it leaves alone
+        res = res.to(x.dtype)
+    return write_out(res, out)
 
 
 def multi_dot(tensors, *, out=None) -> Tensor:

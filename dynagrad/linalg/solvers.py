@@ -144,6 +144,7 @@ def _solve_array(a, b, left: bool):
 
 
 class LinalgSolveExBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save = (0,)
     save_outputs = (0,)
 
@@ -244,6 +245,7 @@ def _inv_array(a):
 
 
 class LinalgInvExBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save_outputs = (0,)
 
     def forward(ctx, a):
@@ -410,6 +412,7 @@ def _lstsq_array(a, b, rcond, driver):
 
 
 class LinalgLstsqBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save = (0, 1)
     save_outputs = (0,)
 
@@ -630,6 +633,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
 # -- Cholesky solves (top-level torch functions) ---------------------------------------------------------------
 
 class CholeskySolveBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save = (1,)
     save_outputs = (0,)
 
@@ -679,6 +683,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out=None) -> Te
 
 
 class CholeskyInverseBackward0(LinalgOp):
+    autocast_policy = "fp32"
     save = (0,)
     save_outputs = (0,)
 
@@ -713,4 +718,4 @@ def cholesky_inverse(L: Tensor, upper: bool = False, *, out=None) -> Tensor:
 
 
 __all__ = ["solve", "solve_ex", "solve_triangular", "lu_solve", "ldl_solve", "lstsq", "inv", "inv_ex", "pinv",
-           "tensorinv", "tensorsolve", "cholesky_solve", "cholesky_inverse", "matrix_float"]
+           "tensorinv", "tensorsolve", "cholesky_solve", "cholesky_inverse"]

@@ -492,6 +492,8 @@ def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitrian
             [1.]])
     """
     from ..linalg._common import write_out
+    if _state.autocast_dtype is not None:  # PyTorch's CPU autocast runs triangular_solve in float32
+        b, A = (t.float() if t._data.dtype.kind == "V" or t._data.dtype.itemsize == 2 else t for t in (b, A))
     a = A.mT if transpose else A
     x = _la().solve_triangular(a, b, upper=upper != bool(transpose), unitriangular=unitriangular)
     batch = xp.broadcast_shapes(A._data.shape[:-2], b._data.shape[:-2])
