@@ -226,7 +226,7 @@ def test_in_place_methods_and_mH():
     check_op(lambda m, a: a.detach().clone().renorm_(2, 1, 1.0), (3, 4))
     z = np.array([[1 + 2j, 3 - 1j], [0.5j, 2]])
     for attr in ("mH", "H"):
-        ref = reference(lambda torch: getattr(torch.tensor(z), attr).resolve_conj().numpy())
+        ref = reference(lambda torch, attr=attr: getattr(torch.tensor(z), attr).resolve_conj().numpy())
         np.testing.assert_allclose(getattr(dynagrad.tensor(z), attr).numpy(), ref)
     np.testing.assert_allclose(dynagrad.tensor(z).adjoint().numpy(), z.conj().T)
 
@@ -412,7 +412,7 @@ def test_matrix_exp_matches_pytorch_on_every_taylor_degree():
     scales = np.array([1e-17, 1e-9, 1e-5, 1e-3, 0.02, 0.2, 0.5, 1.5, 8.0, 40.0])[:, None, None]
     for dt in ("float32", "float64"):
         a = (base * scales).astype(dt)
-        ref = reference(lambda torch: torch.linalg.matrix_exp(torch.tensor(a)).numpy())
+        ref = reference(lambda torch, a=a: torch.linalg.matrix_exp(torch.tensor(a)).numpy())
         mine = dynagrad.linalg.matrix_exp(dynagrad.tensor(a)).numpy()
         tol = 1e-6 if dt == "float64" else 2e-4
         np.testing.assert_allclose(mine, ref, rtol=tol, atol=tol * 1e-3)
@@ -462,10 +462,13 @@ def test_float32_stays_float32_and_results_are_named():
     a = a @ a.T + 3 * np.eye(3, dtype=np.float32)
     A = dynagrad.tensor(a)
     la = dynagrad.linalg
-    tuples = {"slogdet": (la.slogdet(A), ("sign", "logabsdet")), "eigh": (la.eigh(A), ("eigenvalues", "eigenvectors")),
+    tuples = {"slogdet": (la.slogdet(A), ("sign", "logabsdet")),
+              "eigh": (la.eigh(A), ("eigenvalues", "eigenvectors")),
               "eig": (la.eig(A), ("eigenvalues", "eigenvectors")), "svd": (la.svd(A), ("U", "S", "Vh")),
-              "qr": (la.qr(A), ("Q", "R")), "lu": (la.lu(A), ("P", "L", "U")), "lu_factor": (la.lu_factor(A), ("LU", "pivots")),
-              "lu_factor_ex": (la.lu_factor_ex(A), ("LU", "pivots", "info")), "inv_ex": (la.inv_ex(A), ("inverse", "info")),
+              "qr": (la.qr(A), ("Q", "R")), "lu": (la.lu(A), ("P", "L", "U")),
+              "lu_factor": (la.lu_factor(A), ("LU", "pivots")),
+              "lu_factor_ex": (la.lu_factor_ex(A), ("LU", "pivots", "info")),
+              "inv_ex": (la.inv_ex(A), ("inverse", "info")),
               "cholesky_ex": (la.cholesky_ex(A), ("L", "info")), "solve_ex": (la.solve_ex(A, A), ("result", "info")),
               "ldl_factor": (la.ldl_factor(A), ("LD", "pivots")),
               "lstsq": (la.lstsq(A, A), ("solution", "residuals", "rank", "singular_values"))}

@@ -678,7 +678,7 @@ def _r_lu_unpack(p, t, out, kw):
 
 
 def _r_svd(p, t, out, kw):
-    from ..linalg._complex import imag, real
+    from ..linalg._complex import real
     from ..ops.shape import cat, diag_embed
     U_, S, Vh_ = out
     da = t[0]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ..autograd import state as _state
 from ..backend import xp
-from ..ops.shape import diag_embed
 from ..tensor import Tensor
 from ._common import (
     LinalgOp,

@@ -23,7 +23,6 @@ from ._common import (
     eps,
     first_failure,
     mH,
-    matrix_float,
     result_type,
     same_dtype,
     square_float,

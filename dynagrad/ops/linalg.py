@@ -523,7 +523,7 @@ def chain_matmul(*matrices, out=None):
     if len(matrices) == 1:
         from ..linalg._common import write_out
         return write_out(matrices[0].clone(), out)
-    for i, m in enumerate(matrices):
+    for m in matrices:
         if m._data.ndim != 2:
             raise RuntimeError(f"Tensor dimension is {m._data.ndim}, expected 2 instead.")
     return _la().multi_dot(matrices, out=out)
