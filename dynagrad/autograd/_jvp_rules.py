@@ -363,6 +363,13 @@ def _unary_rule(fn):
     return lambda p, t, o, kw: fn(p[0], t[0], o)
 
 
+def _abs_jvp(x, t, o):
+    if x._data.dtype.kind == "c":  # d|z| = Re(conj(sgn z) dz)
+        from ..ops.math import conj, real
+        return real(conj(x.sgn()) * t)
+    return t * x.sign()
+
+
 def _unary_rules():
     from ..ops import elementwise as E
     ln2, ln10 = math.log(2.0), math.log(10.0)
@@ -392,7 +399,7 @@ def _unary_rules():
         "sigmoid": lambda x, t, o: t * (o * (1 - o)),
         "erf": lambda x, t, o: t * ((-(x * x)).exp() * c),
         "reciprocal": lambda x, t, o: -(t * (o * o)),
-        "abs": lambda x, t, o: t * x.sign(),
+        "abs": _abs_jvp,
         "relu": lambda x, t, o: t * _mask(o > 0, o),
         "frac": lambda x, t, o: t,
     }
@@ -854,15 +861,12 @@ def _r_no_tangent(p, t, out, kw):
 
 def _build_linalg() -> None:
     """Rules for the primitives of dynagrad.linalg (imported here, on the first use of forward AD)."""
-    from ..linalg import _complex as C
     from ..linalg import decompositions as Dc
     from ..linalg import eigen as Eg
     from ..linalg import misc as Mi
     from ..linalg import norms as Nm
     from ..linalg import solvers as Sv
     r = RULES
-    for cls in (C.ConjBackward0, C.RealBackward0, C.ImagBackward0):
-        r[cls] = linear(cls)
     r.update({
         Sv.LinalgInvExBackward0: _r_inv_ex, Mi.LinalgDetBackward0: _r_det, Mi.LinalgSlogdetBackward0: _r_slogdet,
         Sv.LinalgSolveExBackward0: _r_solve_ex, Sv.LinalgSolveTriangularBackward0: _r_solve_triangular,
@@ -948,7 +952,31 @@ def _build() -> None:
         r[cls] = bilinear(cls)
     r[L.EinsumBackward] = _r_einsum
     _build_optional()
+    _build_math()
     _build_linalg()
+
+
+def _r_nextafter(p, t, out, kw):
+    return _or_zero(p[1], t[1])
+
+
+def _build_math() -> None:
+    """ops/math.py and the elementwise additions of issue 20."""
+    from ..ops import elementwise as E
+    from ..ops import math as M
+    r = RULES
+    for cls in (E.SgnBackward0, E.XlogyBackward0, M.HypotBackward0, M.CopysignBackward0, M.LogaddexpBackward0,
+                M.FmaxBackward0, M.AngleBackward0):
+        r[cls] = via_vjp(cls)
+    for cls in (M.I0Backward0, M.I1Backward0):
+        r[cls] = diagonal(cls)
+    for cls in (M.RealBackward0, M.ImagBackward0, M.ConjBackward0, M.ViewAsRealBackward0,
+                M.ViewAsComplexBackward0):
+        r[cls] = linear(cls)
+    r[M.NextafterBackward0] = _r_nextafter
+    from ..ops import reduce as R
+    r[R.LogcumsumexpBackward0] = via_vjp(R.LogcumsumexpBackward0)
+    r[M.NotDifferentiable] = zero
 
 
 def _build_optional() -> None:

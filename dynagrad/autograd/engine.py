@@ -269,7 +269,7 @@ def _zeros(meta, create_graph):
 def _cast_grad(g, dt):
     """A Tensor gradient cast to its input's dtype; a real input takes the real part of a complex one."""
     if g._data.dtype.kind == "c" and dt.kind != "c":
-        from ..linalg._complex import real
+        from ..ops.math import real
         g = real(g)
     return g.to(_dtype_of(dt)) if g._data.dtype != dt else g
 

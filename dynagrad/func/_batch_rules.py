@@ -467,13 +467,15 @@ def _all_batched(cls, args, bat, kw, lvl):
 
 
 def _build_linalg(r) -> None:
-    from ..linalg import _complex as C
     from ..linalg import decompositions as Dc
     from ..linalg import eigen as Eg
     from ..linalg import misc as Mi
     from ..linalg import norms as Nm
     from ..linalg import solvers as Sv
-    for cls in (C.ConjBackward0, C.RealBackward0, C.ImagBackward0, Sv.LinalgInvExBackward0, Mi.LinalgDetBackward0,
+    from ..ops import math as M
+    for cls in (M.ConjBackward0, M.RealBackward0, M.ImagBackward0):  # used by the complex gradients below
+        r.setdefault(cls, unary)
+    for cls in (Sv.LinalgInvExBackward0, Mi.LinalgDetBackward0,
                 Mi.LinalgSlogdetBackward0, Dc.LinalgCholeskyExBackward0, Dc.LinalgQrBackward0,
                 Dc.LinalgLuFactorExBackward0, Dc.LinalgLuBackward0, Dc.LinalgLdlFactorExBackward0,
                 Dc.LinalgSvdBackward0, Dc.SvdvalsBackward, Eg.LinalgEigBackward0, Eg.EigvalsBackward,

@@ -28,7 +28,10 @@ def sqrt(x):
 
 
 def sign(x):
-    return xp.sign(x) if type(x) is nd or isinstance(x, gen) else x.sign()
+    if type(x) is nd or isinstance(x, gen):  # sign(NaN) = 0, as PyTorch's sign
+        out = xp.sign(x)
+        return xp.where(out != out, 0, out) if out.dtype.kind == "f" else out
+    return x.sign()
 
 
 def cos(x):
@@ -135,7 +138,7 @@ def conj(x):
     d = getattr(x, "_data", None)
     if d is None or d.dtype.kind != "c":
         return x
-    from ..linalg._complex import conj as t_conj
+    from .math import conj as t_conj
     return t_conj(x)
 
 
@@ -156,7 +159,7 @@ def astype(x, dt):
         return x.astype(dt, copy=False)
     from ..dtypes import from_numpy
     if x._data.dtype.kind == "c" and xp.dtype(dt).kind != "c":
-        from ..linalg._complex import real
+        from .math import real
         x = real(x)
     return x.to(from_numpy(dt))
 
@@ -164,3 +167,17 @@ def astype(x, dt):
 def zeros(shape, dt, like):
     z = xp.zeros(shape, dt)
     return z if type(like) is nd or isinstance(like, gen) else const(z, like)
+
+
+def view_as_real(x):
+    if type(x) is nd or isinstance(x, gen):
+        return xp.stack([x.real, x.imag], axis=-1)
+    from .math import view_as_real as f
+    return f(x)
+
+
+def view_as_complex(x):
+    if type(x) is nd or isinstance(x, gen):
+        return x[..., 0] + 1j * x[..., 1]
+    from .math import view_as_complex as f
+    return f(x)
