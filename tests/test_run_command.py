@@ -108,11 +108,26 @@ MISSING = {
 }
 
 
+@pytest.fixture(scope="module")
+def missing_runs(tmp_path_factory):
+    """Every MISSING program, started at once (each is its own short process)."""
+    procs = {}
+    for case, (src, _, _) in MISSING.items():
+        folder = tmp_path_factory.mktemp(case)
+        (folder / "prog.py").write_text(src)
+        procs[case] = subprocess.Popen([sys.executable, "-m", "dynagrad.cli", "run", "prog.py"], cwd=folder, env=ENV,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = {}
+    for case, p in procs.items():
+        out, err = p.communicate(timeout=180)
+        done[case] = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    return done
+
+
 @pytest.mark.parametrize("case", sorted(MISSING))
-def test_a_missing_api_ends_in_one_sentence(tmp_path, case):
-    src, line, sentence = MISSING[case]
-    (tmp_path / "prog.py").write_text(src)
-    proc = _run(tmp_path, "prog.py")
+def test_a_missing_api_ends_in_one_sentence(missing_runs, case):
+    _, line, sentence = MISSING[case]
+    proc = missing_runs[case]
     assert proc.returncode == 2, proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith(f"dynagrad run: prog.py, line {line}") and sentence in last, proc.stderr
