@@ -85,11 +85,17 @@ def test_transforms_match_torchvision(name):
 def _fast_init():
     """Skip drawing initial values (the key/shape check does not need them and drawing 138M numbers for
     vgg16 takes seconds)."""
+    import contextlib
+
+    import dynagrad.nn.init as I
     import dynagrad.random as R
 
     def zeros(shape, *a, **k):
         return np.zeros(shape, dtype=np.float32)
-    return mock.patch.multiple(R, normal_array=zeros, uniform_array=zeros)
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch.multiple(R, normal_array=zeros, uniform_array=zeros))
+    stack.enter_context(mock.patch.object(I, "trunc_normal_", lambda t, *a, **k: t))
+    return stack
 
 
 def _model_keys_reference() -> dict:
@@ -113,7 +119,7 @@ def test_seeded_models_match_torchvision_init_and_forward(name, kwargs):
     got = C.seeded_model(dynagrad, tv, name, kwargs)
     assert sorted(got) == sorted(ref)
     bad = [k for k in ref if k != "__forward__" and not np.allclose(got[k], ref[k], rtol=1e-5, atol=1e-5)]
-    if name == "vit_tiny":
+    if name == "vit_tiny" and bad:
         # nn.init.trunc_normal_ draws its uniforms in float64 where torch draws them in the tensor's dtype
         # (float32), so conv_proj's values differ; everything else, drawn after it, differs too.
         pytest.xfail(f"dynagrad's trunc_normal_ stream differs from torch's; differing: {bad[:3]}...")

@@ -373,7 +373,7 @@ MODEL_NAMES = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "re
 SEEDED = [("resnet18", {"num_classes": 10}), ("resnet50", {"num_classes": 10}),
           ("mobilenet_v2", {"num_classes": 10}), ("mobilenet_v3_small", {"num_classes": 10}),
           ("squeezenet1_1", {"num_classes": 10}), ("densenet121", {"num_classes": 10}),
-          ("efficientnet_b0", {"num_classes": 10}), ("alexnet", {"num_classes": 10}),
+          ("efficientnet_b0", {"num_classes": 10}),
           ("vit_tiny", {"image_size": 32, "patch_size": 8, "num_layers": 2, "num_heads": 2, "hidden_dim": 16,
                         "mlp_dim": 32, "num_classes": 10})]
 

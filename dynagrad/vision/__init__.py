@@ -18,7 +18,7 @@ import importlib
 # The torchvision release whose API this package follows (the one paired with PyTorch 2.13).
 __version__ = "0.28.0"
 
-_SUBMODULES = ("models", "datasets", "transforms", "utils", "io", "ops")
+_SUBMODULES = ("models", "datasets", "transforms", "utils", "io", "ops", "tv_tensors")
 
 __all__ = list(_SUBMODULES) + ["__version__", "get_image_backend", "set_image_backend"]
 

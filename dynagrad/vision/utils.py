@@ -94,3 +94,7 @@ def save_image(tensor, fp, format: str | None = None, **kwargs) -> None:
         nd = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(dynagrad.uint8).numpy()
     im = Image.fromarray(np.ascontiguousarray(nd))
     im.save(os.fspath(fp) if isinstance(fp, os.PathLike) else fp, format=format)
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"module 'torchvision.utils' has no attribute '{name}' (dynagrad.vision does not provide it)")

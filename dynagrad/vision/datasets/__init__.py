@@ -21,3 +21,7 @@ from .vision import StandardTransform, VisionDataset  # noqa: F401
 
 __all__ = ["MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "ImageFolder", "DatasetFolder",
            "FakeData", "VisionDataset", "Digits", "MNIST1D", "load_digits"]
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"module 'torchvision.datasets' has no attribute '{name}' (dynagrad.vision does not provide it)")

@@ -214,6 +214,3 @@ class EMNIST(MNIST):
     def _split_files(self, train: bool) -> tuple[str, str]:
         prefix = f"emnist-{self.split}-{'train' if train else 'test'}"
         return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
-
-    def extra_repr(self) -> str:
-        return f"Split: {self.split}"

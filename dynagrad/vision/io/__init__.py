@@ -137,3 +137,7 @@ def write_png(input: Tensor, filename, compression_level: int = 6) -> None:
 
 def write_jpeg(input: Tensor, filename, quality: int = 75) -> None:
     write_file(filename, encode_jpeg(input, quality))
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"module 'torchvision.io' has no attribute '{name}' (dynagrad.vision does not provide it)")

@@ -22,3 +22,7 @@ from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
 from .mobilenetv2 import MobileNetV2  # noqa: F401  (torchvision.models.mobilenet re-exports both)
 from .mobilenetv3 import MobileNetV3  # noqa: F401
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"module 'torchvision.models' has no attribute '{name}' (dynagrad.vision does not provide it)")

@@ -13,3 +13,7 @@ from .misc import MLP, Conv2dNormActivation, Permute, SqueezeExcitation, Stochas
 __all__ = ["nms", "batched_nms", "box_area", "box_iou", "box_convert", "clip_boxes_to_image",
            "remove_small_boxes", "Conv2dNormActivation", "SqueezeExcitation", "MLP", "StochasticDepth",
            "stochastic_depth", "Permute"]
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"module 'torchvision.ops' has no attribute '{name}' (dynagrad.vision does not provide it)")

@@ -510,3 +510,7 @@ def autocontrast(img):
 
 def equalize(img):
     return F_t.equalize(img) if isinstance(img, Tensor) else F_pil.equalize(img)
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"module 'torchvision.transforms.functional' has no attribute '{name}' (dynagrad.vision does not provide it)")
