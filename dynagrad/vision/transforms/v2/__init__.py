@@ -34,7 +34,9 @@ from ..autoaugment import RandAugment as _RandAugment
 from ..autoaugment import TrivialAugmentWide as _TrivialAugmentWide
 from ..functional import InterpolationMode  # noqa: F401
 
-__all__ = ["Transform", "Compose", "RandomApply", "RandomChoice", "RandomOrder", "ToImage", "ToDtype",
+from . import functional  # noqa: E402,F401
+
+__all__ = ["functional", "Transform", "Compose", "RandomApply", "RandomChoice", "RandomOrder", "ToImage", "ToDtype",
            "ToPureTensor", "PILToTensor", "ToPILImage", "ToTensor", "ConvertImageDtype", "Normalize", "Resize",
            "CenterCrop", "RandomCrop", "RandomResizedCrop", "RandomHorizontalFlip", "RandomVerticalFlip",
            "RandomRotation", "RandomAffine", "ColorJitter", "Grayscale", "RandomGrayscale", "RandomErasing",
