@@ -145,7 +145,7 @@ def flips_gray_colour_pil(torch, tv):
             F.gaussian_blur(img, 5, 1.2), F.gaussian_blur(pil_gray(), [3, 7], [0.8, 1.5])]
 
 
-@case(tol=(1e-5, 1e-5), int_tol=1)
+@case(tol=(1e-5, 1e-5))
 def colour_tensor(torch, tv):
     F = tv.transforms.functional
     x, u = float_img(torch), u8_img(torch)
@@ -171,7 +171,7 @@ def rotate_affine_pil(torch, tv):
             F.perspective(img, [[0, 0], [23, 0], [23, 19], [0, 19]], [[2, 1], [21, 0], [22, 18], [1, 17]])]
 
 
-@case(tol=(1e-4, 1e-4), int_tol=1)
+@case(tol=(1e-4, 1e-4))
 def rotate_affine_tensor(torch, tv):
     F = tv.transforms.functional
     I = tv.transforms.InterpolationMode
@@ -241,7 +241,7 @@ def random_transforms_pil(torch, tv):
     return out
 
 
-@case(tol=(1e-4, 1e-4), int_tol=1)
+@case(tol=(1e-4, 1e-4))
 def random_transforms_tensor(torch, tv):
     T = tv.transforms
     x, u = float_img(torch), u8_img(torch)
@@ -274,7 +274,7 @@ def auto_augment_pil(torch, tv):
     return out
 
 
-@case(tol=(1e-5, 1e-5), int_tol=1)
+@case(tol=(1e-5, 1e-5))
 def v2_pipeline(torch, tv):
     from importlib import import_module
     v2 = import_module(tv.__name__ + ".transforms.v2")
@@ -367,13 +367,13 @@ def fake_data(torch, tv):
 MODEL_NAMES = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2",
                "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "alexnet", "mobilenet_v2", "mobilenet_v3_small",
                "mobilenet_v3_large", "squeezenet1_0", "squeezenet1_1", "densenet121", "efficientnet_b0",
-               "efficientnet_v2_s", "vit_b_16"]
+               "efficientnet_v2_s", "vit_b_16", "convnext_tiny", "shufflenet_v2_x1_0"]
 
 # (name, builder kwargs): built after manual_seed(0); weights and a forward pass are compared
 SEEDED = [("resnet18", {"num_classes": 10}), ("resnet50", {"num_classes": 10}),
           ("mobilenet_v2", {"num_classes": 10}), ("mobilenet_v3_small", {"num_classes": 10}),
           ("squeezenet1_1", {"num_classes": 10}), ("densenet121", {"num_classes": 10}),
-          ("efficientnet_b0", {"num_classes": 10}),
+          ("efficientnet_b0", {"num_classes": 10}), ("shufflenet_v2_x0_5", {"num_classes": 10}),
           ("vit_tiny", {"image_size": 32, "patch_size": 8, "num_layers": 2, "num_heads": 2, "hidden_dim": 16,
                         "mlp_dim": 32, "num_classes": 10})]
 
