@@ -222,7 +222,8 @@ def test_datasets_match_torchvision(data_root):
 def test_dataset_errors_name_folder_and_files(tmp_path):
     D = tv.datasets
     for cls, kw, folder, files in [
-        (D.MNIST, {}, os.path.join(str(tmp_path), "MNIST", "raw"), ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]),
+        (D.MNIST, {}, os.path.join(str(tmp_path), "MNIST", "raw"),
+         ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]),
         (D.EMNIST, {"split": "letters"}, os.path.join(str(tmp_path), "EMNIST", "raw"),
          ["emnist-letters-train-images-idx3-ubyte"]),
         (D.CIFAR10, {}, os.path.join(str(tmp_path), "cifar-10-batches-py"), ["data_batch_1", "batches.meta"]),
@@ -273,7 +274,7 @@ def test_import_torchvision_surface():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == tv.__version__
     with pytest.raises(AttributeError, match="torchvision"):
-        tv.bogus
+        _ = tv.bogus
 
 
 def test_ops_boxes():

@@ -26,7 +26,6 @@ sys.path.insert(0, TESTS)
 import torch  # noqa: E402
 import torchvision  # noqa: E402
 import torchvision.datasets.cifar as _cifar  # noqa: E402
-
 import vision_cases as C  # noqa: E402
 import vision_fixtures as FX  # noqa: E402
 

@@ -24,4 +24,5 @@ __all__ = ["MNIST", "FashionMNIST", "KMNIST", "EMNIST", "CIFAR10", "CIFAR100", "
 
 
 def __getattr__(name: str):
-    raise AttributeError(f"module 'torchvision.datasets' has no attribute '{name}' (dynagrad.vision does not provide it)")
+    raise AttributeError(f"module 'torchvision.datasets' has no attribute '{name}' (dynagrad.vision does not "
+                         f"provide it)")

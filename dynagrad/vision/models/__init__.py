@@ -16,14 +16,14 @@ from .convnext import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403
 from .efficientnet import *  # noqa: F401,F403
 from .mobilenetv2 import *  # noqa: F401,F403
+from .mobilenetv2 import MobileNetV2  # noqa: F401  (torchvision.models.mobilenet re-exports both)
 from .mobilenetv3 import *  # noqa: F401,F403
+from .mobilenetv3 import MobileNetV3  # noqa: F401
 from .resnet import *  # noqa: F401,F403
 from .shufflenetv2 import *  # noqa: F401,F403
 from .squeezenet import *  # noqa: F401,F403
 from .vgg import *  # noqa: F401,F403
 from .vision_transformer import *  # noqa: F401,F403
-from .mobilenetv2 import MobileNetV2  # noqa: F401  (torchvision.models.mobilenet re-exports both)
-from .mobilenetv3 import MobileNetV3  # noqa: F401
 
 
 def __getattr__(name: str):

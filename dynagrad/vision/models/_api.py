@@ -20,9 +20,10 @@ import functools
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["Weights", "WeightsEnum", "register_model", "get_model", "get_model_builder", "get_model_weights",
            "get_weight", "list_models", "hub_checkpoint_dir"]
@@ -182,20 +183,20 @@ def handle_legacy_interface(default: Callable[[dict], Any]) -> Callable:
             if args:
                 kwargs["pretrained"], args = args[0], args[1:]
                 warnings.warn("Using 'weights' as positional parameter(s) is deprecated since 0.13 and may be "
-                              "removed in the future. Please use keyword parameter(s) instead.")
+                              "removed in the future. Please use keyword parameter(s) instead.", stacklevel=2)
             if "pretrained" in kwargs:
                 pretrained = kwargs.pop("pretrained")
                 if "weights" in kwargs:
                     raise ValueError("The parameter 'pretrained' is deprecated, please use 'weights' instead.")
                 weights = default(kwargs) if pretrained else None
                 warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in the "
-                              "future, please use 'weights' instead.")
+                              "future, please use 'weights' instead.", stacklevel=2)
                 if pretrained:
                     warnings.warn(f"Arguments other than a weight enum or `None` for 'weights' are deprecated "
                                   f"since 0.13 and may be removed in the future. The current behavior is "
                                   f"equivalent to passing `weights={weights}`. You can also use "
                                   f"`weights={type(weights).__name__}.DEFAULT` to get the most up-to-date "
-                                  f"weights.")
+                                  f"weights.", stacklevel=2)
                 kwargs["weights"] = weights
             w = kwargs.get("weights")
             if isinstance(w, os.PathLike) or (isinstance(w, str) and os.path.sep in w or
@@ -235,7 +236,8 @@ def make_builder(name: str, module: str, weights_cls: type, construct: Callable,
     build.__module__ = module
     build.__doc__ = doc or (f"``{name}`` with torchvision's architecture, names and initialisation "
                             f"({weights_cls.DEFAULT.meta['num_params']:,} parameters at 1000 classes). "
-                            f"``weights`` load from a local file or the hub cache only (see ``{weights_cls.__name__}``).")
+                            f"``weights`` load from a local file or the hub cache only (see "
+                            f"``{weights_cls.__name__}``).")
     fn = handle_legacy_interface(lambda kw: weights_cls.DEFAULT)(build)
     fn._weights_enum = weights_cls
     return register_model(name)(fn)

@@ -19,10 +19,12 @@ from ..ops.misc import Conv2dNormActivation, SqueezeExcitation, StochasticDepth
 from ._api import _make_divisible, _ovewrite_named_param, make_builder
 from ._weights import make_weights
 
-__all__ = ["EfficientNet", "MBConvConfig", "FusedMBConvConfig"] + [f"efficientnet_b{i}" for i in range(8)] + [
-    "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l"] + [
-    f"EfficientNet_B{i}_Weights" for i in range(8)] + [
-    "EfficientNet_V2_S_Weights", "EfficientNet_V2_M_Weights", "EfficientNet_V2_L_Weights"]
+__all__ = ["EfficientNet", "MBConvConfig", "FusedMBConvConfig", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2",
+           "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6", "efficientnet_b7",
+           "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l", "EfficientNet_B0_Weights",
+           "EfficientNet_B1_Weights", "EfficientNet_B2_Weights", "EfficientNet_B3_Weights", "EfficientNet_B4_Weights",
+           "EfficientNet_B5_Weights", "EfficientNet_B6_Weights", "EfficientNet_B7_Weights",
+           "EfficientNet_V2_S_Weights", "EfficientNet_V2_M_Weights", "EfficientNet_V2_L_Weights"]
 
 
 @dataclass
@@ -216,8 +218,13 @@ _W = [  # name, default, [(member, file, num_params, min_size, preset)]
                                 {"crop_size": 480, "resize_size": 480, **_BIC, "mean": (0.5, 0.5, 0.5),
                                  "std": (0.5, 0.5, 0.5)})]),
 ]
-for _n, _d, _e in _W:
-    globals()[f"EfficientNet_{_n}_Weights"] = make_weights(f"EfficientNet_{_n}_Weights", __name__, _d, _e)
+_WEIGHTS = {n: make_weights(f"EfficientNet_{n}_Weights", __name__, d, e) for n, d, e in _W}
+EfficientNet_B0_Weights, EfficientNet_B1_Weights = _WEIGHTS["B0"], _WEIGHTS["B1"]
+EfficientNet_B2_Weights, EfficientNet_B3_Weights = _WEIGHTS["B2"], _WEIGHTS["B3"]
+EfficientNet_B4_Weights, EfficientNet_B5_Weights = _WEIGHTS["B4"], _WEIGHTS["B5"]
+EfficientNet_B6_Weights, EfficientNet_B7_Weights = _WEIGHTS["B6"], _WEIGHTS["B7"]
+EfficientNet_V2_S_Weights, EfficientNet_V2_M_Weights = _WEIGHTS["V2_S"], _WEIGHTS["V2_M"]
+EfficientNet_V2_L_Weights = _WEIGHTS["V2_L"]
 
 _BN_B5 = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)
 _BN_V2 = partial(nn.BatchNorm2d, eps=1e-03)
@@ -231,7 +238,7 @@ _CONF = {"b0": (1.0, 1.0, 0.2, None), "b1": (1.0, 1.1, 0.2, None), "b2": (1.1, 1
 def _builder(key: str):
     width, depth, dropout, norm = _CONF[key]
     arch = "efficientnet_" + key
-    weights_cls = globals()[f"EfficientNet_{key.upper()}_Weights"]
+    weights_cls = _WEIGHTS[key.upper()]
 
     def construct(weights, progress, **kwargs):
         conf_kw = {} if width is None else {"width_mult": width, "depth_mult": depth}
@@ -248,6 +255,7 @@ def _builder(key: str):
     return make_builder(arch, __name__, weights_cls, construct)
 
 
-for _k in _CONF:
-    globals()["efficientnet_" + _k] = _builder(_k)
-del _k, _n, _d, _e
+efficientnet_b0, efficientnet_b1, efficientnet_b2 = _builder("b0"), _builder("b1"), _builder("b2")
+efficientnet_b3, efficientnet_b4, efficientnet_b5 = _builder("b3"), _builder("b4"), _builder("b5")
+efficientnet_b6, efficientnet_b7 = _builder("b6"), _builder("b7")
+efficientnet_v2_s, efficientnet_v2_m, efficientnet_v2_l = _builder("v2_s"), _builder("v2_m"), _builder("v2_l")

@@ -11,7 +11,8 @@ from functools import partial
 
 from dynagrad import flatten, nn
 
-from ..ops.misc import Conv2dNormActivation, SqueezeExcitation as SElayer
+from ..ops.misc import Conv2dNormActivation
+from ..ops.misc import SqueezeExcitation as SElayer
 from ._api import _make_divisible, _ovewrite_named_param, make_builder
 from ._weights import make_weights
 

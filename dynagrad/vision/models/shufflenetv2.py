@@ -73,7 +73,8 @@ class ShuffleNetV2(nn.Module):
             raise ValueError("expected stages_out_channels as list of 5 positive ints")
         self._stage_out_channels = stages_out_channels
         cin, cout = 3, stages_out_channels[0]
-        self.conv1 = nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+        self.conv1 = nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout),
+                                   nn.ReLU(inplace=True))
         cin = cout
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         for name, repeats, cout in zip(("stage2", "stage3", "stage4"), stages_repeats, stages_out_channels[1:]):
@@ -81,7 +82,8 @@ class ShuffleNetV2(nn.Module):
             setattr(self, name, nn.Sequential(*seq))
             cin = cout
         cout = stages_out_channels[-1]
-        self.conv5 = nn.Sequential(nn.Conv2d(cin, cout, 1, 1, 0, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+        self.conv5 = nn.Sequential(nn.Conv2d(cin, cout, 1, 1, 0, bias=False), nn.BatchNorm2d(cout),
+                                   nn.ReLU(inplace=True))
         self.fc = nn.Linear(cout, num_classes)
 
     def _forward_impl(self, x):

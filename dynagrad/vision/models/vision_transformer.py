@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable
-from functools import partial
 from typing import NamedTuple
 
 import dynagrad

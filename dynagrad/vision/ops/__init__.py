@@ -6,8 +6,7 @@ the models share (``Conv2dNormActivation``, ``SqueezeExcitation``, ``MLP``, ``St
 >>> ops.box_area(dynagrad.tensor([[0., 0., 4., 5.]]))
 tensor([20.])
 """
-from .boxes import (batched_nms, box_area, box_convert, box_iou, clip_boxes_to_image, nms,  # noqa: F401
-                    remove_small_boxes)
+from .boxes import batched_nms, box_area, box_convert, box_iou, clip_boxes_to_image, nms, remove_small_boxes  # noqa: F401
 from .misc import MLP, Conv2dNormActivation, Permute, SqueezeExcitation, StochasticDepth, stochastic_depth  # noqa: F401
 
 __all__ = ["nms", "batched_nms", "box_area", "box_iou", "box_convert", "clip_boxes_to_image",

@@ -231,7 +231,8 @@ def resize(img, size, interpolation=InterpolationMode.BILINEAR, max_size=None, a
         return img
     if not isinstance(img, Tensor):
         if antialias is False:
-            warnings.warn("Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.")
+            warnings.warn("Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.",
+                          stacklevel=2)
         return F_pil.resize(img, size=out, interpolation=pil_modes_mapping[interpolation])
     if interpolation not in (InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT, InterpolationMode.BILINEAR,
                              InterpolationMode.BICUBIC):
@@ -513,4 +514,5 @@ def equalize(img):
 
 
 def __getattr__(name: str):
-    raise AttributeError(f"module 'torchvision.transforms.functional' has no attribute '{name}' (dynagrad.vision does not provide it)")
+    raise AttributeError(f"module 'torchvision.transforms.functional' has no attribute '{name}' (dynagrad.vision "
+                         f"does not provide it)")

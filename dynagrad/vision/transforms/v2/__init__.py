@@ -33,7 +33,6 @@ from ..autoaugment import AutoAugmentPolicy  # noqa: F401
 from ..autoaugment import RandAugment as _RandAugment
 from ..autoaugment import TrivialAugmentWide as _TrivialAugmentWide
 from ..functional import InterpolationMode  # noqa: F401
-
 from . import functional  # noqa: E402,F401
 
 __all__ = ["functional", "Transform", "Compose", "RandomApply", "RandomChoice", "RandomOrder", "ToImage", "ToDtype",
