@@ -291,3 +291,26 @@ def test_ops_boxes():
     np.testing.assert_allclose(ops.box_convert(cx, "cxcywh", "xyxy").numpy(), b.numpy())
     with pytest.raises(ValueError, match=r"\(N, 4\)"):
         ops.box_area(dynagrad.zeros(3))
+
+
+def test_cifar_archive_unpacked_with_download_true(tmp_path):
+    import tarfile
+    src = tmp_path / "src"
+    ref = FX.make_cifar(str(src))
+    with tarfile.open(tmp_path / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(str(src / "cifar-10-batches-py"), arcname="cifar-10-batches-py")
+    with pytest.raises(RuntimeError, match="cifar-10-python.tar.gz is unpacked"):
+        tv.datasets.CIFAR10(tmp_path)  # torchvision unpacks only in download()
+    ds = tv.datasets.CIFAR10(tmp_path, train=False, download=True)
+    assert len(ds) == 6 and ds.targets == ref["test_batch"][1]
+
+
+def test_mnist_legacy_processed_files(tmp_path):
+    images, labels = FX.digit_images(5, 0)
+    proc = tmp_path / "MNIST" / "processed"
+    proc.mkdir(parents=True)
+    for name, n in (("training.pt", 5), ("test.pt", 3)):
+        dynagrad.save((dynagrad.from_numpy(images[:n].copy()), dynagrad.from_numpy(labels[:n].astype(np.int64))),
+                      str(proc / name))
+    ds = tv.datasets.MNIST(tmp_path, train=False)
+    assert len(ds) == 3 and ds[2][1] == int(labels[2]) and ds[0][0].mode == "L"

@@ -20,6 +20,19 @@ from .vision import VisionDataset
 __all__ = ["CIFAR10", "CIFAR100"]
 
 
+def _extract_tar(archive: str, dest: str) -> None:
+    import tarfile
+    with tarfile.open(archive, "r:*") as tar:
+        try:
+            tar.extractall(dest, filter="data")  # no absolute paths, links out of dest or device files
+        except TypeError:  # Python < 3.11.4 has no filter argument
+            for m in tar.getmembers():
+                target = os.path.realpath(os.path.join(dest, m.name))
+                if not target.startswith(os.path.realpath(dest) + os.sep) or not (m.isfile() or m.isdir()):
+                    raise RuntimeError(f"{archive}: refusing to extract {m.name!r}") from None
+            tar.extractall(dest)
+
+
 class CIFAR10(VisionDataset):
     """CIFAR-10: 32x32 colour images in 10 classes.
 
@@ -29,6 +42,7 @@ class CIFAR10(VisionDataset):
     """
 
     base_folder = "cifar-10-batches-py"
+    filename = "cifar-10-python.tar.gz"
     train_list = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5"]
     test_list = ["test_batch"]
     meta = {"filename": "batches.meta", "key": "label_names"}
@@ -39,9 +53,14 @@ class CIFAR10(VisionDataset):
         self.train = train
         folder = os.path.join(self.root, self.base_folder)
         wanted = self.train_list + self.test_list + [self.meta["filename"]]
-        if not all(os.path.isfile(os.path.join(folder, f)) for f in wanted):
+        archive = os.path.join(self.root, self.filename)
+        present = lambda: all(os.path.isfile(os.path.join(folder, f)) for f in wanted)  # noqa: E731
+        if download and not present() and os.path.isfile(archive):
+            _extract_tar(archive, self.root)  # as torchvision's download() does with an archive already there
+        if not present():
             raise missing_files_error(type(self).__name__, folder, wanted, download,
-                                      note="(unpacked from the published python-version archive)")
+                                      note=f"(unpacked from the published python-version archive; with "
+                                           f"download=True an archive at {archive} is unpacked)")
         data, self.targets = [], []
         for name in self.train_list if train else self.test_list:
             entry = safe_unpickle(os.path.join(folder, name))
@@ -76,6 +95,7 @@ class CIFAR100(CIFAR10):
     """CIFAR-100: as CIFAR-10 with 100 fine classes (targets are the fine labels)."""
 
     base_folder = "cifar-100-python"
+    filename = "cifar-100-python.tar.gz"
     train_list = ["train"]
     test_list = ["test"]
     meta = {"filename": "meta", "key": "fine_label_names"}

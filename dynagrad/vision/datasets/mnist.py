@@ -91,6 +91,10 @@ class MNIST(VisionDataset):
                  target_transform: Callable | None = None, download: bool = False) -> None:
         super().__init__(root, transform=transform, target_transform=target_transform)
         self.train = train
+        legacy = [os.path.join(self.processed_folder, f) for f in (self.training_file, self.test_file)]
+        if all(os.path.isfile(p) for p in legacy):  # the processed/*.pt files of torchvision < 0.9
+            self.data, self.targets = dynagrad.load(legacy[0] if train else legacy[1], weights_only=True)
+            return
         paths = [self._find(f) for f in self._split_files(bool(train))]
         if None in paths:
             wanted = [f for t in (True, False) for f in self._split_files(t)]
