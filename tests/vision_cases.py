@@ -331,7 +331,11 @@ def io_roundtrip(torch, tv):
     io.write_jpeg(u, j, quality=90)
     g = os.path.join(d, "g.png")
     io.write_png(u[:1], g)
-    return [io.read_image(p), io.read_image(g, io.ImageReadMode.RGB),
+    from PIL import Image
+    jq = os.path.join(d, "b.jpg")
+    Image.fromarray(rgb_array(37, 53, seed=5)).save(jq, quality=85)  # the same JPEG bytes for both sides
+    return [io.read_image(jq), io.read_image(jq, io.ImageReadMode.GRAY), io.read_image(jq, io.ImageReadMode.RGB),
+            io.read_image(p), io.read_image(g, io.ImageReadMode.RGB),
             io.decode_image(io.read_file(p)), io.read_image(j).shape, io.decode_image(io.encode_png(u)),
             io.read_image(g)]
 

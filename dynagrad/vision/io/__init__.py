@@ -70,6 +70,11 @@ def _mode(mode) -> ImageReadMode:
 
 
 def _to_tensor(img, mode: ImageReadMode) -> Tensor:
+    if img.format == "JPEG":
+        if mode in (ImageReadMode.GRAY_ALPHA, ImageReadMode.RGB_ALPHA):
+            raise RuntimeError("decode_jpeg: The provided mode is not supported for JPEG files")
+        if mode == ImageReadMode.GRAY and img.mode != "L":
+            img.draft("L", img.size)  # libjpeg's own grey output (the luma plane), as torchvision decodes it
     if mode != ImageReadMode.UNCHANGED:
         img = img.convert(_PIL_MODES[mode])
     elif img.mode == "P":
