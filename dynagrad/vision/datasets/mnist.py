@@ -149,9 +149,8 @@ class MNIST(VisionDataset):
         return self.data
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        pixels = self.data._data[int(index)] if not isinstance(index, dynagrad.Tensor) else \
-            self.data._data[int(index.item())]
-        target = int(self.targets._data[int(index)])
+        i = int(index)
+        pixels, target = self.data._data[i], int(self.targets._data[i])
         img = image_from_array(pixels, "L") if pil_image_module() is not None else pixels.copy()
         if self.transform is not None:
             img = self.transform(img)
