@@ -284,8 +284,17 @@ _METHODS = {
     # not straightforward names
     "bernoulli": bernoulli, "multinomial": _random.multinomial,
     "view_as": S.view_as, "reshape_as": S.reshape_as,
-    "T": property(S.T), "mT": property(S.mT), "H": property(S.T), "mH": property(S.mT),
+    "T": property(S.T), "mT": property(S.mT), "H": property(lambda self: _conj(S.T(self))),
+    "mH": property(lambda self: _conj(S.mT(self))), "adjoint": lambda self: _conj(S.mT(self)),
 }
+
+def _conj(t):
+    """Conjugate for the Hermitian transposes (``.H``, ``.mH``); real tensors pass as they are."""
+    if t._data.dtype.kind != "c":
+        return t
+    from .ops.math import conj
+    return conj(t)
+
 
 _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
                  "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "abs",
@@ -295,7 +304,7 @@ _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "
                  "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
                  "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
-                 "xlogy", "sgn"]
+                 "xlogy", "sgn", "addr", "renorm"]
 
 _PLAIN = [
     # elementwise
@@ -325,7 +334,9 @@ _PLAIN = [
     "where",
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
-    "inverse", "det",
+    "inverse", "det", "logdet", "slogdet", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr",
+    "svd", "lu", "lu_solve", "matrix_power", "matrix_exp", "triangular_solve", "geqrf", "ormqr", "orgqr", "cross",
+    "addr", "dist", "renorm", "eig", "symeig", "lstsq",
     # more math
     "hypot", "copysign", "logaddexp", "logaddexp2", "fmax", "fmin", "gcd", "lcm", "bitwise_left_shift",
     "bitwise_right_shift", "ldexp", "float_power", "nextafter", "heaviside", "i0", "deg2rad", "rad2deg", "conj",
