@@ -9,24 +9,127 @@ takes torch tensors (and NumPy arrays, lists and Python numbers).
 """
 from __future__ import annotations
 
+import atexit
+import itertools
 import os
+import socket
+import struct
+import threading
 import time
+import weakref
 
 import numpy as np
 
 from . import summary as _summary
 from ._convert import make_np
-from ._proto import Event, SessionLog, event_file_writer, event_pb2
+from ._proto import Event, SessionLog, event_pb2, record_writer
 
-__all__ = ["FileWriter", "SummaryWriter"]
+_masked_crc = record_writer.masked_crc32c
+
+__all__ = ["EventFileWriter", "FileWriter", "SummaryWriter"]
+
+
+class EventFileWriter:
+    """Appends Event records to one new event file in ``logdir``.
+
+    The file is named as TensorBoard's own writer names it (``events.out.tfevents.TIME.HOST.PID.N``), so two
+    writers never share a file. Records are framed with masked CRC-32C checksums (tensorboardX's) and
+    written at once into the file's buffer, which reaches the disk when ``max_queue`` events are pending,
+    every ``flush_secs`` seconds (a daemon thread), at ``flush()``/``close()`` and at interpreter exit.
+    """
+
+    _count = itertools.count()
+
+    def __init__(self, logdir: str, max_queue_size: int = 10, flush_secs: float = 120, filename_suffix: str = ""):
+        self._logdir = logdir
+        self._max_queue = max(int(max_queue_size or 1), 1)
+        self._flush_secs = flush_secs
+        self._suffix = filename_suffix
+        self._lock = threading.Lock()
+        self._file = None
+        self._open()
+
+    def _open(self) -> None:
+        os.makedirs(self._logdir, exist_ok=True)
+        name = (f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}."
+                f"{next(self._count)}{self._suffix}")
+        self._path = os.path.join(self._logdir, name)
+        self._file = open(self._path, "wb")
+        self._pending = 0
+        self._stop = threading.Event()
+        self._write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
+        self._flush_locked()
+        if self._flush_secs and self._flush_secs > 0:
+            self._thread = threading.Thread(target=self._flusher, args=(self._stop,), daemon=True,
+                                            name="tensorboard-flush")
+            self._thread.start()
+        else:
+            self._thread = None
+        _open_writers.add(self)
+
+    def _write(self, data: bytes) -> None:
+        header = struct.pack("<Q", len(data))
+        self._file.write(header + struct.pack("<I", _masked_crc(header)) + data
+                         + struct.pack("<I", _masked_crc(data)))
+        self._pending += 1
+
+    def _flush_locked(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+        self._pending = 0
+
+    def _flusher(self, stop: threading.Event) -> None:
+        while not stop.wait(self._flush_secs):
+            self.flush()
+
+    def get_logdir(self) -> str:
+        return self._logdir
+
+    def add_event(self, event) -> None:
+        data = event.SerializeToString()
+        with self._lock:
+            if self._file is None:  # closed: PyTorch's writer drops events then too
+                return
+            self._write(data)
+            if self._pending >= self._max_queue:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is None:
+                return
+            self._flush_locked()
+            self._file.close()
+            self._file = None
+            self._stop.set()
+        _open_writers.discard(self)
+
+    def reopen(self) -> None:
+        """After ``close()``, continue in a new event file in the same folder."""
+        with self._lock:
+            if self._file is None:
+                self._open()
+
+
+_open_writers: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:  # scripts often never call writer.close(): their last events still reach the disk
+    for w in list(_open_writers):
+        w.close()
 
 
 class FileWriter:
-    """Writes Event protocol buffers to an event file in ``log_dir`` (asynchronously, flushed every
-    ``flush_secs`` seconds or when ``max_queue`` events wait)."""
+    """Writes Event protocol buffers to an event file in ``log_dir`` (flushed every ``flush_secs`` seconds
+    or when ``max_queue`` events wait)."""
 
     def __init__(self, log_dir, max_queue: int = 10, flush_secs: int = 120, filename_suffix: str = "") -> None:
-        self.event_writer = event_file_writer.EventFileWriter(str(log_dir), max_queue, flush_secs, filename_suffix)
+        self.event_writer = EventFileWriter(str(log_dir), max_queue, flush_secs, filename_suffix)
 
     def get_logdir(self) -> str:
         return self.event_writer.get_logdir()
