@@ -160,6 +160,24 @@ def test_train_writes_tensorboard_logs_tensorboard_reads(trained):
         assert "hparam/test_accuracy" in hp.Tags()["scalars"]
 
 
+def test_readme_numbers_are_what_dynagrad_train_prints(trained):
+    """The README's train block comes from benchmarks/train_results.json (tests/test_readme.py); here the
+    recorded accuracies, parameter counts and epoch rows (all but their times) must be what the command
+    prints now."""
+    import json
+
+    from benchmarks import train
+    _, done = trained
+    recorded = {r["model"]: r for r in json.load(open(train.RESULTS))["runs"]}
+    for model, (code, stdout, stderr) in done.items():
+        assert code == 0, stderr
+        now = train.parse(stdout)
+        rec = recorded[model]
+        assert (now["parameters"], now["epochs"], now["test_accuracy"]) == \
+            (rec["parameters"], rec["epochs"], rec["test_accuracy"]), model
+        assert train.epoch_rows(stdout) == train.epoch_rows(rec["stdout"]), model
+
+
 def test_train_help_shows_the_defaults():
     proc = _cli("train", "--help")
     assert proc.returncode == 0
