@@ -191,8 +191,8 @@ def main(args) -> int:
     if drawn_by == "matplotlib":
         print(f"  training curves:  {curves}")
     elif drawn_by:
-        print(f"  training curves:  {curves}  (drawn by dynagrad's own plotter; with matplotlib installed, "
-              f"`pip install matplotlib`, matplotlib draws it)")
+        print(f"  training curves:  {curves}  (drawn by dynagrad's built-in plotter; `pip install matplotlib` "
+              f"to have matplotlib draw it)")
     shown = drawings["rendered"] + [drawings["dot"], drawings["mmd"]]
     print(f"  graph drawings:   {', '.join(shown)}")
     if drawings["hint"]:
