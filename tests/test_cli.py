@@ -50,7 +50,8 @@ def test_train_writes_checkpoint_drawings_and_accuracy(trained, model):
     out, done = trained
     code, stdout, stderr = done[model]
     assert code == 0, stderr
-    m = re.search(r"^final test accuracy: (\d+\.\d\d)% \(15 epochs in \d+\.\ds\)$", stdout, re.M)
+    m = re.search(r"^final test accuracy: (\d+\.\d\d)% \(15 epochs in \d+\.\ds, \d+\.\ds of CPU time\)$", stdout,
+                  re.M)
     assert m and 90.0 < float(m.group(1)) <= 100.0, stdout
     assert _written(stdout, "checkpoint") == [str(out / f"{model}.pt")]
 
