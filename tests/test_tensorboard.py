@@ -305,3 +305,14 @@ def test_importing_the_writer_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=ROOT), timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 2047, 2048, 2049, 4096, 9001, 65537])
+def test_crc32c_matches_the_byte_loop(n):
+    from tensorboardX.crc32c import _crc32c as byte_loop
+    from tensorboardX.record_writer import masked_crc32c
+
+    from dynagrad.utils.tensorboard import _crc32c
+    data = np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8).tobytes()
+    assert _crc32c.crc32c(data) == byte_loop(data)
+    assert _crc32c.masked_crc32c(data) == masked_crc32c(data)

@@ -18,7 +18,7 @@ def _load():
         sys.modules["torch"] = None  # `import torch` raises ImportError while tensorboardX loads
     try:
         import tensorboardX  # noqa: F401
-        from tensorboardX import record_writer
+        from tensorboardX import crc32c, record_writer
         from tensorboardX.proto import (
             api_pb2,
             attr_value_pb2,
@@ -41,12 +41,12 @@ def _load():
     finally:
         if blocked and sys.modules.get("torch", 0) is None:
             del sys.modules["torch"]
-    return (record_writer, api_pb2, attr_value_pb2, event_pb2, graph_pb2, layout_pb2, node_def_pb2,
+    return (crc32c, record_writer, api_pb2, attr_value_pb2, event_pb2, graph_pb2, layout_pb2, node_def_pb2,
             plugin_hparams_pb2, plugin_pr_curve_pb2, plugin_text_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2,
             versions_pb2)
 
 
-(record_writer, api_pb2, attr_value_pb2, event_pb2, graph_pb2, layout_pb2, node_def_pb2, plugin_hparams_pb2,
+(crc32c, record_writer, api_pb2, attr_value_pb2, event_pb2, graph_pb2, layout_pb2, node_def_pb2, plugin_hparams_pb2,
  plugin_pr_curve_pb2, plugin_text_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, versions_pb2) = _load()
 
 Summary = summary_pb2.Summary

@@ -20,11 +20,14 @@ import weakref
 
 import numpy as np
 
+from . import _crc32c
 from . import summary as _summary
 from ._convert import make_np
 from ._proto import Event, SessionLog, event_pb2, record_writer
+from ._proto import crc32c as _tbx_crc
 
-_masked_crc = record_writer.masked_crc32c
+# the C implementation when the `crc32c` package is installed (tensorboardX uses it), else ours
+_masked_crc = record_writer.masked_crc32c if getattr(_tbx_crc, "_crc32c_native", None) else _crc32c.masked_crc32c
 
 __all__ = ["EventFileWriter", "FileWriter", "SummaryWriter"]
 
