@@ -149,6 +149,22 @@ def test_purge_step_flush_close_and_reopen(tmp_path):
     assert any(e.HasField("session_log") and e.session_log.status == 1 and e.step == 5 for e in events)
 
 
+def test_dynagrad_tensors_wherever_numbers_go(tmp_path):
+    t = dynagrad.tensor
+    with SummaryWriter(tmp_path) as w:
+        w.add_scalar("s", t(1.5), global_step=t(3), walltime=t(1000.0))
+        w.add_histogram_raw("raw", min=t(0.0), max=t(2.0), num=t(4), sum=t(3.0), sum_squares=t(5.0),
+                            bucket_limits=t([1.0, 2.0]), bucket_counts=t([3, 1]), global_step=1)
+        w.add_hparams({"lr": t(0.01)}, {"hparam/m": t(0.5)}, run_name="hp")
+        w.add_pr_curve("pr", t([0, 1, 1]), t([0.1, 0.9, 0.6]), 0, weights=t([1.0, 2.0, 1.0]))
+    acc = _read(tmp_path)
+    (e,) = acc.Scalars("s")
+    assert (e.step, e.value, e.wall_time) == (3, 1.5, 1000.0)
+    h = acc.Histograms("raw")[0].histogram_value
+    assert (h.num, list(h.bucket_limit), list(h.bucket)) == (4, [1.0, 2.0], [3.0, 1.0])
+    assert [x.value for x in _read(tmp_path / "hp").Scalars("hparam/m")] == [0.5]
+
+
 def test_bad_input_raises_pytorchs_errors(tmp_path):
     with SummaryWriter(tmp_path) as w:
         with pytest.raises(AssertionError, match="one element"):

@@ -96,8 +96,13 @@ def tensor_proto(tag: str, tensor):
 
 # -- histograms ------------------------------------------------------------------------------------------------
 def histogram_raw(name, min, max, num, sum, sum_squares, bucket_limits, bucket_counts):  # noqa: A002
-    hist = HistogramProto(min=min, max=max, num=num, sum=sum, sum_squares=sum_squares, bucket_limit=bucket_limits,
-                          bucket=bucket_counts)
+    """A histogram already counted: ``bucket_limits[i]`` is the right edge of ``bucket_counts[i]``."""
+    def f(v):
+        return float(make_np(v))
+
+    hist = HistogramProto(min=f(min), max=f(max), num=f(num), sum=f(sum), sum_squares=f(sum_squares),
+                          bucket_limit=make_np(bucket_limits).astype(float).ravel().tolist(),
+                          bucket=make_np(bucket_counts).astype(float).ravel().tolist())
     return Summary(value=[Summary.Value(tag=name, histo=hist)])
 
 

@@ -138,7 +138,7 @@ class FileWriter:
         return self.event_writer.get_logdir()
 
     def add_event(self, event, step=None, walltime=None) -> None:
-        event.wall_time = time.time() if walltime is None else walltime
+        event.wall_time = time.time() if walltime is None else float(walltime)
         if step is not None:
             event.step = int(step)  # a NumPy or dynagrad integer would not fit the proto field
         self.event_writer.add_event(event)
