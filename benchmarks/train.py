@@ -50,9 +50,10 @@ def epoch_rows(stdout: str) -> list[str]:
 
 def render(data: dict) -> str:
     lines = [f"Measured by `python -m benchmarks.train` ({data['cpus']} cores, Python {data['python']}): "
-             "`dynagrad train --model NAME` with its defaults (15 epochs, seeded 80/20 split of the 1,797",
-             "digits). The losses and accuracies are what the command prints on any machine; the times move with "
-             "the machine's load (the CPU times less so).", "",
+             "`dynagrad train --model NAME` with its",
+             "defaults (15 epochs, seeded 80/20 split of the 1,797 digits). The losses and accuracies are what the "
+             "command",
+             "prints on any machine; the times move with the machine's load (the CPU times less so).", "",
              "| `--model` | parameters | test accuracy | time, training and evaluation | of which CPU time |",
              "|---|---|---|---|---|"]
     for r in data["runs"]:
