@@ -48,6 +48,22 @@ class dtype:
         return {float32: complex64, float64: complex128, float16: complex64}.get(self, self)
 
 
+_TORCH_SCALAR = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+                 "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
+                 "complex64": "ComplexFloat", "complex128": "ComplexDouble", "uint16": "UInt16",
+                 "uint32": "UInt32", "uint64": "UInt64"}
+
+
+def scalar_name(d) -> str:
+    """PyTorch's C++ name of a dtype ('Float', 'Long', 'Bool'), as its 'not implemented for' errors print it."""
+    return _TORCH_SCALAR.get(getattr(d, "name", str(d)), str(d))
+
+
+def not_implemented(op: str, d) -> NotImplementedError:
+    """The error PyTorch raises for a dtype an op's kernel does not support."""
+    return NotImplementedError(f'"{op}" not implemented for \'{scalar_name(d)}\'')
+
+
 def _by_name(name: str) -> dtype:
     return globals()[name]
 

@@ -28,7 +28,8 @@ def _policy(cls) -> str:
     p = _policy_cache.get(cls)
     if p is None:
         name = cls.__name__
-        p = "lower" if _LOWER.match(name) else ("fp32" if _FP32.search(name) else "promote")
+        p = getattr(cls, "autocast_policy", None) or (
+            "lower" if _LOWER.match(name) else ("fp32" if _FP32.search(name) else "promote"))
         _policy_cache[cls] = p
     return p
 
