@@ -51,12 +51,22 @@ def _rnn(nn):
     return RNNClassifier()
 
 
+def _positive(kind):
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--model", default="mlp", choices=sorted(MODELS),
                     help="; ".join(f"{k}: {v[1]}" for k, v in sorted(MODELS.items())))
-    ap.add_argument("--epochs", type=int, default=15, help="passes over the training images")
-    ap.add_argument("--batch-size", type=int, default=32, help="images per optimizer step")
-    ap.add_argument("--lr", type=float, default=0.05, help="SGD learning rate")
+    ap.add_argument("--epochs", type=_positive(int), default=15, help="passes over the training images")
+    ap.add_argument("--batch-size", type=_positive(int), default=32, help="images per optimizer step")
+    ap.add_argument("--lr", type=_positive(float), default=0.05, help="SGD learning rate")
     ap.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
     ap.add_argument("--seed", type=int, default=0, help="seed of the initial weights and the batch order")
     ap.add_argument("--split-seed", type=int, default=0, help="seed of the 80/20 train/test split")
@@ -176,7 +186,7 @@ def main(args) -> int:
     curves = os.path.join(args.out, f"{args.model}_curves.png")
     from . import _plot
     drawn_by = _plot.training_curves(rows, curves, f"{args.model}: test accuracy {rows[-1]['test_acc']:.2%} after "
-                                                    f"{args.epochs} epochs") if rows else None
+                                                    f"{args.epochs} epochs")
     drawings = _draw_graph(net, loss_fn, xtr[:2], ytr[:2], args, torch)
     if writer is not None:
         writer.add_hparams({"model": args.model, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
@@ -190,7 +200,7 @@ def main(args) -> int:
           f"lists it)")
     if drawn_by == "matplotlib":
         print(f"  training curves:  {curves}")
-    elif drawn_by:
+    else:
         print(f"  training curves:  {curves}  (drawn by dynagrad's built-in plotter; `pip install matplotlib` "
               f"to have matplotlib draw it)")
     shown = drawings["rendered"] + [drawings["dot"], drawings["mmd"]]

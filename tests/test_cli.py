@@ -191,6 +191,13 @@ def test_train_help_shows_the_defaults():
         assert default in text, default
 
 
+def test_train_refuses_bad_arguments_before_training():
+    for args in (["--epochs", "0"], ["--batch-size", "-3"], ["--lr", "0"], ["--model", "vgg"]):
+        proc = _cli("train", *args)
+        assert proc.returncode == 2 and "dynagrad train: error: argument" in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
 def test_train_progress_bar_advances_per_batch_on_a_terminal(tmp_path):
     pty = pytest.importorskip("pty")
     import fcntl
