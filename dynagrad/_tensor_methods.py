@@ -32,9 +32,21 @@ def _rev(fn):
     return r
 
 
+_NO = object()
+
+
+def _deprecated_overload(name: str, old: str, new: str) -> None:
+    import warnings
+    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one of the following "
+                  f"signatures instead:\n\t{name}({new})", UserWarning, stacklevel=3)
+
+
 def _binary_inplace(ufunc, outofplace, guard=None):
     """``x.add_(y)``: straight into memory when no graph is recorded (optimizer updates), else via the graph."""
-    def method(self, other, *, alpha=1):
+    def method(self, other, legacy_other=_NO, *, alpha=1):
+        if legacy_other is not _NO:  # PyTorch's deprecated add_(Number alpha, Tensor other), in old optimizers
+            _deprecated_overload(method.__name__, "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1")
+            other, alpha = legacy_other, other
         if guard is not None:
             guard(self, other)
         if not state.grad_enabled or not (self._requires_grad or (isinstance(other, _T) and other._requires_grad)):
@@ -411,8 +423,37 @@ def install() -> None:
     Tensor.float_power_ = M.float_power_
     Tensor.real = property(M.real, _set_part("real"))
     Tensor.imag = property(M.imag, _set_part("imag"))
+    _install_deprecated_overloads()
     # __eq__ is defined, so hashing must be restated: tensors hash by identity, as in PyTorch
     Tensor.__hash__ = object.__hash__
+
+
+def _install_deprecated_overloads() -> None:
+    """PyTorch still accepts the pre-1.5 forms ``x.add(alpha, other)``, ``x.addcmul_(value, t1, t2)`` (with a
+    deprecation warning); optimizers copied from old code use them."""
+    def scaled(fn, name):
+        def method(self, other, *args, **kw):
+            if args and not isinstance(other, _T) and isinstance(args[0], _T):
+                _deprecated_overload(name, "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1")
+                return fn(self, args[0], alpha=other, **kw)
+            return fn(self, other, *args, **kw)
+        method.__name__ = name
+        return method
+
+    def valued(fn, name):
+        def method(self, *args, **kw):
+            if len(args) == 3 and not isinstance(args[0], _T):
+                _deprecated_overload(name, "Number value, Tensor tensor1, Tensor tensor2",
+                                     "Tensor tensor1, Tensor tensor2, *, Number value = 1")
+                return fn(self, args[1], args[2], value=args[0], **kw)
+            return fn(self, *args, **kw)
+        method.__name__ = name
+        return method
+
+    for name in ("add", "sub"):
+        setattr(Tensor, name, scaled(getattr(Tensor, name), name))
+    for name in ("addcmul", "addcdiv", "addcmul_", "addcdiv_"):
+        setattr(Tensor, name, valued(getattr(Tensor, name), name))
 
 
 install()

@@ -137,8 +137,8 @@ def main(args) -> int:
     loader = DataLoader(TensorDataset(torch.from_numpy(xtr), torch.from_numpy(ytr)), batch_size=args.batch_size,
                         shuffle=True, generator=gen)
     n_params = sum(p.numel() for p in net.parameters())
-    print(f"dynagrad {torch.__version__}: training {args.model} ({n_params:,} parameters) on the 8x8 digits "
-          f"({len(xtr)} train / {len(xte)} test images) for {args.epochs} epochs", flush=True)
+    print(f"dynagrad {torch.version.dynagrad_version}: training {args.model} ({n_params:,} parameters) on the 8x8 "
+          f"digits ({len(xtr)} train / {len(xte)} test images) for {args.epochs} epochs", flush=True)
     writer, logdir, tb_note = _tensorboard(args, net, torch.from_numpy(xtr[:args.batch_size]))
     if writer is not None:
         print(f"TensorBoard logs: {logdir} (view them: {_tensorboard_command(args.logdir)})", flush=True)

@@ -82,3 +82,13 @@ for _n in ("adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool1d_wi
     EXCLUDED["nn.functional." + _n] = _NN
 for _n in ("lgamma", "sigmoid"):
     EXCLUDED["special." + _n] = "a dynagrad extra: torch.special has no such name (nothing to compare with)"
+_SURFACE = ("device and build surface (issue 19): compared with PyTorch's CPU wheel in tests/test_cpu_build.py "
+            "and tests/test_legacy_tensor_api.py")
+_SPARSE = "sparse COO tensors: compared with torch in tests/test_sparse.py (values, gradients, printing)"
+for _n in ("get_default_device", "set_default_device", "get_device_module", "is_vulkan_available",
+           "set_flush_denormal"):
+    EXCLUDED["torch." + _n] = _SURFACE
+EXCLUDED["Tensor.new"] = _SURFACE
+EXCLUDED["torch.spmm"] = _SPARSE
+for _n in ("is_coalesced", "to_dense", "to_sparse", "to_sparse_coo"):
+    EXCLUDED["Tensor." + _n] = _SPARSE
