@@ -1,5 +1,6 @@
 """The ``dynagrad`` command end to end, in subprocesses: ``train`` (checkpoint, drawings labelled with modules
-and lines, training curves, TensorBoard logs, output without a terminal, a bar on one) for the three seed models, ``inspect`` on the checkpoint it wrote, and ``run`` on a small PyTorch script."""
+and lines, training curves, TensorBoard logs, output without a terminal, a bar on one) for the three seed
+models, ``inspect`` on the checkpoint it wrote, and ``run`` on a small PyTorch script."""
 import os
 import re
 import shutil

@@ -98,8 +98,9 @@ def test_the_same_contents_as_pytorchs_writer(logs):
         h, g = dg.Histograms(tag)[0].histogram_value, pt.Histograms(tag)[0].histogram_value
         assert (h.min, h.max, h.num, h.bucket_limit, h.bucket) == (g.min, g.max, g.num, g.bucket_limit, g.bucket)
         assert h.sum == pytest.approx(g.sum, rel=1e-6) and h.sum_squares == pytest.approx(g.sum_squares, rel=1e-6)
-    from PIL import Image
     import io
+
+    from PIL import Image
     for tag in ("chw", "hwc_uint8", "hw", "batch"):
         a, b = dg.Images(tag)[0], pt.Images(tag)[0]
         assert (a.width, a.height) == (b.width, b.height), tag

@@ -38,7 +38,7 @@ class _Recorder:
         self.keep = []  # tensors whose ids are keys of `produced`, alive until the trace ends
         self.counts = {}
         self.attr_names = {}  # id(param or buffer) -> "weight", with its module's scope
-        for mname, m in model.named_modules():
+        for m in model.modules():
             for pname, p in list(m._parameters.items()) + list(m._buffers.items()):
                 if p is not None:
                     self.attr_names.setdefault(id(p), (self.scopes[id(m)], pname, p))
