@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dynagrad", description="dynagrad: define-by-run deep learning on NumPy")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    tr = sub.add_parser("train", help="train a seed model on the bundled 8x8 digits")
+    tr = sub.add_parser("train", help="train a seed model on the bundled 8x8 digits",
+                        description="Train a seed model on the bundled 8x8 digits; write a checkpoint, the training "
+                                    "curves (PNG), drawings of the graph and TensorBoard logs, and say where.",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     from . import _train
     _train.add_arguments(tr)
     tr.set_defaults(fn=cmd_train)
