@@ -21,6 +21,9 @@ import warnings
 
 _lock = threading.RLock()
 _active = 0
+# traces and transforms running: their Proxies do not count one by one (so the Proxies an exception's
+# traceback keeps after a failed trace do not keep the trampolines installed)
+tracing = 0
 _entries: list[_Entry] | None = None
 _templates: dict[tuple[str, ...], types.CodeType] = {}
 _find_tracer = None  # proxy._find_tracer, bound when the entries are built
@@ -131,6 +134,18 @@ def _build() -> list[_Entry]:
         elif dunder and have.method is None and have.operator_method is None:
             have.operator_method = _METHOD_NAMES.get(name, name)
     return list(entries.values())
+
+
+def begin_trace() -> None:
+    global tracing
+    acquire()
+    tracing += 1
+
+
+def end_trace() -> None:
+    global tracing
+    tracing -= 1
+    release()
 
 
 def acquire() -> None:

@@ -405,7 +405,7 @@ class Tracer(TracerBase):
         import dynagrad.nn as nn
         global _is_fx_tracing
         was_tracing, _is_fx_tracing = _is_fx_tracing, True
-        _patch.acquire()
+        _patch.begin_trace()
         try:
             if isinstance(root, nn.Module):
                 self.root = root
@@ -466,7 +466,7 @@ class Tracer(TracerBase):
             self.submodule_paths = None
         finally:
             _is_fx_tracing = was_tracing
-            _patch.release()
+            _patch.end_trace()
         return self.graph
 
     def __deepcopy__(self, memo):

@@ -601,6 +601,10 @@ class Graph:
             new_output.meta = copy.copy(old_output.meta)
         return g
 
+    def __getstate__(self) -> dict:
+        # the owning module pickles this graph; it sets itself as the owner again when rebuilt
+        return {**self.__dict__, "_owning_module": None}
+
     def set_codegen(self, codegen: CodeGen) -> None:
         self._codegen = codegen
 

@@ -325,8 +325,9 @@ def _print_readable(module, module_name: str, print_output: bool, include_stride
 
 def _rebuild_graph_module(state: dict, class_name: str):
     gm = GraphModule.__new__(GraphModule)
+    graph = state.pop("_graph")
     gm.__dict__.update(state)
     type(gm).__name__ = class_name
-    gm.recompile()
+    gm.graph = graph
     return gm
 

@@ -209,7 +209,12 @@ class Transformer(Interpreter):
 
     def transform(self) -> GraphModule:
         """The new GraphModule, on the same root as the module transformed."""
-        result = super().run(enable_io_processing=False)
+        from . import _patch
+        _patch.begin_trace()
+        try:
+            result = super().run(enable_io_processing=False)
+        finally:
+            _patch.end_trace()
         if result is not None:
             out = self.new_graph.output(map_aggregate(result, lambda a: a.node if isinstance(a, Proxy) else a))
             old_out = list(self.graph.nodes)[-1]

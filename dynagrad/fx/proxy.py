@@ -248,8 +248,9 @@ class Proxy:
         d = self.__dict__
         d["tracer"] = tracer
         d["node"] = node
-        _patch.acquire()
-        d["_fx_counted"] = True
+        if not _patch.tracing:  # a Proxy around a graph being built by hand: functions record while it lives
+            _patch.acquire()
+            d["_fx_counted"] = True
 
     def __del__(self) -> None:
         if self.__dict__.get("_fx_counted"):
@@ -269,8 +270,9 @@ class Proxy:
 
     def __setstate__(self, d: dict) -> None:
         self.__dict__.update(d)
-        _patch.acquire()
-        self.__dict__["_fx_counted"] = True
+        if not _patch.tracing:
+            _patch.acquire()
+            self.__dict__["_fx_counted"] = True
 
     def __deepcopy__(self, memo: dict) -> Proxy:
         d = {}
