@@ -371,6 +371,13 @@ def test_fx_examples_program_under_dynagrad_run(tmp_path):
         print([n.target == F.relu for n in gm.graph.nodes], torch.allclose(gm(x), m(x)))
         ShapeProp(gm).propagate(x)
         print([tuple(n.meta['tensor_meta'].shape) for n in gm.graph.nodes])
+        import os, sys
+        here = os.path.dirname(os.path.abspath(__file__))
+        pkg = "exported_dg" if "dynagrad" in torch.__version__ else "exported_pt"  # the two runs overlap
+        gm.to_folder(os.path.join(here, pkg), "Exported")
+        sys.path.insert(0, here)
+        Exported = __import__(pkg).Exported
+        print(torch.allclose(Exported()(x), gm(x)))
         try:
             fx.symbolic_trace(lambda x: x if x.sum() > 0 else -x)
         except fx.proxy.TraceError as e:

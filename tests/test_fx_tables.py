@@ -22,8 +22,12 @@ _DG = {"torch": dynagrad, "torch.nn.functional": dynagrad.nn.functional, "torch.
 
 
 def _dynagrad_names() -> dict[str, list[str]]:
-    return {ns: sorted(n for n in dir(m) if not n.startswith("_") and isinstance(getattr(m, n), types.FunctionType))
-            for ns, m in _DG.items()}
+    """The public function names of dynagrad's namespaces, those loaded on first use included."""
+    out = {}
+    for ns, m in _DG.items():
+        names = {n for n in dir(m) if not n.startswith("_")} | set(T.PUBLIC.get(ns, ()))
+        out[ns] = sorted(n for n in names if isinstance(getattr(m, n, None), types.FunctionType))
+    return out
 
 
 def _htf_calls(mod) -> dict:
@@ -74,6 +78,9 @@ def derive():
     qualnames, calls, no_dispatch, public = {}, {}, set(), {}
     for ns, names in _dynagrad_names().items():
         tmod = tmods[ns]
+        lazy = [n for n in dir(tmod) if not n.startswith("_") and n not in names
+                and isinstance(getattr(_DG[ns], n, None), types.FunctionType)]  # attached on first use
+        names = sorted([*names, *lazy])
         public[ns] = []
         for name in names:
             f = getattr(tmod, name, None)
@@ -117,7 +124,12 @@ def render() -> str:
         out.append(f"    {k!r}: (")
         pieces = textwrap.wrap(sig, 100, drop_whitespace=False, break_on_hyphens=False)
         out += [f"        {p!r}" for p in pieces]
-        out.append(f"        , {npos}, {kw!r}),")
+        if kw is None or len(repr(kw)) < 100:
+            out.append(f"        , {npos}, {kw!r}),")
+        else:
+            out.append(f"        , {npos}, (")
+            out += [f"            {p}" for p in textwrap.wrap(" ".join(f"{k!r}," for k in kw), 104)]
+            out.append("        )),")
     out += ["}", "NO_DISPATCH = frozenset({"]
     out += [f"    {k!r}," for k in sorted(no_dispatch)]
     out += ["})", "PUBLIC = {"]

@@ -113,9 +113,9 @@ def functions() -> dict[int, FnInfo]:
                 mod = importlib.import_module(modname)
             except ImportError:
                 continue
-            public = T.PUBLIC.get(ns, frozenset())
-            for name, value in vars(mod).items():
-                if name not in public or not isinstance(value, types.FunctionType):
+            for name in sorted(T.PUBLIC.get(ns, ())):
+                value = getattr(mod, name, None)  # (some are attached to their module on first use)
+                if not isinstance(value, types.FunctionType):
                     continue
                 have = reg.get(id(value))
                 if have is None or _PREFER.get(name) == ns:

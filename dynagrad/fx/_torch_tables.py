@@ -21,6 +21,7 @@ QUALNAMES = {
     'torch.einsum': 'torch.functional.einsum',
     'torch.get_rng_state': 'torch.random.get_rng_state',
     'torch.initial_seed': 'torch.random.initial_seed',
+    'torch.load': 'torch.serialization.load',
     'torch.lstsq': 'torch._linalg_utils.lstsq',
     'torch.lu': 'torch.functional.lu',
     'torch.manual_seed': 'torch.random.manual_seed',
@@ -56,6 +57,7 @@ QUALNAMES = {
     'torch.nn.functional.prelu': 'torch.prelu',
     'torch.nn.functional.relu_': 'torch.relu_',
     'torch.nn.functional.rrelu_': 'torch.rrelu_',
+    'torch.nn.functional.scaled_dot_product_attention': 'torch._C._nn.scaled_dot_product_attention',
     'torch.nn.functional.selu_': 'torch.selu_',
     'torch.nn.functional.softplus': 'torch._C._nn.softplus',
     'torch.nn.functional.softshrink': 'torch._C._nn.softshrink',
@@ -63,6 +65,7 @@ QUALNAMES = {
     'torch.nn.functional.threshold_': 'torch.threshold_',
     'torch.norm': 'torch.functional.norm',
     'torch.pca_lowrank': 'torch._lowrank.pca_lowrank',
+    'torch.save': 'torch.serialization.save',
     'torch.seed': 'torch.random.seed',
     'torch.set_printoptions': 'torch._tensor_str.set_printoptions',
     'torch.set_rng_state': 'torch.random.set_rng_state',
@@ -190,6 +193,16 @@ CALLS = {
     'torch.nn.functional.mse_loss': (
         "input, target, size_average=None, reduce=None, reduction='mean', weight=None"
         , 2, None),
+    'torch.nn.functional.multi_head_attention_forward': (
+        'query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v, '
+        'add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training=True, key_padding_mask=None, '
+        'need_weights=True, attn_mask=None, use_separate_proj_weight=False, q_proj_weight=None, '
+        'k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True, '
+        'is_causal=False'
+        , 13, (
+            'training', 'key_padding_mask', 'need_weights', 'attn_mask', 'is_causal', 'use_separate_proj_weight',
+            'q_proj_weight', 'k_proj_weight', 'v_proj_weight', 'static_k', 'static_v', 'average_attn_weights',
+        )),
     'torch.nn.functional.multi_margin_loss': (
         "input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction='mean'"
         , 2, None),
@@ -251,6 +264,7 @@ NO_DISPATCH = frozenset({
     'torch.get_rng_state',
     'torch.initial_seed',
     'torch.is_tensor',
+    'torch.load',
     'torch.lstsq',
     'torch.manual_seed',
     'torch.matrix_rank',
@@ -259,6 +273,7 @@ NO_DISPATCH = frozenset({
     'torch.nn.functional.upsample',
     'torch.nn.functional.upsample_bilinear',
     'torch.nn.functional.upsample_nearest',
+    'torch.save',
     'torch.seed',
     'torch.set_default_device',
     'torch.set_default_dtype',
@@ -280,29 +295,30 @@ PUBLIC = {
         broadcast_tensors broadcast_to bucketize can_cast cartesian_prod cat ceil chain_matmul cholesky
         cholesky_inverse cholesky_solve chunk clamp clamp_ clamp_max clamp_min clip clone complex concat concatenate
         conj conj_physical copysign cos cosh count_nonzero cross cummax cummin cumprod cumsum deg2rad det diag
-        diag_embed diagonal diagonal_copy dist div divide dot dstack eig einsum empty empty_like eq equal erf exp
-        exp2 expm1 eye fix flatten flip fliplr flipud float_power floor floor_divide fmax fmin fmod frac frexp
-        frobenius_norm from_numpy full full_like gather gcd ge geqrf ger get_default_device get_default_dtype
-        get_device_module get_float32_matmul_precision get_num_interop_threads get_num_threads get_rng_state greater
-        greater_equal gt heaviside hstack hypot i0 igamma igammac imag index_add index_copy index_fill index_put
-        index_put_ index_select initial_seed inner inverse is_complex is_conj is_floating_point is_grad_enabled
-        is_inference_mode_enabled is_neg is_nonzero is_signed is_tensor is_vulkan_available isclose isfinite isinf
-        isnan isneginf isposinf isreal kthvalue lcm ldexp le lerp less less_equal linspace log log10 log1p log2
-        log_softmax logaddexp logaddexp2 logcumsumexp logdet logical_and logical_not logical_or logical_xor logspace
-        logsumexp lstsq lt lu lu_solve lu_unpack manual_seed masked_fill masked_scatter masked_select matmul
-        matrix_exp matrix_power matrix_rank max maximum mean median meshgrid min minimum mm moveaxis movedim msort
-        mul multinomial multiply mv nan_to_num nanmean nansum narrow ne neg negative nextafter nonzero norm normal
-        not_equal nuclear_norm numel ones ones_like orgqr ormqr outer pca_lowrank permute pinverse poisson polar
+        diag_embed diagonal diagonal_copy digamma dist div divide dot dstack eig einsum empty empty_like eq equal
+        erf erfc erfinv exp exp2 expm1 eye fix flatten flip fliplr flipud float_power floor floor_divide fmax fmin
+        fmod frac frexp frobenius_norm from_numpy full full_like gather gcd ge geqrf ger get_autocast_dtype
+        get_default_device get_default_dtype get_device_module get_float32_matmul_precision get_num_interop_threads
+        get_num_threads get_rng_state greater greater_equal gt heaviside hstack hypot i0 igamma igammac imag
+        index_add index_copy index_fill index_put index_put_ index_select initial_seed inner inverse
+        is_autocast_enabled is_complex is_conj is_floating_point is_grad_enabled is_inference_mode_enabled is_neg
+        is_nonzero is_signed is_tensor is_vulkan_available isclose isfinite isinf isnan isneginf isposinf isreal
+        kthvalue lcm ldexp le lerp less less_equal lgamma linspace load log log10 log1p log2 log_softmax logaddexp
+        logaddexp2 logcumsumexp logdet logical_and logical_not logical_or logical_xor logit logspace logsumexp lstsq
+        lt lu lu_solve lu_unpack manual_seed masked_fill masked_scatter masked_select matmul matrix_exp matrix_power
+        matrix_rank max maximum mean median meshgrid min minimum mm moveaxis movedim msort mul multinomial multiply
+        mv mvlgamma nan_to_num nanmean nansum narrow ne neg negative nextafter nonzero norm normal not_equal
+        nuclear_norm numel ones ones_like orgqr ormqr outer pca_lowrank permute pinverse poisson polar polygamma
         positive pow prod promote_types qr rad2deg rand rand_like randint randint_like randn randn_like randperm
         range ravel real reciprocal relu remainder renorm repeat_interleave reshape resolve_conj resolve_neg
-        result_type roll rot90 round rsqrt rsub scalar_tensor scatter scatter_add scatter_reduce searchsorted seed
-        select set_default_device set_default_dtype set_default_tensor_type set_float32_matmul_precision
+        result_type roll rot90 round rsqrt rsub save scalar_tensor scatter scatter_add scatter_reduce searchsorted
+        seed select set_default_device set_default_dtype set_default_tensor_type set_float32_matmul_precision
         set_flush_denormal set_num_interop_threads set_num_threads set_printoptions set_rng_state sgn sigmoid sign
-        signbit sin sinh slogdet softmax solve sort split spmm sqrt square squeeze stack std std_mean sub subtract
-        sum svd svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tanh tensor tensor_split tensordot
-        tile topk trace transpose triangular_solve tril tril_indices triu triu_indices true_divide trunc typename
-        unbind unflatten unique unsqueeze use_deterministic_algorithms var var_mean vdot view_as_complex
-        view_as_real vstack where xlogy zeros zeros_like
+        signbit sin sinc sinh slogdet softmax solve sort sparse_coo_tensor split spmm sqrt square squeeze stack std
+        std_mean sub subtract sum svd svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tanh tensor
+        tensor_split tensordot tile topk trace transpose triangular_solve tril tril_indices triu triu_indices
+        true_divide trunc typename unbind unflatten unique unsqueeze use_deterministic_algorithms var var_mean vdot
+        view_as_complex view_as_real vstack where xlogy zeros zeros_like
     """.split()),
     'torch.nn.functional': frozenset("""
         adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d
@@ -315,12 +331,12 @@ PUBLIC = {
         hinge_embedding_loss huber_loss instance_norm interpolate kl_div l1_loss layer_norm leaky_relu leaky_relu_
         linear linear_cross_entropy local_response_norm log_softmax logsigmoid lp_pool1d lp_pool2d lp_pool3d
         margin_ranking_loss max_pool1d max_pool1d_with_indices max_pool2d max_pool2d_with_indices max_pool3d
-        max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss multi_margin_loss
-        multilabel_margin_loss multilabel_soft_margin_loss native_channel_shuffle nll_loss normalize one_hot pad
-        pairwise_distance pdist pixel_shuffle pixel_unshuffle poisson_nll_loss prelu relu relu6 relu_ rms_norm rrelu
-        rrelu_ selu selu_ sigmoid silu smooth_l1_loss soft_margin_loss softmax softmin softplus softshrink softsign
-        tanh tanhshrink threshold threshold_ triplet_margin_loss triplet_margin_with_distance_loss unfold upsample
-        upsample_bilinear upsample_nearest
+        max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss multi_head_attention_forward
+        multi_margin_loss multilabel_margin_loss multilabel_soft_margin_loss native_channel_shuffle nll_loss
+        normalize one_hot pad pairwise_distance pdist pixel_shuffle pixel_unshuffle poisson_nll_loss prelu relu
+        relu6 relu_ rms_norm rrelu rrelu_ scaled_dot_product_attention selu selu_ sigmoid silu smooth_l1_loss
+        soft_margin_loss softmax softmin softplus softshrink softsign tanh tanhshrink threshold threshold_
+        triplet_margin_loss triplet_margin_with_distance_loss unfold upsample upsample_bilinear upsample_nearest
     """.split()),
     'torch.special': frozenset("""
         digamma entr erf erfc erfinv exp2 expit expm1 gammainc gammaincc gammaln log1p log_ndtr log_softmax logit

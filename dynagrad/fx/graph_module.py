@@ -259,53 +259,52 @@ class GraphModule(nn.Module):
                           "# To see more debug info, please use `graph_module.print_readable()`"])
 
     def to_folder(self, folder: str | os.PathLike, module_name: str = "FxModule") -> None:
-        """Write the module as source (``module.py``, importable from ``folder``'s package) with its
-        weights (``state_dict.pt``; submodules without a plain constructor repr as ``<name>.pt``)."""
+        """Write the module as a package ``folder`` (``from folder import FxModule``): ``module.py`` with the
+        code, ``state_dict.pt`` with the weights, and ``<child>.pt`` for children whose repr is not their
+        constructor call (saved whole, as PyTorch does)."""
+        import warnings
+
         import dynagrad
         folder = Path(folder)
         folder.mkdir(exist_ok=True)
         dynagrad.save(self.state_dict(), folder / "state_dict.pt")
         tab = " " * 4
-        lines = []
-        for name, mod in self._modules.items():
-            rep = _constructor_repr(mod)
-            if rep is None:
-                dynagrad.save(mod, folder / f"{name}.pt")
-                rep = f"torch.load(r'{folder / (name + '.pt')}', weights_only=False)"
-            lines.append(f"{tab * 2}self.{name} = {rep}")
+        # PyTorch's header, less its pytree imports (the generated forward never uses them here)
+        lines = ["", "import torch", "from math import inf", "from math import nan", "NoneType = type(None)",
+                 "import torch", "from torch import device", "", "from torch.nn import *",
+                 f"class {module_name}(torch.nn.Module):", "    def __init__(self):", "        super().__init__()"]
+        safe = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+        blobs = []
+        for name, mod in self.named_children():
+            if type(mod) in safe:
+                lines.append(f"{tab * 2}setattr(self, '{name}', {mod!r})")
+                continue
+            path = folder / f"{name}.pt"
+            dynagrad.save(mod, path)
+            blobs.append(name)
+            flat = repr(mod).replace("\r", " ").replace("\n", " ")
+            lines.append(f"{tab * 2}setattr(self, '{name}', torch.load(r'{path}', weights_only=False)) # {flat}")
         for name, buf in self._buffers.items():
             if buf is not None:
                 lines.append(f"{tab * 2}self.register_buffer('{name}', torch.empty({list(buf.shape)}, "
                              f"dtype={buf.dtype}))")
         for name, p in self._parameters.items():
             if p is not None:
-                lines.append(f"{tab * 2}setattr(self, '{name}', torch.nn.Parameter(torch.empty("
-                             f"{list(p.shape)}, dtype={p.dtype})))")
-        body = "\n".join(lines)
-        model_src = (f"import torch\nfrom math import inf\nfrom math import nan\nNoneType = type(None)\n"
-                     f"from torch import device\n\n"
-                     f"class {module_name}(torch.nn.Module):\n"
-                     f"    def __init__(self):\n        super().__init__()\n{body}\n"
-                     f"        self.load_state_dict(torch.load(r'{folder}/state_dict.pt'))\n\n"
-                     f"{_addindent(self.code, 4)}\n")
-        (folder / "module.py").write_text(model_src)
+                lines.append(f"{tab * 2}setattr(self, '{name}', torch.nn.Parameter(torch.empty({list(p.shape)}, "
+                             f"dtype={p.dtype})))")
+        lines.append(f"{tab * 2}self.load_state_dict(torch.load(r'{folder}/state_dict.pt'))")
+        (folder / "module.py").write_text("\n".join(lines) + "\n" + _addindent(self.code, 4) + "\n")
         (folder / "__init__.py").write_text("from .module import *")
+        if blobs:
+            warnings.warn("Was not able to save the following children modules as reprs -saved as pickled files "
+                          f"instead: {blobs}", stacklevel=2)
+
 
 class _CodeOnlyModule(nn.Module):
     def __init__(self, body: dict) -> None:
         super().__init__()
         self.__dict__ = body
 
-
-
-def _constructor_repr(mod) -> str | None:
-    """``torch.nn.Linear(in_features=4, ...)`` for a standard module whose repr is its constructor call."""
-    cls = type(mod)
-    if not cls.__module__.startswith("dynagrad.nn") or getattr(nn, cls.__name__, None) is not cls:
-        return None
-    if list(mod.children()):
-        return None
-    return f"torch.nn.{repr(mod)}"
 
 
 def _print_readable(module, module_name: str, print_output: bool, include_stride: bool,
