@@ -15,5 +15,5 @@ def disable(fn=None, recursive: bool = True):
 
 def is_compiling() -> bool:
     """True while dynagrad.compile traces a function."""
-    from .compile import tracer
-    return tracer._active is not None
+    from .autograd import state
+    return state.tracer is not None

@@ -76,7 +76,7 @@ class CompiledFunction:
 
     # -- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.disabled or _tracer._active is not None:  # inside another trace: inlined into it
+        if self.disabled or _state().tracer is not None:  # inside another trace: inlined into it
             return self.fn(*args, **kwargs)
         reason = None
         depth = -1
@@ -111,10 +111,10 @@ class CompiledFunction:
         self.events.append({"kind": "trace" if reason is None else "retrace", "reason": reason})
         flat, spec = _guards.flatten(args, kwargs)
         candidates = self._dynamic_dims(flat, spec)
-        mods, opts = _tracer.scan(self.fn, flat)
+        mods, reach = _tracer.scan(self.fn, flat)
         t0 = time.perf_counter()
         try:
-            result, trace = _tracer.run(self.fn, args, kwargs, flat, mods, opts)
+            result, trace = _tracer.run(self.fn, args, kwargs, flat, mods, reach)
         except Unsupported as u:  # refused before the function ran: run it eagerly now
             return self._eager_entry(args, kwargs, flat, spec, str(u), mods, run=True)
         try:

@@ -20,7 +20,7 @@ from ..autograd.engine import run_backward as _engine_backward
 from ..autograd.function import Op
 from ..autograd.graph import _RELEASED, Node
 from ..tensor import Tensor
-from .tracer import _GRAD_SLOT, TArray, Tracer, Unsupported, _plain
+from .tracer import TArray, Tracer, Unsupported, _plain
 
 
 def _key(x):
@@ -116,6 +116,7 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
 
     deps: dict = {}
     stack = [n for n in start if isinstance(n, Node)]
+    roots = {_key(n) for n in stack}  # as the engine: a root reached from another root is visited once
     order = []
     while stack:
         node = stack.pop()
@@ -130,7 +131,7 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
             if d is None:
                 deps[k] = 1
                 objs[k] = target
-                if isinstance(target, Node):
+                if isinstance(target, Node) and k not in roots:
                     stack.append(target)
             else:
                 deps[k] = d + 1
@@ -233,6 +234,10 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
             deps[tk] = d
             if d == 0:
                 ready.append(target)
+    if target_map is None and buffers:
+        # a gradient that never reached its destination: the replay disagrees with the engine, so nothing
+        # compiled from it can be trusted
+        raise Unsupported("the recorded backward did not deliver every gradient (internal: dependency counts)")
     # nothing changed until the walk went through: only now free saved values and touch .grad
     for node in releases:
         if node.saved:
@@ -290,9 +295,9 @@ def _run(tr: Tracer, node: Op, fwd, buf) -> list:
 def check_leaf(tr: Tracer, leaf: Tensor) -> None:
     if leaf._hooks or leaf._post_hooks:
         raise Unsupported("a leaf tensor has gradient hooks; they run eagerly")
-    if id(leaf) in tr.created:
+    if id(leaf) in tr.made:
         raise Unsupported("backward into a tensor created inside the compiled function")
-    g = _GRAD_SLOT.__get__(leaf, Tensor)
+    g = leaf._grad
     if g is not None and g._requires_grad:
         raise Unsupported("accumulating into a .grad that requires grad")
 
@@ -315,7 +320,7 @@ def acc_grad(tr: Tracer, leaf: Tensor, gv: _GV) -> None:
         tr.tag_tensor(t, node.out)
         tr.ext_meta[node.out.id] = {"tensor": leaf, "path": ("grad",)}
         tr.grad_written.add(id(leaf))
-        _GRAD_SLOT.__set__(leaf, t)
+        leaf._grad = t
         return
     d = cur._data
     d += TArray_of(tr, gv)  # recorded as an in-place add into the outside gradient

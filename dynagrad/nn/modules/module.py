@@ -801,6 +801,8 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, as PyTorch 2.x)."""
+        if set_to_none and _state.tracer is not None and _state.tracer.zero_grad(list(self.parameters())):
+            return  # dynagrad.compile recorded it (without reading the gradients)
         for p in self.parameters():
             if p.grad is not None:
                 if set_to_none:
