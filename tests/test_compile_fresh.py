@@ -155,3 +155,169 @@ def test_a_draw_the_tracer_cannot_see_runs_eagerly():
     # reseeding inside the function is Python state a program could not repeat
     k = torch.compile(lambda x: (torch.manual_seed(0), x + torch.rand(2))[1])
     assert k(torch.zeros(2)).tolist() == k(torch.zeros(2)).tolist() and not k.programs
+
+
+# -- Python values: guarded where the trace used them, refused where the function changes them -------------
+
+SCALE = 2.0
+
+
+def test_module_attributes_and_globals_are_guarded():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.scale = 1.5
+
+        def forward(self, x):
+            return self.lin(x) * self.scale * SCALE
+    global SCALE
+    m = M()
+    cm = torch.compile(m)
+    x = torch.randn(2, 3)
+    with torch.no_grad():
+        for scale, g in ((1.5, 2.0), (3.0, 2.0), (3.0, -1.0)):
+            m.scale, SCALE = scale, g
+            np.testing.assert_allclose(cm(x).numpy(), m(x).numpy(), rtol=1e-6)
+        m.lin = nn.Linear(3, 3)  # a replaced submodule: its parameters, not the old ones
+        np.testing.assert_allclose(cm(x).numpy(), m(x).numpy(), rtol=1e-6)
+        m.lin.weight = nn.Parameter(torch.zeros(3, 3))  # a replaced parameter
+        np.testing.assert_allclose(cm(x).numpy(), m(x).numpy(), rtol=1e-6)
+    SCALE = 2.0
+    reasons = [e["reason"] for e in cm._compiled.events if e["kind"] == "retrace"]
+    assert "scale changed from 1.5 to 3.0" in reasons[0] and "SCALE changed from 2.0 to -1.0" in reasons[1]
+    assert len(reasons) == 4
+
+
+def test_functions_that_change_python_state_run_eagerly():
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 2)
+            self.calls = 0
+            self.hidden = None
+
+        def forward(self, x):
+            self.calls += 1
+            out = self.lin(x)
+            self.hidden = out.detach()  # state carried to the next call
+            return out
+    m = Counting()
+    cm = torch.compile(m)
+    for _ in range(3):
+        out = cm(torch.ones(1, 2))
+    assert m.calls == 3 and m.hidden is not None and np.array_equal(m.hidden.numpy(), out.detach().numpy())
+    assert not cm._compiled.programs and "calls" in cm._compiled.events[-1]["reason"]
+    log = []
+    f = torch.compile(lambda x: (log.append(1), x * 2)[1])
+    for _ in range(3):
+        f(torch.ones(1))
+    assert log == [1, 1, 1]
+
+
+def test_print_runs_at_every_call(capsys):
+    @torch.compile
+    def f(x):
+        y = x * 2
+        print("total", y.sum().item())
+        return y + 1
+    outs = [f(torch.full((2,), v)).tolist() for v in (1.0, 2.0, 3.0)]
+    assert outs == [[3.0, 3.0], [5.0, 5.0], [7.0, 7.0]]
+    assert capsys.readouterr().out.split("\n")[:3] == ["total 4.0", "total 8.0", "total 12.0"]
+
+
+def test_item_is_a_graph_break_with_the_right_answer():
+    @torch.compile
+    def f(x, n):
+        return x * x.sum().item() + n
+    for v in (1.0, 2.0, 1.0):
+        assert f(torch.full((2,), v), 3).tolist() == [2 * v * v + 3] * 2
+    assert len(f.programs) == 2  # one per value read; the third call reuses the first
+
+
+def test_frozen_parameters_default_dtype_and_returned_constants():
+    lin = nn.Linear(2, 2)
+    cm = torch.compile(lin)
+    x = torch.ones(1, 2)
+    cm(x).sum().backward()
+    assert lin.weight.grad is not None
+    lin.weight.grad = None
+    lin.weight.requires_grad_(False)  # fine-tuning freezes a layer: a new program, no gradient for it
+    cm(x).sum().backward()
+    assert lin.weight.grad is None and lin.bias.grad is not None
+    f = torch.compile(lambda x: (x + 1, torch.zeros(2)))
+    _, z = f(torch.ones(2))
+    z.add_(5)  # the caller owns what it was given: the next call is not affected
+    assert f(torch.ones(2))[1].tolist() == [0.0, 0.0]
+    g = torch.compile(lambda x: x + torch.ones(2))
+    assert g(torch.zeros(2)).dtype == torch.float32
+    try:
+        torch.set_default_dtype(torch.float64)
+        assert g(torch.zeros(2, dtype=torch.float64)).dtype == torch.float64
+        assert "default dtype" in g.events[-1]["reason"] or len(g.programs) == 2
+    finally:
+        torch.set_default_dtype(torch.float32)
+
+
+def test_gradient_hooks_added_after_compiling_a_training_step():
+    lin = nn.Linear(2, 1)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = lin(x).sum()
+        loss.backward()
+        return loss
+    cs = torch.compile(step)
+    x = torch.ones(4, 2)
+    cs(x)
+    cs(x)
+    seen = []
+    lin.weight.register_hook(lambda g: seen.append(g.clone()) or g * 0)
+    cs(x)
+    assert len(seen) == 1 and lin.weight.grad.abs().sum().item() == 0.0
+
+
+def test_inplace_change_before_backward_raises_as_eagerly():
+    m = nn.Linear(4, 3)
+    cm = torch.compile(m)
+    x = torch.randn(2, 4, requires_grad=True)
+    for f in (m, cm, cm):
+        out = f(x)
+        with torch.no_grad():
+            m.weight.mul_(0.5)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+    x2 = torch.randn(2, 4)  # the weight is not saved when the input needs no gradient: no error
+    for f in (m, cm):
+        out = f(x2)
+        with torch.no_grad():
+            m.weight.mul_(0.5)
+        out.sum().backward()
+
+
+def test_autocast_is_compiled_and_guarded():
+    m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    cm = torch.compile(m)
+    x = torch.randn(3, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        a, b = m(x), cm(x)
+        assert b.dtype == a.dtype
+        np.testing.assert_array_equal(a.float().detach().numpy(), b.float().detach().numpy())
+        b.float().sum().backward()
+    c = cm(x)  # autocast off: another program
+    assert c.dtype == torch.float32 and len(cm._compiled.programs) == 2
+    assert "autocast changed" in cm._compiled.events[-1]["reason"]
+    np.testing.assert_allclose(c.detach().numpy(), m(x).detach().numpy(), rtol=1e-6)
+
+
+def test_closure_variables_are_guarded():
+    scale = 2.0
+
+    def f(x):
+        return x * scale
+    cf = torch.compile(f)
+    assert cf(torch.ones(2)).tolist() == [2.0, 2.0]
+    scale = 5.0  # noqa: F841 - read by f through its closure
+    assert cf(torch.ones(2)).tolist() == [5.0, 5.0]
+    assert "scale changed from 2.0" in cf.events[-1]["reason"]

@@ -162,7 +162,7 @@ class CompiledFunction:
             raise RuntimeError(f"dynagrad.compile(fullgraph=True): {self._name} cannot be captured as one graph: "
                                f"{reason}")
         msg = f"{self._name}: running eagerly: {reason}"
-        log.warning(msg)
+        log.info(msg)  # as a graph break in PyTorch: silent unless the logger is enabled
         self.events.append({"kind": "fallback", "reason": reason})
         if trace is None:
             trace = _tracer.Trace(_tracer.Tracer(), self.fn)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..autograd.engine import _sum_to
 from ..autograd.engine import run_backward as _engine_backward
-from ..autograd.function import Op
+from ..autograd.function import _NOT_NEEDED, Op
 from ..autograd.graph import _RELEASED, Node
 from ..tensor import Tensor
 from .tracer import TArray, Tracer, Unsupported, _plain
@@ -255,8 +255,8 @@ def _run(tr: Tracer, node: Op, fwd, buf) -> list:
     if node.saved is _RELEASED:
         node.unpack(False)  # raises PyTorch's "backward through the graph a second time" error
     if node.saved:
-        for i in cls.save:
-            saved.append(fwd.args[i])
+        for j, i in enumerate(cls.save):  # what no wanted gradient reads is not kept (as eagerly: save_needed_by)
+            saved.append(None if node.saved[j] is _NOT_NEEDED else fwd.args[i])
         if cls.save_output:
             saved.append(fwd.outputs[0])
     arrays = [None if g is None else g.a for g in buf]
@@ -309,6 +309,7 @@ def acc_grad(tr: Tracer, leaf: Tensor, gv: _GV) -> None:
     else:
         tr.tensor_value(leaf)  # an outside leaf (a parameter) is read through its object
         target = ("tensor", leaf)
+    tr.accumulated.add(id(leaf))
     cur = tr.grad_get(leaf)
     if cur is None:
         fresh = gv.fresh and id(gv) not in tr.given

@@ -305,7 +305,10 @@ def out_expr(em: Emitter, spec, outs) -> str:
     if tag == "leaf":
         kind, payload = spec[1], spec[2]
         if kind == "tensor":
-            return f"_wrap({em.lit(outs[payload])})"
+            v = outs[payload]
+            if isinstance(v, Value) and v.node.op == "const":  # a new tensor at every call, as eagerly
+                return f"_wrap({em.lit(v)}.copy())"
+            return f"_wrap({em.lit(v)})"
         if kind == "grad_tensor":
             i, k = payload
             return f"_from_node({em.lit(outs[i])}, _cn, {k})"
@@ -401,6 +404,8 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
         src.append("    _cn.edges = [" + ", ".join(f"_rt.edge({_leaf_target(em, b)})" for b in boundaries) + "]")
         src.append("    _cn.meta = [" + ", ".join(f"({em.lit(v)}.shape, {em.lit(v)}.dtype)" for v in grad_outputs)
                    + "]")
+        read = _outside_reads(graph, env_vals)
+        src.append("    _cn.vcs = _rt.versions(" + "".join(f"{_leaf_target(em, r)}, " for r in read) + ")")
         if env:
             bsrc.append("    " + ", ".join(env) + ", = saved")
         bsrc += bbody
@@ -415,6 +420,35 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
     if bsrc:
         source = "\n".join(bsrc) + "\n\n" + source
     return source, em.ns
+
+
+def _outside_reads(graph: Graph, env_vals: list) -> list:
+    """The arguments and outside tensors whose memory the backward program reads: those of the saved
+    values, followed through ops that may return views (anything not known to make a new array). Their
+    version counters are checked when the backward runs, as eager autograd checks saved tensors."""
+    from .memory import _fresh
+    byid = {v.id: v for n in graph.nodes for v in n.outputs}
+    out, seen, stack = [], set(), [byid[i] for i in env_vals if i in byid]
+    keys = set()
+    while stack:
+        v = stack.pop()
+        if v.id in seen:
+            continue
+        seen.add(v.id)
+        n = v.node
+        if n.op == "input" and not isinstance(n.target, tuple):
+            key = ("input", n.target)
+        elif n.op == "ext" and n.meta.get("path") == ("data",):
+            key = ("tensor", n.target)
+        else:
+            if n.op in ("op", "np") and not _fresh(n):
+                stack.extend(n.inputs())
+            continue
+        k = (key[0], key[1] if key[0] == "input" else id(key[1]))
+        if k not in keys:
+            keys.add(k)
+            out.append(key)
+    return out
 
 
 def build(source: str, ns: dict, filename: str):

@@ -297,6 +297,7 @@ class Tracer:
         self.root_count: dict = {}
         self.grad_state: dict = {}  # id(leaf) -> (leaf, was None at entry) for .grad first read before written
         self.grad_written: set = set()
+        self.accumulated: set = set()  # ids of leaves the program accumulates gradients into
         self.reads: list = []  # guard nodes
         self.opt_steps: list = []
         self.inputs: list = []  # (flat index, Tensor)
@@ -464,6 +465,9 @@ class Tracer:
     def hook(self, cls, inputs, kw):
         if self.depth:
             return _dispatch.plain(cls, inputs, kw)
+        if state.autocast_dtype is not None:  # the casts autocast makes are ops of the program too
+            from ..amp.autocast_mode import cast_inputs
+            inputs = cast_inputs(cls, inputs)
         try:
             if cls.__name__ in _OPAQUE_OPS:
                 raise Unsupported(f"{cls.__name__} (module backward hooks) cannot be compiled")
@@ -945,6 +949,7 @@ class Reach:
         self.tensors: list = []  # (label, Tensor)
         self.objects: list = []  # plain objects holding modules/optimizers/tensors (a trainer, a GradScaler)
         self.globals: list = []  # (globals dict, name) read by the traced code
+        self.cells: list = []  # (closure cell, variable name) of the traced function and those it calls
 
 
 _SIMPLE_TYPES = (bool, int, float, str, type(None))
@@ -1009,6 +1014,7 @@ def scan(fn, args) -> tuple[list, Reach]:
         if code is None:
             return
         for name, cell in zip(code.co_freevars, getattr(f, "__closure__", None) or ()):
+            r.cells.append((cell, name))
             try:
                 visit(cell.cell_contents, depth, name)
             except ValueError:
@@ -1096,6 +1102,12 @@ def python_state(mods, reach) -> dict:
                 out[(id(obj), k)] = (f"{type(obj).__name__}.{k}", fingerprint(v))
         for g, name in reach.globals:
             out[(id(g), name)] = (f"the global {name}", fingerprint(g.get(name, _GONE)))
+        for cell, name in reach.cells:
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                value = _GONE
+            out[(id(cell), name)] = (f"the variable {name}", fingerprint(value))
     return out
 
 
@@ -1117,6 +1129,40 @@ def changed_state(before: dict, after: dict) -> str | None:
 # One trace of a call
 # -------------------------------------------------------------------------------------------------------------
 
+class _Tee:
+    """sys.stdout / sys.stderr while a function is traced: writes go through, and are noticed."""
+
+    def __init__(self, stream, owner) -> None:
+        self._stream = stream
+        self._owner = owner
+
+    def write(self, text):
+        if text:
+            self._owner.wrote = True
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _Printing:
+    """Notice output written to sys.stdout or sys.stderr during a trace (``print`` in the function)."""
+
+    def __enter__(self):
+        self.wrote = False
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(sys.stdout, self), _Tee(sys.stderr, self)
+        return self
+
+    def __exit__(self, *exc):
+        out, err = sys.stdout, sys.stderr
+        if isinstance(out, _Tee) and out._owner is self:
+            sys.stdout = self.saved[0]
+        if isinstance(err, _Tee) and err._owner is self:
+            sys.stderr = self.saved[1]
+        return False
+
+
 def run(fn, args, kwargs, flat, mods, reach=None):
     """Trace ``fn(*args, **kwargs)``: returns (result, Trace). ``flat`` is the flattened call."""
     from .. import random as rnd
@@ -1134,8 +1180,6 @@ def run(fn, args, kwargs, flat, mods, reach=None):
     if modmod._global_forward_hooks or modmod._global_forward_pre_hooks or modmod._global_backward_hooks or \
             modmod._global_backward_pre_hooks:
         raise Unsupported("global module hooks are registered; they run eagerly")
-    if state.autocast_dtype is not None:
-        raise Unsupported("autocast is active")
     if state.anomaly_enabled:
         raise Unsupported("anomaly detection is active")
     aliases = []
@@ -1170,8 +1214,9 @@ def run(fn, args, kwargs, flat, mods, reach=None):
         before = python_state(mods, reach)
         _rng_entry(tr, rnd.default_generator)
         grad_mode = state.grad_enabled
+        autocast, inference = state.autocast_dtype, state.inference_mode
         out_spec, grad_outs, boundaries = None, [], []
-        with _Active(tr):
+        with _Active(tr), _Printing() as printed:
             result = fn(*args, **kwargs)
             if tr.failed is None:
                 try:
@@ -1182,8 +1227,11 @@ def run(fn, args, kwargs, flat, mods, reach=None):
                         boundaries = _backward_program(tr, grad_outs, autodiff)
                 except Unsupported as e:
                     tr.fail(e)
-        if state.grad_enabled != grad_mode:
-            tr.fail("grad mode changed across the call")
+        if printed.wrote:
+            tr.fail("the function prints (a compiled program would print only while it is traced); it runs "
+                    "eagerly, printing at every call")
+        if state.grad_enabled != grad_mode or state.autocast_dtype != autocast or state.inference_mode != inference:
+            tr.fail("grad mode, autocast or inference mode changed across the call")
         check_rng(tr)
         changed = changed_state(before, python_state(mods, reach))
         if changed:
@@ -1199,6 +1247,8 @@ def run(fn, args, kwargs, flat, mods, reach=None):
     trace.boundaries = boundaries
     trace.aliases = aliases
     trace.grad_mode = grad_mode
+    trace.autocast = autocast
+    trace.inference = inference
     trace.mods = mods
     trace.reach = reach
     return result, trace
