@@ -66,6 +66,9 @@ def _user_line(exc: BaseException, script: str) -> str:
 
 
 def cmd_run(args) -> int:
+    from .compile import harness  # --compile: every top-level module call compiled; =check: versus eager
+    if harness.run_mode(args.compile) == "check":
+        return harness.check(args.script, list(args.args), args.max_calls)
     sys.meta_path.insert(0, TorchAlias())
     sys.argv = [args.script] + list(args.args)
     sys.path.insert(0, os.path.dirname(os.path.abspath(args.script)))
@@ -130,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(fn=cmd_train)
 
     rn = sub.add_parser("run", help="run a PyTorch script with `torch` resolving to dynagrad")
+    rn.add_argument("--compile", action="store_const", const="all", default=None,
+                    help="compile every top-level nn.Module call (dynagrad.compile)")
+    rn.add_argument("--compile-check", dest="compile", action="store_const", const="check",
+                    help="run the script eagerly and with --compile, and compare the two (exit status 1 on a "
+                         "difference)")
+    rn.add_argument("--max-calls", type=int, default=None, help=argparse.SUPPRESS)
     rn.add_argument("script")
     rn.add_argument("args", nargs=argparse.REMAINDER)
     rn.set_defaults(fn=cmd_run)

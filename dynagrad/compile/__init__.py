@@ -29,6 +29,7 @@ import sys
 import time
 import types
 
+from ..autograd import state as _st
 from . import guards as _guards
 from . import symbolic as _symbolic
 from . import tracer as _tracer
@@ -38,6 +39,8 @@ from .tracer import Unsupported
 log = logging.getLogger("dynagrad.compile")
 
 cache_size_limit = 8  # programs per compiled function (as torch._dynamo.config.cache_size_limit)
+harness_hook = None  # set by harness.install: compiled calls are top-level calls of the differential check
+eager_everywhere = False  # the check's eager reference run: every compiled function runs its Python
 _ALL: list = []
 
 
@@ -76,7 +79,12 @@ class CompiledFunction:
 
     # -- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.disabled or _state().tracer is not None:  # inside another trace: inlined into it
+        if harness_hook is not None:  # dynagrad run --compile / --compile-check (harness.py)
+            return harness_hook(self, args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
+        if self.disabled or _st.tracer is not None or eager_everywhere:  # inside a trace: inlined into it
             return self.fn(*args, **kwargs)
         reason = None
         depth = -1

@@ -260,6 +260,8 @@ def _run(tr: Tracer, node: Op, fwd, buf) -> list:
         if cls.save_output:
             saved.append(fwd.outputs[0])
     arrays = [None if g is None else g.a for g in buf]
+    if node.saved and isinstance(node.saved, list):  # the formulas see plain arrays, as eagerly (D.* helpers)
+        node.saved = [(t, _plain(a) if isinstance(a, TArray) else a, vc, ver) for t, a, vc, ver in node.saved]
     tr.depth += 1
     try:
         res = node.run_backward(arrays, False)

@@ -256,6 +256,17 @@ def _emit_guard(em: Emitter, n: Node, lines: list, ind: str) -> None:
     lines.append(f"{ind}    raise _GuardMiss({idx})")
 
 
+class _WithArgs:
+    """A node seen with other positional arguments (the receiver of a method call taken out)."""
+
+    def __init__(self, n: Node, args: tuple) -> None:
+        self._n = n
+        self.args = args
+
+    def __getattr__(self, name):
+        return getattr(self._n, name)
+
+
 def _emit_np(em: Emitter, n: Node, lines: list, ind: str) -> None:
     kind, fn, name = n.target
     outs = _outs(n)
@@ -285,6 +296,11 @@ def _emit_np(em: Emitter, n: Node, lines: list, ind: str) -> None:
         lines.append(f"{ind}{outs} = {uf}({args}, out=v{n.meta['buffer'].id})")
     else:
         callee = em.obj(fn, name.strip("_") or "F")
+        if kind == "method" and n.args and name.isidentifier() and not name.startswith("__"):
+            # x.astype(...), not ndarray.astype(x, ...): at run time x may be a NumPy scalar (a ufunc on 0-d
+            # arrays returns one), which has the same methods
+            callee = f"{em.lit(n.args[0])}.{name}"
+            n = _WithArgs(n, n.args[1:])
         args = em.call_args(n.args, n.kwargs)
         if n.outputs and n.outputs[0].shape is None:
             lines.append(f"{ind}{callee}({args})")

@@ -309,6 +309,7 @@ class Tracer:
         self.views: dict = {}  # Value id of base[idx] -> (base TArray, base Value, idx)
         self.by_root: dict = {}  # id of a memory-owning array -> the TArrays viewing it
         self.tagged: list = []  # tensors whose _data we made a TArray (restored to plain after the trace)
+        self.by_shape: dict = {}  # shape -> the traced arrays of that shape (to spot untracked copies)
 
     def release(self) -> None:
         """Drop what only the trace needed (arrays, autograd nodes): breaks the tracer <-> TArray cycles so
@@ -316,7 +317,8 @@ class Tracer:
         for lst in self.by_root.values():
             for t in lst:
                 t._tr = None
-        for name in ("keep", "plain_vals", "tensors", "ctx_nodes", "by_root", "views", "roots", "root_count"):
+        for name in ("keep", "plain_vals", "tensors", "ctx_nodes", "by_root", "views", "roots", "root_count",
+                     "by_shape"):
             getattr(self, name).clear()
 
     # -- values ---------------------------------------------------------------------------------------------
@@ -332,6 +334,7 @@ class Tracer:
         rid = id(root)
         self.keep.append(root)
         self.by_root.setdefault(rid, []).append(t)
+        self.by_shape.setdefault(t.shape, []).append(t)
         self.roots[v.id] = rid
         self.root_count[rid] = self.root_count.get(rid, 0) + 1
         return t
@@ -356,7 +359,24 @@ class Tracer:
         v = self._via_base(a)
         if v is not None:
             return v
+        self._check_untracked(a)
         return self.const(a)
+
+    def _check_untracked(self, a) -> None:
+        """An array nobody traced is about to become a constant of the program. If it holds exactly what a
+        traced array of its shape holds, it was most likely computed from it along a path NumPy does not
+        report (``np.asarray(x, dtype)``, ``np.array(x)``): a constant would be stale at the next call, so
+        the function runs eagerly instead."""
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf" or a.size == 0 or a.size > 1 << 16:
+            return
+        for t in reversed(self.by_shape.get(a.shape, ())[-64:]):
+            if t._v is None or t.dtype.kind not in "biuf":
+                continue
+            p = np.ndarray.view(t, np.ndarray)
+            if not (a.size == 1 and a.dtype == p.dtype and a.dtype.kind in "biu") and \
+                    np.array_equal(p.astype(a.dtype), a):
+                raise Unsupported(f"an array computed from a traced value along a path the compiler cannot see "
+                                  f"(at {format_site(user_site())})")
 
     def _via_base(self, a):
         """A plain view of a traced array (``np.asarray`` drops the subclass): the same value when it shows
@@ -1288,7 +1308,7 @@ def _outputs(tr: Tracer, result):
                 fn = x.grad_fn
                 if fn is None:
                     raise Unsupported("the function returns a new leaf tensor that requires grad")
-                if id(fn) in tr.ctx_nodes and id(fn) not in tr.released:
+                if id(fn) in tr.ctx_nodes and not _reaches_released(tr, fn):
                     grad_outs.append((x, v))
                     return ("leaf", "grad_tensor", (k, len(grad_outs) - 1))
                 if id(fn) in tr.ctx_nodes:
@@ -1317,6 +1337,21 @@ def _outputs(tr: Tracer, result):
         return ("leaf", "const", x)
     spec = leaf(result)
     return spec, outs, grad_outs
+
+
+def _reaches_released(tr: Tracer, fn) -> bool:
+    """Whether the history of an output goes through a node whose backward already ran in the function (a
+    hidden state returned after ``loss.backward()``): backward from it fails, eagerly as compiled."""
+    stack, seen = [fn], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or id(n) not in tr.ctx_nodes:
+            continue
+        if id(n) in tr.released:
+            return True
+        seen.add(id(n))
+        stack.extend(t for t, _ in n.edges if t is not None and not isinstance(t, Tensor))
+    return False
 
 
 def _tail_read(tr: Tracer, x):

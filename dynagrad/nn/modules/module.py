@@ -147,6 +147,7 @@ class _WrappedHook:
 
 # -- hooks common to all modules (debugging / profiling) ---------------------------------------------------
 _global_call_hooks = 0  # how many global forward/backward hooks exist: the one global __call__ reads
+_call_interceptor = None  # dynagrad.compile's harness (``dynagrad run --compile``): raises _global_call_hooks
 
 
 class _GlobalHooks(OrderedDict):
@@ -552,6 +553,10 @@ class Module:
     _wrapped_call_impl = __call__
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
+        if _call_interceptor is not None:  # dynagrad run --compile (compile/harness.py)
+            out = _call_interceptor(self, args, kwargs)
+            if out is not NotImplemented:
+                return out
         called_always = set()
         result = None
         try:
