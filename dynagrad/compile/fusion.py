@@ -45,8 +45,8 @@ _REDUCE = {"SumBackward0": np.add, "AmaxBackward0": np.maximum}
 def elementwise(n: Node) -> str | None:
     """The vocabulary name of an elementwise node that can join a kernel, else None."""
     if len(n.outputs) != 1 or n.meta.get("ctx") or n.meta.get("effect") or n.meta.get("write") is not None \
-            or n.meta.get("inplace") is not None or n.meta.get("symbolic") or n.out.shape == ():
-        return None  # (0-d: NumPy returns scalars there, which cannot be written into with out=)
+            or n.meta.get("inplace") is not None or n.meta.get("symbolic"):
+        return None
     if n.op == "op":
         name = _OPS.get(n.target.__name__)
         if name is None or n.kwargs:
@@ -84,6 +84,8 @@ def fuse(g: Graph, min_ops: int = 2) -> Graph:
             group_of.clear()  # nothing moves across a side effect or a check
             continue
         name = elementwise(n)
+        if name is not None and n.out.shape == ():  # NumPy returns scalars there: nothing to write out= into
+            name = None
         red = None if name is not None else _reduction(n)
         if name is None and red is None:
             continue
