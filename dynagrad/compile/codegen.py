@@ -381,8 +381,12 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
         emit_node(em, n, fwd_lines)
         if n.op == "backward" and n.meta["of"].meta.get("ctx"):
             fwd_lines.append(f"    del c{n.meta['of'].id}")  # its node (and what it cached) can go now
-    src = ["def forward(flat):"]
-    src += fwd_lines or ["    pass"]
+    from .. import _threads
+    em.ns["_adapt_threads"] = _threads.adapt
+    # as the engine does once per backward: size the BLAS pool to the cores other processes leave free
+    # (OpenBLAS threads spinning on busy cores make products many times slower)
+    src = ["def forward(flat):", "    _adapt_threads()"]
+    src += fwd_lines
     if grad_outputs:
         # values the backward program reads, defined in the forward
         defined_fwd = set()

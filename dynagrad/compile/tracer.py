@@ -485,6 +485,9 @@ class Tracer:
     def hook(self, cls, inputs, kw):
         if self.depth:
             return _dispatch.plain(cls, inputs, kw)
+        if state.record_hook is not None:  # torch.utils.checkpoint inside the function
+            self.fail("activation checkpointing (torch.utils.checkpoint) inside the function")
+            return _dispatch.plain(cls, inputs, kw)
         if state.autocast_dtype is not None:  # the casts autocast makes are ops of the program too
             from ..amp.autocast_mode import cast_inputs
             inputs = cast_inputs(cls, inputs)
@@ -1202,6 +1205,8 @@ def run(fn, args, kwargs, flat, mods, reach=None):
         raise Unsupported("global module hooks are registered; they run eagerly")
     if state.anomaly_enabled:
         raise Unsupported("anomaly detection is active")
+    if state.record_hook is not None:
+        raise Unsupported("called inside activation checkpointing (its nodes must be recorded as they run)")
     aliases = []
     try:
         for i, x in enumerate(flat):
