@@ -1103,7 +1103,15 @@ class Module:
         return main + ")"
 
     def compile(self, *args, **kwargs) -> None:
-        """Accepted for compatibility (``torch.compile`` of a module); runs eagerly."""
+        """Compile this module's calls in place, with ``torch.compile``'s arguments (its ``state_dict`` keys
+        stay as they are, unlike ``torch.compile(module)``'s ``_orig_mod.`` ones)."""
+        from ...compile import CompiledFunction, api
+        api.check_arguments(kwargs.get("backend"), kwargs.get("mode"), kwargs.get("options"))
+        if kwargs.pop("disable", False):
+            return
+        for k in ("name", "isolate_recompiles", "shapes_spec"):
+            kwargs.pop(k, None)
+        self.__dict__["forward"] = CompiledFunction(type(self).forward.__get__(self), *args, **kwargs)
 
 
 def _member(module: Module, name: str):
