@@ -253,8 +253,9 @@ def test_module_imports_under_dynagrad_run(tmp_path):
 
 
 def test_compiling_a_ddp_model_on_two_ranks():
-    from dynagrad.distributed import launch
     import importlib.util
+
+    from dynagrad.distributed import launch
     if importlib.util.find_spec("mpi4py") is None or launch.find_mpiexec() is None:
         pytest.skip("MPI is not installed")
     script = os.path.join(ROOT, "tests", "distributed", "ddp_compile.py")

@@ -14,7 +14,6 @@ import pytest
 
 import dynagrad as torch
 import dynagrad.nn as nn
-import dynagrad.nn.functional as F
 from dynagrad.autograd import state
 from tests.helpers import torch as pt  # None where PyTorch is not installed: the golden values stand in
 

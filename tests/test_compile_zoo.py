@@ -10,16 +10,28 @@ still agrees; the test also checks that the entries meant to compile did compile
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 
 import dynagrad as torch
 import dynagrad.nn as nn
 import dynagrad.nn.functional as F
-from tests.compile_models import (GPT, LSTMLM, MLP, VAE, ConvBNDrop, Discriminator, Generator, GPTConfig, QNet,
-                                  ResNet, Seq2Seq, TreeNet, get_lr, vae_loss)
+from tests.compile_models import (
+    GPT,
+    LSTMLM,
+    MLP,
+    VAE,
+    ConvBNDrop,
+    Discriminator,
+    Generator,
+    GPTConfig,
+    QNet,
+    ResNet,
+    Seq2Seq,
+    TreeNet,
+    get_lr,
+    vae_loss,
+)
 
 STEPS = 10
 MODES = ["module", "step"]

@@ -145,8 +145,8 @@ def install(compile_calls: bool = True, record: str | None = None, max_calls: in
     Recording without compiling is the check's eager reference: then the script's own compiled functions
     run their Python too."""
     global _recorder, _compile
-    from ..nn.modules import module as modmod
     from .. import compile as compile_pkg
+    from ..nn.modules import module as modmod
     _compile = compile_calls
     compile_pkg.harness_hook = _compiled_call
     compile_pkg.eager_everywhere = not compile_calls
@@ -160,8 +160,8 @@ def install(compile_calls: bool = True, record: str | None = None, max_calls: in
 
 def uninstall() -> None:
     global _recorder, _compile
-    from ..nn.modules import module as modmod
     from .. import compile as compile_pkg
+    from ..nn.modules import module as modmod
     compile_pkg.harness_hook, compile_pkg.eager_everywhere = None, False
     if modmod._call_interceptor is _intercept:
         modmod._call_interceptor = None
