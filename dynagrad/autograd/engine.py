@@ -82,9 +82,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     # -- count dependencies (iteratively: graphs may be 100k nodes deep) ------------------------------
     deps: dict = {}
     stack = [n for n in start if isinstance(n, Node)]
-    # a root reached from another root is already on the stack: pushing it again would count its edges
-    # twice, and what lies beyond it would never become ready (no gradient reaches those leaves)
-    roots = set(stack) if len(stack) > 1 else ()
+    roots_set = set(stack) if len(stack) > 1 else ()  # a root reached from another is expanded only once
     order = []
     while stack:
         node = stack.pop()
@@ -95,7 +93,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             d = deps.get(target)
             if d is None:
                 deps[target] = 1
-                if isinstance(target, Node) and target not in roots:
+                if isinstance(target, Node) and target not in roots_set:
                     stack.append(target)
             else:
                 deps[target] = d + 1
@@ -200,9 +198,10 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                         _check_shape(g, shape, node)
                     if create_graph:
                         if g._data.dtype != dt:
-                            g = g.to(_dtype_of(dt))
+                            g = _cast_grad(g, dt)
                     elif g.dtype is not dt and g.dtype != dt:
-                        g = g.astype(dt)
+                        # a real input of an op with a complex result takes the real part (as PyTorch)
+                        g = (g.real if g.dtype.kind == "c" and dt.kind != "c" else g).astype(dt)
                     b = buffers.get(target)
                     if isinstance(target, Node):
                         if b is None:
@@ -268,6 +267,14 @@ def _zeros(meta, create_graph):
         from ..tensor import Tensor
         return Tensor._wrap(z)
     return z
+
+
+def _cast_grad(g, dt):
+    """A Tensor gradient cast to its input's dtype; a real input takes the real part of a complex one."""
+    if g._data.dtype.kind == "c" and dt.kind != "c":
+        from ..ops.math import real
+        g = real(g)
+    return g.to(_dtype_of(dt)) if g._data.dtype != dt else g
 
 
 def _dtype_of(np_dtype):

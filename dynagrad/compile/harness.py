@@ -273,9 +273,12 @@ def compare(eager: dict, compiled: dict, out_e: str | None, out_c: str | None) -
     return problems
 
 
-def check(script: str, args: list, max_calls: int | None = None, timeout: float | None = None) -> int:
-    """Run ``script`` eagerly and compiled (two processes) and compare; prints a report, returns 0 when
-    they agree."""
+def check(script: str | None, args: list, max_calls: int | None = None, timeout: float | None = None,
+          module: str | None = None) -> int:
+    """Run ``script`` (or ``-m module``) eagerly and compiled (two processes) and compare; prints a report,
+    returns 0 when they agree."""
+    target = ["-m", module] if module is not None else [script]
+    script = script if module is None else f"-m {module}"
     runs = {}
     with tempfile.TemporaryDirectory(prefix="dynagrad-check-") as tmp:
         for mode in ("eager", "compiled"):  # one after the other: scripts may write files
@@ -286,7 +289,7 @@ def check(script: str, args: list, max_calls: int | None = None, timeout: float 
             if max_calls:
                 env["DYNAGRAD_COMPILE_MAX_CALLS"] = str(max_calls)
             cmd = [sys.executable, "-m", "dynagrad.cli", "run"] + (["--compile"] if mode == "compiled" else []) + \
-                [script] + list(args)
+                target + list(args)
             p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
             if p.returncode != 0:
                 sys.stdout.write(p.stdout)
