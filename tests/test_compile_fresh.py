@@ -320,3 +320,19 @@ def test_closure_variables_are_guarded():
     scale = 5.0  # noqa: F841 - read by f through its closure
     assert cf(torch.ones(2)).tolist() == [5.0, 5.0]
     assert "scale changed from 2.0" in cf.events[-1]["reason"]
+
+
+def test_a_scheduler_stepped_inside_the_function_runs_it_eagerly():
+    lin = nn.Linear(2, 1)
+    opt = torch.optim.SGD(lin.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+
+    def step(x):
+        opt.zero_grad()
+        lin(x).sum().backward()
+        opt.step()
+        sched.step()  # changes the learning rate: Python state a program would not change
+        return opt.param_groups[0]["lr"]
+    cs = torch.compile(step)
+    assert [cs(torch.ones(1, 2)) for _ in range(3)] == [0.05, 0.025, 0.0125]
+    assert not cs.programs

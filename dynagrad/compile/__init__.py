@@ -18,8 +18,19 @@ on the ``dynagrad.compile`` logger); a dimension that changes between calls beco
 of lengths share one program; the cache holds ``cache_size_limit`` programs per function. A value the
 program reads (``if x.sum() > 0``, ``t.item()``) splits the trace there: the program is specialised on the
 value and checks it when it runs, and each path gets its own program. What cannot be captured (custom
-autograd Functions in backward, hooks, random draws, in-place changes of views, ...) runs eagerly, with
-the reason logged; ``explain(fn, *args)`` reports all of this.
+autograd Functions in backward, hooks, in-place changes of views, Python side effects, prints, ...) runs
+eagerly, with the reason logged; ``explain(fn, *args)`` reports all of this.
+
+What a program reads is read when it runs or checked before it runs (``guards.py``): tensor arguments'
+and parameters' data are read at every call (so an optimizer's in-place update outside is seen); shapes,
+dtypes, requires_grad, grad mode, autocast, inference mode, the default dtype, module training flags,
+hooks, which submodules, parameters and buffers a module holds, the modules' and reachable objects' plain
+attributes, and the globals and closure variables the code reads are checked. Random draws (dropout,
+``randn``, ``randn_like``) are repeated in order on the same generator, so a seed gives eager's numbers.
+Version counters move as eagerly, and a compiled backward checks them as autograd does. A traced call
+that changes Python state (a counter, a carried hidden state, ``list.append``) or prints runs eagerly. One
+thing is not checked: a value read from a container the code indexes (``opt.param_groups[0]["lr"]`` used
+in the function's own arithmetic); optimizer steps themselves read their hyperparameters at every call.
 """
 from __future__ import annotations
 

@@ -1099,8 +1099,8 @@ def fingerprint(v, depth: int = 0):
         return v
     if type(v) in (list, tuple) and depth < 2 and len(v) <= 64:
         return (type(v).__name__, tuple(fingerprint(x, depth + 1) for x in v))
-    if isinstance(v, dict) and depth < 2 and len(v) <= 64:
-        return ("dict", tuple((k, fingerprint(x, depth + 1)) for k, x in v.items()))
+    if isinstance(v, dict) and depth < 2 and len(v) <= 64:  # (keys too: a tensor key compares by identity)
+        return ("dict", tuple((fingerprint(k, 2), fingerprint(x, depth + 1)) for k, x in v.items()))
     return ("id", id(v))
 
 
@@ -1123,6 +1123,10 @@ def python_state(mods, reach) -> dict:
             seen.add(id(obj))
             for k, v in vars(obj).items():
                 out[(id(obj), k)] = (f"{type(obj).__name__}.{k}", fingerprint(v))
+        for opt in reach.opts:  # a scheduler stepped inside the function changes these (its step reads them)
+            out[(id(opt), "param_groups")] = (f"{type(opt).__name__}.param_groups",
+                                              fingerprint([{k: v for k, v in group.items() if k != "params"}
+                                                           for group in opt.param_groups]))
         for g, name in reach.globals:
             out[(id(g), name)] = (f"the global {name}", fingerprint(g.get(name, _GONE)))
         for cell, name in reach.cells:
