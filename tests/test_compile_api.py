@@ -26,6 +26,18 @@ if pt is not None:  # the oracle's modules (importlib: an import statement would
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def _torch_state_kept():
+    """PyTorch's compile turns its distributions' argument validation off process-wide: put it back, so
+    the later tests that use PyTorch as their oracle see the defaults."""
+    if pt is None:
+        yield
+        return
+    validate = pt.distributions.Distribution._validate_args
+    yield
+    pt.distributions.Distribution.set_default_validate_args(validate)
+
+
 def _both(fn):
     """fn(lib) for dynagrad and, where installed, PyTorch."""
     return fn(torch), (fn(pt) if pt is not None else None)

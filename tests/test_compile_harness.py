@@ -41,7 +41,8 @@ OUTPUT_DIFFERS = {"compile_mlp.py"}  # prints how many programs it compiled and 
 
 
 def _check(script, args=(), max_calls=None, cwd=None):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               DYNAGRAD_COMPILE_CHECK_PARALLEL="1")  # the two runs side by side, in their own folders
     if os.path.basename(script) in OUTPUT_DIFFERS:
         env["DYNAGRAD_COMPILE_CHECK_OUTPUT"] = "0"
     cmd = [sys.executable, "-m", "dynagrad.cli", "run", "--compile-check"] + \

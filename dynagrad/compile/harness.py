@@ -281,7 +281,11 @@ def check(script: str | None, args: list, max_calls: int | None = None, timeout:
     script = script if module is None else f"-m {module}"
     runs = {}
     with tempfile.TemporaryDirectory(prefix="dynagrad-check-") as tmp:
-        for mode in ("eager", "compiled"):  # one after the other: scripts may write files
+        # one after the other (a script may write files), or side by side, each in its own empty working
+        # folder, with DYNAGRAD_COMPILE_CHECK_PARALLEL=1 (for scripts that read no relative paths: the tests)
+        parallel = os.environ.get("DYNAGRAD_COMPILE_CHECK_PARALLEL") == "1"
+        procs = {}
+        for mode in ("eager", "compiled"):
             rec = os.path.join(tmp, mode + ".json")
             env = dict(os.environ)
             env.pop("DYNAGRAD_COMPILE_CHECK", None)
@@ -290,16 +294,26 @@ def check(script: str | None, args: list, max_calls: int | None = None, timeout:
                 env["DYNAGRAD_COMPILE_MAX_CALLS"] = str(max_calls)
             cmd = [sys.executable, "-m", "dynagrad.cli", "run"] + (["--compile"] if mode == "compiled" else []) + \
                 target + list(args)
-            p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+            cwd = None
+            if parallel:
+                cwd = os.path.join(tmp, mode)
+                os.mkdir(cwd)
+            p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            procs[mode] = (p, rec)
+            if not parallel:
+                procs[mode] = (p, rec, p.communicate(timeout=timeout))
+        for mode, entry in procs.items():
+            p, rec = entry[0], entry[1]
+            out, err = entry[2] if len(entry) == 3 else p.communicate(timeout=timeout)
             if p.returncode != 0:
-                sys.stdout.write(p.stdout)
-                sys.stderr.write(p.stderr)
+                sys.stdout.write(out)
+                sys.stderr.write(err)
                 print(f"dynagrad compile check: the {mode} run of {script} failed (exit status {p.returncode})",
                       file=sys.stderr)
                 return 1
             try:
                 with open(rec) as f:
-                    runs[mode] = (json.load(f), p.stdout)
+                    runs[mode] = (json.load(f), out)
             except (OSError, ValueError):
                 print(f"dynagrad compile check: the {mode} run left no record", file=sys.stderr)
                 return 1
