@@ -5,12 +5,14 @@ generators. Generator state is plain JSON bytes, so saving and restoring it neve
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 
 from . import dtypes
 from ._device import _check_device
 from ._device import device as _device_cls
+from .autograd import state as _state
 from .backend import xp
 
 _SEED_MASK = (1 << 64) - 1
@@ -40,6 +42,8 @@ class Generator:
         self.manual_seed(67280421310721)  # PyTorch's default seed
 
     def manual_seed(self, seed: int) -> Generator:
+        if _state.tracer is not None:
+            _state.tracer.rng_state(self, "manual_seed")
         seed = int(seed)
         if seed < 0:
             seed &= _SEED_MASK
@@ -59,16 +63,26 @@ class Generator:
     def initial_seed(self) -> int:
         return self._seed
 
-    # raw 32- and 64-bit outputs, PyTorch's random() and random64()
+    # raw 32- and 64-bit outputs, PyTorch's random() and random64(). Every draw goes through these two or
+    # through ``_rng()`` below: while dynagrad.compile traces, the tracer records each such call, so the
+    # compiled program makes the same calls, in the same order, and draws eager's numbers.
     def _random32(self, n: int):
+        tr = _state.tracer
+        if tr is not None and not tr.depth:
+            return tr.draw(self, "_random32", (n,), {})
         return self._bits.random_raw(n).astype(xp.uint64)
 
     def _random64(self, n: int):
+        tr = _state.tracer
+        if tr is not None and not tr.depth:
+            return tr.draw(self, "_random64", (n,), {})
         r = self._bits.random_raw(2 * n).astype(xp.uint64)
         return (r[0::2] << xp.uint64(32)) | r[1::2]
 
     def get_state(self):
         from .tensor import Tensor
+        if _state.tracer is not None:
+            _state.tracer.rng_state(self, "get_state")
         st = self._bits.state
         state = {"seed": self._seed, "key": st["state"]["key"].tolist(), "pos": int(st["state"]["pos"]),
                  "next_normal": self._next_normal}
@@ -76,6 +90,8 @@ class Generator:
         return Tensor._wrap(xp.frombuffer(raw, dtype=xp.uint8).copy())
 
     def set_state(self, new_state) -> Generator:
+        if _state.tracer is not None:
+            _state.tracer.rng_state(self, "set_state")
         arr = new_state._data if hasattr(new_state, "_data") else xp.asarray(new_state)
         try:
             state = json.loads(bytes(arr.astype(xp.uint8).tobytes()).decode())
@@ -98,7 +114,12 @@ default_generator = Generator()
 
 
 def _rng(generator):
-    return (generator or default_generator)._rng
+    """The NumPy Generator drawing from ``generator`` (or the global one)."""
+    gen = generator or default_generator
+    tr = _state.tracer
+    if tr is not None and not tr.depth:
+        return tr.numpy_rng(gen)
+    return gen._rng
 
 
 def manual_seed(seed: int) -> Generator:
@@ -138,6 +159,19 @@ def fork_rng(devices=None, enabled=True, **kwargs):
 
 # -- sampling ---------------------------------------------------------------------------------------------
 
+def _kernel(fn):
+    """Mark ``fn`` as a random kernel: an array drawn from a generator given static arguments (shapes,
+    bounds, dtypes, the generator). While dynagrad.compile traces, a call is recorded as one draw that the
+    compiled program repeats by calling the kernel again, so compiled code draws eager's numbers."""
+    @functools.wraps(fn)
+    def kernel(*args, **kwargs):
+        tr = _state.tracer
+        if tr is not None and not tr.depth:
+            return tr.draw_call(kernel, fn, args, kwargs)
+        return fn(*args, **kwargs)
+    return kernel
+
+
 def _size(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
@@ -176,6 +210,7 @@ def _unit(gen: Generator, n: int, np_dtype):
     return (raw & xp.uint64((1 << bits) - 1)).astype(xp.float64) * (2.0 ** -bits)
 
 
+@_kernel
 def uniform_array(shape, low, high, np_dtype, generator=None):
     """Uniform samples in [low, high), PyTorch's stream and arithmetic."""
     gen = generator or default_generator
@@ -198,6 +233,7 @@ def _box_muller_16(d, mean, std) -> None:
     blocks[:, 8:] = radius * xp.sin(theta) * std + mean
 
 
+@_kernel
 def normal_array(shape, mean, std, np_dtype, generator=None):
     """Normal samples with PyTorch's algorithm: Box-Muller over blocks of 16 for 16 or more values, a cached
     double-precision Box-Muller pair per value below that."""
@@ -231,6 +267,7 @@ def normal_array(shape, mean, std, np_dtype, generator=None):
     return out.astype(np_dtype).reshape(shape)
 
 
+@_kernel
 def random_integers(shape, low, high, np_dtype, generator=None):
     """Integers in [low, high) as PyTorch's random_from_to draws them."""
     gen = generator or default_generator
@@ -241,6 +278,7 @@ def random_integers(shape, low, high, np_dtype, generator=None):
     return vals.astype(np_dtype).reshape(shape)
 
 
+@_kernel
 def random_full(shape, np_dtype, generator=None):
     """``Tensor.random_()`` with no bounds: [0, 2**mantissa] for floats, [0, max] for integers."""
     gen = generator or default_generator

@@ -480,8 +480,14 @@ class EmbeddingBackward0(Op):
     none, and ``scale_grad_by_freq`` divides by each index's count in the batch."""
 
     def forward(ctx, w, idx, padding_idx, scale_grad_by_freq):
+        n = w.shape[0]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            from .. import _source
+            bad = int(idx.max() if idx.max() >= n else idx.min())
+            raise IndexError(f"index out of range in self (an index is {bad} but the embedding has {n} rows, at "
+                             f"{_source.here()})")
         if ctx is not None:
-            ctx.idx, ctx.num, ctx.padding_idx, ctx.scale = idx, w.shape[0], padding_idx, scale_grad_by_freq
+            ctx.idx, ctx.num, ctx.padding_idx, ctx.scale = idx, n, padding_idx, scale_grad_by_freq
         return xp.take(w, idx, axis=0)
 
     def backward(self, g):
@@ -767,6 +773,8 @@ class BinaryCrossEntropyBackward0(Op):
     save = (0, 1)
 
     def forward(ctx, x, y):
+        if x.size and (x.min() < 0 or x.max() > 1):  # checked here, so a compiled program checks it too
+            raise RuntimeError("all elements of input should be between 0 and 1")
         with xp.errstate(divide="ignore"):
             lx = xp.maximum(xp.log(x), -100)
             l1x = xp.maximum(xp.log1p(-x), -100)
