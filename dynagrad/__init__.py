@@ -87,7 +87,10 @@ from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
 from .ops.shape import *  # noqa: F403
 from .random import (
     Generator,
+    _sample_dirichlet,
+    _standard_gamma,
     bernoulli,
+    binomial,
     default_generator,
     get_rng_state,
     initial_seed,
