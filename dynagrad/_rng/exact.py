@@ -25,6 +25,9 @@ _EXTENDED = np.finfo(np.longdouble).nmant >= 63  # x86 long double: enough bits 
 
 # -- fused multiply-add -----------------------------------------------------------------------------------
 
+_LOW29, _MID29 = np.uint64(0x1FFFFFFF), np.uint64(0x10000000)
+
+
 def _f64(x):
     if isinstance(x, np.ndarray):
         return x if x.dtype == _F64 else x.astype(_F64)
@@ -43,13 +46,17 @@ def fma32(a, b, c, exact_sum: bool = False) -> np.ndarray:
     >>> a = np.float32(1 + 2 ** -12); float(fma32(a, a, np.float32(-1))) == 2 ** -11 + 2 ** -24
     True
     """
-    p = _f64(a) * _f64(b)
+    if isinstance(a, np.ndarray) and a.dtype == _F32:
+        p = a.astype(_F64)
+        p *= b
+    else:
+        p = np.asarray(_f64(a) * _f64(b))
     c = _f64(c)
-    s = np.asarray(p + c)
+    s = p + c
     if exact_sum:
         return s.astype(_F32)
-    bits = s.view(np.uint64) & np.uint64(0x1FFFFFFF)
-    tie = bits == np.uint64(0x10000000)  # halfway between two float32 (normal range)
+    bits = s.view(np.uint64) & _LOW29
+    tie = bits == _MID29  # halfway between two float32 (normal range)
     if tie.any():
         # A tie is harmless when the float64 sum was exact (a true tie, rounded to even either way); when
         # it was not, step the sum one float64 ulp towards the exact value so it rounds the right way.

@@ -2,11 +2,12 @@
 transformed rejection, or multiplying uniforms below rate 10), binomial (BTRS or inversion) and Dirichlet
 (aten/src/ATen/native/Distributions.h and Distributions.cpp).
 
-Each element's draws depend on where the previous element's draws left the stream, so elements are
-sampled one after another. The usual case (every element accepted at its first try) is computed for a
-window of elements at once, vectorised, and kept up to the first element that needed more; that element
-is sampled by the scalar code and the next window starts after it. Both paths do the same arithmetic, in
-the same order and precision, as PyTorch's C++ (these files are compiled without fused multiply-adds).
+Each element's draws depend on where the previous element's draws left the stream (a rejected candidate
+draws again), so elements are sampled one after another, in Python floats on uniforms drawn ahead in
+blocks: about 1-3 us per element. (Vectorising the first try over windows of elements and redoing the
+rest was measured slower: the rejections every few dozen elements leave too little to vectorise.) The
+arithmetic is PyTorch's C++, in its order and precision: double, with float32 steps where the C++ computes
+in the tensor's float type; these files are compiled without fused multiply-adds.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import math
 
 import numpy as np
 
-from .exact import libm
 from .kernels import u53
 
 _F32 = np.float32
@@ -67,20 +67,6 @@ class Stream:
         self.buf = u53(self.gen, k).tolist()
         self.pos = 0
         self.block = min(self.block * 2, 1 << 16)
-
-    def peek(self, k: int) -> np.ndarray:
-        """The next ``k`` uniforms, without using them."""
-        have = len(self.buf) - self.pos
-        if have < k:
-            more = u53(self.gen, max(k - have, self.block)).tolist()
-            self.buf = self.buf[self.pos:] + more
-            self.pos = 0
-            self.block = min(self.block * 2, 1 << 16)
-        return np.asarray(self.buf[self.pos:self.pos + k])
-
-    def skip(self, k: int) -> None:
-        self.pos += k
-        self.used += k
 
     def normal(self) -> float:
         gen = self.gen
@@ -141,92 +127,17 @@ def _gamma_one(alpha, st: Stream, single: bool) -> float:
             return scale * d * v
 
 
-def _gamma_window(alphas: np.ndarray, st: Stream, single: bool) -> tuple[np.ndarray, int]:
-    """First-try samples for a window of elements, vectorised, and how many of them stand: those before the
-    first element whose normal gives ``y <= 0`` or whose candidate is rejected."""
-    gen = st.gen
-    n = alphas.size
-    zero = alphas == 0
-    if single:
-        a = alphas.astype(_F32)
-        boost = a < 1
-        inv = (_F32(1) / np.where(boost, a, _F32(1))).astype(np.float64)
-        a = np.where(boost, a + _F32(1), a)
-        d = (a - _THIRD).astype(np.float64)
-    else:
-        a = alphas.astype(np.float64)
-        boost = a < 1
-        inv = 1.0 / np.where(boost, a, 1.0)
-        a = np.where(boost, a + 1.0, a)
-        d = a - float(_THIRD)
-    boost &= ~zero
-    c = 1.0 / np.sqrt(9.0 * d)
-    # A normal draws a new Box-Muller pair when the generator holds no cached value: the cache flips with
-    # every normal drawn, and zero-concentration elements draw none.
-    before = np.cumsum(~zero) - (~zero)
-    cached0 = gen._next_double is not None
-    new_pair = ((before % 2) == 1) == cached0
-    count = np.where(zero, 0, boost + 2 * new_pair + 1)
-    offs = np.zeros(n + 1, np.int64)
-    np.cumsum(count, out=offs[1:])
-    u = st.peek(int(offs[-1]))
-    at = offs[:-1]
-    scale = np.ones(n)
-    if boost.any():
-        ib = np.flatnonzero(boost)
-        scale[ib] = [math.pow(1 - b, e) for b, e in zip(u[at[ib]].tolist(), inv[ib].tolist())]
-    p = np.minimum(at + boost, max(u.size - 1, 0))
-    q = np.minimum(p + 1, max(u.size - 1, 0))
-    r = np.sqrt(-2.0 * libm("log1p", -u[q]))
-    theta = _TWO_PI * u[p]
-    cosv = r * libm("cos", theta)
-    sinv = r * libm("sin", theta)
-    # an element without a new pair takes the sine of the latest pair drawn before it (or the cache)
-    drew = np.where(new_pair & ~zero, np.arange(n), -1)
-    latest = np.maximum.accumulate(drew)
-    prev = np.concatenate(([-1], latest[:-1]))
-    reuse = np.where(prev >= 0, sinv[np.maximum(prev, 0)], gen._next_double if cached0 else 0.0)
-    x = np.where(new_pair, cosv, reuse)
-    y = 1.0 + c * x
-    v = y * y * y
-    uu = 1 - u[np.minimum(at + boost + 2 * new_pair, max(u.size - 1, 0))]
-    xx = x * x
-    first = uu < 1.0 - _SQUEEZE * xx * xx
-    second = libm("log", uu) < 0.5 * xx + d * (1.0 - v + libm("log", np.where(v > 0, v, 1.0)))
-    good = zero | ((y > 0) & (first | second))
-    bad = np.flatnonzero(~good)
-    m = int(bad[0]) if bad.size else n
-    vals = np.where(zero, 0.0, scale * d * v)[:m]
-    st.skip(int(offs[m]))
-    drawn = np.flatnonzero(~zero[:m])
-    if drawn.size:
-        last = drawn[-1]
-        gen._next_double = float(sinv[last]) if new_pair[last] else None
-    return vals, m
-
-
-def standard_gamma(gen, alphas: np.ndarray, window: int = 64) -> np.ndarray:
+def standard_gamma(gen, alphas: np.ndarray) -> np.ndarray:
     """``_standard_gamma``: one sample per element (float64 results, before the cast to the tensor's
     type and the clamp at its smallest normal)."""
     flat = np.ascontiguousarray(alphas).ravel()
     single = flat.dtype != np.float64
-    out = np.empty(flat.size, np.float64)
     st = Stream(gen)
     try:
-        i = 0
-        n = flat.size
-        while i < n:
-            if n - i >= 8:
-                vals, m = _gamma_window(flat[i:i + window], st, single)
-                out[i:i + m] = vals
-                i += m
-                if i >= n:
-                    break
-            out[i] = _gamma_one(flat[i], st, single)
-            i += 1
+        out = [_gamma_one(a, st, single) for a in flat.tolist()]
     finally:
         st.close()
-    return out
+    return np.asarray(out, np.float64)
 
 
 # -- Poisson --------------------------------------------------------------------------------------------------
@@ -291,86 +202,84 @@ def _stirling_tail(k: float) -> float:
     return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
 
 
-class _F:
-    """Arithmetic in the tensor's scalar type: float32 rounding after each step when ``single``."""
-
-    def __init__(self, single: bool) -> None:
-        self.single = single
-
-    def __call__(self, v: float) -> float:
-        return float(_F32(v)) if self.single else v
-
-
-def _binomial_inversion(count, prob, st: Stream, f: _F) -> float:
-    logprob = _log1pf(-prob) if f.single else math.log1p(-prob)
+def _inversion(count: float, logprob: float, st: Stream) -> float:
+    """binomial_inversion: geometric gaps until they pass ``count`` (the counts stay exact integers)."""
     geom_sum = 0.0
     num = 0.0
     while True:
-        geom = math.ceil(math.log(st.uniform()) / logprob)
-        geom_sum += geom
+        geom_sum += math.ceil(math.log(st.uniform()) / logprob)
         if geom_sum > count:
             return num
-        num = f(num + 1)
+        num += 1
 
 
-def _btrs(count, prob, st: Stream, f: _F) -> float:
-    stddev = math.sqrt(f(f(count * prob) * f(1 - prob)))
-    if f.single:
-        stddev = float(_F32(stddev))
-    b = 1.15 + 2.53 * stddev
-    a = -0.0873 + 0.0248 * b + 0.01 * prob
-    c = f(count * prob) + 0.5
-    v_r = 0.92 - 4.2 / b
-    r = f(prob / f(1 - prob))
-    alpha = (2.83 + 5.1 / b) * stddev
-    m = float(math.floor(f(f(count + 1) * prob)))
+def _btrs(count, k_consts, st: Stream) -> float:
+    """BTRS's loop, given its per-element constants (computed vectorised, in the C++'s precision)."""
+    a, b, c, v_r, r, alpha, m, lo_m, lo_cm = k_consts
     while True:
         U = st.uniform() - 0.5
         V = st.uniform()
         us = 0.5 - abs(U)
-        k = f(math.floor((2 * a / us + b) * U + c))
+        k = float(math.floor((2 * a / us + b) * U + c))
         if k < 0 or k > count:
             continue
         if us >= 0.07 and V <= v_r:
             return k
         V = math.log(V * alpha / (a / (us * us) + b))
-        cmk1 = f(f(count - k) + 1)
-        upper = ((m + 0.5) * math.log((m + 1) / (r * (count - m + 1)))
-                 + f(count + 1) * math.log((count - m + 1) / cmk1)
-                 + (k + 0.5) * math.log(r * cmk1 / f(k + 1))
-                 + _stirling_tail(m) + _stirling_tail(count - m)
-                 - _stirling_tail(k) - _stirling_tail(f(count - k)))
+        cmk1 = count - k + 1  # integers below 2**24: exact in float32 too
+        upper = (lo_m + (count + 1) * math.log((count - m + 1) / cmk1)
+                 + (k + 0.5) * math.log(r * cmk1 / (k + 1))
+                 + lo_cm - _stirling_tail(k) - _stirling_tail(count - k))
         if V <= upper:
             return k
 
 
-def _binomial_one(count, prob, st: Stream, f: _F) -> float:
-    if count <= 0.0 or prob <= 0.0:
-        return 0.0
-    if prob >= 1.0:
-        return count
-    if prob <= 0.5:
-        if f(count * prob) >= 10.0:
-            return _btrs(count, prob, st, f)
-        return _binomial_inversion(count, prob, st, f)
-    if prob > 0.5:
-        q = f(1.0 - prob)
-        if f(count * q) >= 10.0:
-            return f(count - _btrs(count, q, st, f))
-        return f(count - _binomial_inversion(count, q, st, f))
-    return math.nan
-
-
 def binomial(gen, count: np.ndarray, prob: np.ndarray) -> np.ndarray:
-    """``torch.binomial``: one sample per element of the broadcast (count, prob) (float64 results)."""
+    """``torch.binomial``: one sample per element of the broadcast (count, prob) (float64 results).
+
+    sample_binomial works in the tensors' scalar type (float32 steps for float tensors: products of
+    count and prob, ``sqrt``, ``log1p`` of a float) mixed with double constants; those per-element
+    constants are computed here vectorised in the same precisions, and the rejection loops in Python."""
     count, prob = np.broadcast_arrays(count, prob)
+    shape = count.shape
     single = count.dtype != np.float64
-    f = _F(single)
+    t = _F32 if single else np.float64
+    cnt = np.ravel(count).astype(t)
+    pr = np.ravel(prob).astype(t)
+    flip = pr > 0.5
+    q = np.where(flip, (1.0 - pr.astype(np.float64)).astype(t), pr)
+    cq = cnt * q
+    with np.errstate(all="ignore"):
+        stddev = np.sqrt(cq * (t(1) - q)).astype(np.float64)
+        b = 1.15 + 2.53 * stddev
+        a = -0.0873 + 0.0248 * b + 0.01 * q.astype(np.float64)
+        c = cq.astype(np.float64) + 0.5
+        v_r = 0.92 - 4.2 / b
+        r = (q / (t(1) - q)).astype(np.float64)
+        alpha = (2.83 + 5.1 / b) * stddev
+        m = np.floor((cnt + t(1)) * q).astype(np.float64)
+        cnt64 = cnt.astype(np.float64)
+    logq = [(_log1pf(-v) if single else math.log1p(-v)) for v in q.astype(np.float64).tolist()]
+    out = np.empty(cnt.size, np.float64)
     st = Stream(gen)
     try:
-        out = [_binomial_one(n, p, st, f)
-               for n, p in zip(np.ravel(count).astype(np.float64).tolist(),
-                               np.ravel(prob).astype(np.float64).tolist())]
+        for i, (n, p) in enumerate(zip(cnt64.tolist(), pr.astype(np.float64).tolist())):
+            if n <= 0.0 or p <= 0.0:
+                out[i] = 0.0
+            elif p >= 1.0:
+                out[i] = n
+            elif p != p:  # NaN
+                out[i] = math.nan
+            else:
+                if cq[i] >= 10.0:
+                    mi = float(m[i])
+                    lm = (mi + 0.5) * math.log((mi + 1) / (float(r[i]) * (n - mi + 1)))
+                    consts = (float(a[i]), float(b[i]), float(c[i]), float(v_r[i]), float(r[i]),
+                              float(alpha[i]), mi, lm, _stirling_tail(mi) + _stirling_tail(n - mi))
+                    k = _btrs(n, consts, st)
+                else:
+                    k = _inversion(n, logq[i], st)
+                out[i] = n - k if flip[i] else k
     finally:
         st.close()
-    return np.asarray(out, np.float64).reshape(count.shape)
+    return out.reshape(shape)
