@@ -307,9 +307,16 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     """Leaky ReLU with a random slope in [lower, upper] per element while training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    # PyTorch's CPU kernel: one double uniform on [lower, upper] (bounds rounded to the input's precision)
+    # per element <= 0, in order; the others keep slope 1
     x = input._data
-    slopes = _random.uniform_array(x.shape, lower, upper, x.dtype)
-    noise = Tensor._wrap(xp.where(x >= 0, xp.ones((), x.dtype), slopes))
+    neg = x <= 0
+    work = xp.float64 if x.dtype == xp.float64 else xp.float32
+    lo, hi = float(work(lower)), float(work(upper))
+    slopes = _random.unit_array((int(xp.count_nonzero(neg)),), 53) * (hi - lo) + lo
+    noise_arr = xp.ones(x.shape, x.dtype)
+    noise_arr[neg] = slopes.astype(work).astype(x.dtype)
+    noise = Tensor._wrap(noise_arr)
 
     def fn(t):
         return t * noise
