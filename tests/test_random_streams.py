@@ -436,3 +436,57 @@ def test_generator_errors_are_pytorchs():
         dynagrad.binomial(dynagrad.tensor([3]), dynagrad.tensor([0.5]))
     with pytest.raises(TypeError, match="generator must be a torch.Generator"):
         dynagrad.rand(3, generator=5)
+
+
+# -- samplers and DataLoader workers ---------------------------------------------------------------------------
+
+def test_samplers_and_random_split():
+    def fn(m):
+        data = m.utils.data
+        g = m.Generator().manual_seed(3)
+        out = [list(data.RandomSampler(range(50), replacement=True, num_samples=70, generator=g)),
+               list(data.RandomSampler(range(50), replacement=True, num_samples=70)),  # seeds from the global one
+               list(data.RandomSampler(range(20), num_samples=45)),
+               list(data.SubsetRandomSampler([10, 20, 30, 40, 50], generator=g)),
+               list(data.WeightedRandomSampler([0.1, 0.5, 2.0, 0.0, 1.0], 40, generator=g)),
+               list(data.WeightedRandomSampler([0.1, 0.5, 2.0, 0.0, 1.0], 3, replacement=False)),
+               [list(s) for s in data.random_split(range(17), [0.5, 0.3, 0.2], generator=g)],
+               [list(s) for s in data.random_split(range(10), [3, 7])],
+               [b.tolist() for b in data.DataLoader(m.arange(23), batch_size=5, shuffle=True)],
+               [b.tolist() for b in data.DataLoader(m.arange(23), batch_size=5, shuffle=True, generator=g)]]
+        return [np.asarray(sum(o, []) if o and isinstance(o[0], list) else o, np.int64) for o in out]
+    same_draws(fn, seed=5)
+
+
+class _WorkerProbe:
+    """Items report the worker's seeds and first draws (a dataset for either library's DataLoader)."""
+
+    def __init__(self, m) -> None:
+        self.m = m
+
+    def __len__(self) -> int:
+        return 6
+
+    def __getitem__(self, i):
+        import random
+        info = self.m.utils.data.get_worker_info()
+        return [float(i), float(info.id), float(info.seed % 2 ** 52), float(self.m.initial_seed() % 2 ** 52),
+                float(np.random.rand()), random.random(), float(self.m.rand(1).item()),
+                float(_WorkerProbe.init_seen.get(info.id, -1))]
+
+    init_seen: dict = {}
+
+
+def _record_init(worker_id):
+    _WorkerProbe.init_seen[worker_id] = worker_id + 100
+
+
+def test_dataloader_worker_seeds_are_pytorchs():
+    def fn(m):
+        g = m.Generator().manual_seed(7)
+        loader = m.utils.data.DataLoader(_WorkerProbe(m), batch_size=None, num_workers=2, generator=g,
+                                         worker_init_fn=_record_init)
+        items = [[float(v) for v in item] for item in loader]
+        again = [[float(v) for v in item] for item in loader]  # a new epoch: a new base seed
+        return [np.asarray(items), np.asarray(again), m.rand(2)]
+    same_draws(fn)
