@@ -22,7 +22,7 @@ def mlp_losses(m, steps: int = 20) -> list[float]:
     opt = m.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     x, y = m.randn(256, 64), m.randint(0, 10, (256,))
     losses = []
-    for step in range(steps):
+    for _ in range(steps):
         idx = m.randperm(256)[:32]  # a fresh minibatch each step, from the same stream
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
         opt.zero_grad()
@@ -60,7 +60,7 @@ def gru_lm_losses(m, steps: int = 20) -> list[float]:
     opt = m.optim.Adam(model.parameters(), lr=3e-3)
     text = m.randint(0, 30, (4000,))
     losses = []
-    for step in range(steps):
+    for _ in range(steps):
         starts = m.randint(0, 4000 - 21, (8,))
         batch = m.stack([text[int(s):int(s) + 21] for s in starts])
         logits = model(batch[:, :-1])
