@@ -58,6 +58,8 @@ from .dtypes import (
     finfo,
     float,
     float16,
+    float8_e4m3fn,
+    float8_e5m2,
     float32,
     float64,
     get_default_dtype,
@@ -82,6 +84,7 @@ from .ops.elementwise import abs, pow, round  # noqa: A004
 from .ops.index import *  # noqa: F403
 from .ops.index import index_put_
 from .ops.linalg import *  # noqa: F403
+from .ops.math import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
 from .ops.shape import *  # noqa: F403

@@ -11,6 +11,7 @@ from .backend import xp
 from .ops import elementwise as E
 from .ops import index as I
 from .ops import linalg as L
+from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
@@ -387,9 +388,19 @@ _PLAIN = [
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
     "inverse", "det",
+    # more math
+    "hypot", "copysign", "logaddexp", "logaddexp2", "fmax", "fmin", "gcd", "lcm", "bitwise_left_shift",
+    "bitwise_right_shift", "ldexp", "float_power", "nextafter", "heaviside", "i0", "deg2rad", "rad2deg", "conj",
+    "conj_physical", "resolve_conj", "resolve_neg", "angle", "isreal", "positive", "arccosh", "arcsinh",
+    "arctanh", "arctan2", "igamma", "igammac", "is_conj", "is_neg", "frexp", "is_signed",
 ]
 
-_MODULES = (E, R, S, I, L)
+_INPLACE_MORE = ["hypot", "copysign", "gcd", "lcm", "bitwise_left_shift", "bitwise_right_shift", "ldexp",
+                 "float_power", "nextafter", "heaviside", "i0", "deg2rad", "rad2deg", "conj_physical", "arccosh",
+                 "arcsinh", "arctanh", "arctan2", "igamma", "igammac", "absolute", "negative", "fix", "arccos",
+                 "arcsin", "arctan", "greater", "greater_equal", "less", "less_equal", "not_equal"]
+
+_MODULES = (E, R, S, I, L, M)
 
 
 def _lookup(name):
@@ -412,6 +423,17 @@ def _special_method(name):
     return method
 
 
+def _set_part(which):
+    def setter(self, value):
+        part = getattr(M, which)(self)
+        part.copy_(value) if which == "real" and self._data.dtype.kind != "c" else None
+        if self._data.dtype.kind == "c":
+            v = value._data if isinstance(value, _T) else value
+            setattr(self._data, which, v)
+            bump_version(self)
+    return setter
+
+
 def install() -> None:
     for name in _PLAIN:
         setattr(Tensor, name, _lookup(name))
@@ -430,6 +452,16 @@ def install() -> None:
                          ("logit", "logit"), ("sinc", "sinc")):
         setattr(Tensor, name, _special_method(target))
     Tensor.polygamma = lambda self, n: _special().polygamma(n, self)
+    Tensor.polygamma_ = lambda self, n: apply_inplace(self, lambda t: _special().polygamma(n, t))
+    Tensor.mvlgamma = lambda self, p: _special().multigammaln(self, p)
+    Tensor.mvlgamma_ = lambda self, p: apply_inplace(self, lambda t: _special().multigammaln(t, p))
+    for name in ("lgamma", "digamma", "erfinv", "erfc", "logit", "sinc"):
+        setattr(Tensor, name + "_", _unary_inplace(getattr(Tensor, name)))
+    for name in _INPLACE_MORE:
+        setattr(Tensor, name + "_", _unary_inplace(getattr(Tensor, name)))
+    Tensor.float_power_ = M.float_power_
+    Tensor.real = property(M.real, _set_part("real"))
+    Tensor.imag = property(M.imag, _set_part("imag"))
     # __eq__ is defined, so hashing must be restated: tensors hash by identity, as in PyTorch
     Tensor.__hash__ = object.__hash__
 

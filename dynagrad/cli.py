@@ -2,7 +2,7 @@
 
     dynagrad train [--model mlp] [--epochs 15]     train a seed model on the bundled digits
     dynagrad run script.py [args...]               run a PyTorch script with `torch` resolving to dynagrad
-    dynagrad inspect FILE                          list what a checkpoint holds, without loading the data
+    dynagrad inspect FILE                          what a checkpoint holds and its format, without loading data
     dynagrad launch -n N script.py [args...]       N data-parallel ranks through MPI's mpiexec
     dynagrad bench [--only ops,...]                the side-by-side benchmarks (from a source checkout)
 """
@@ -88,14 +88,14 @@ def cmd_run(args) -> int:
 # -- dynagrad inspect ------------------------------------------------------------------------------------------
 
 def cmd_inspect(args) -> int:
+    """Tensors and every other entry of a checkpoint (any format dynagrad reads), and which format it is."""
     from . import serialization
     try:
         entries = serialization.inspect_file(args.file)
-    except (OSError, ValueError, RuntimeError) as e:
+    except (OSError, ValueError) as e:  # CheckpointError is a ValueError
         print(f"dynagrad inspect: {e}", file=sys.stderr)
         return 1
-    print(serialization.format_inspection(entries, args.file) if hasattr(serialization, "format_inspection")
-          else "\n".join(map(str, entries)))
+    print(serialization.format_inspection(entries, args.file))
     return 0
 
 

@@ -82,6 +82,18 @@ def test_inspect_lists_the_checkpoint(trained):
         assert line is not None, (name, proc.stdout)
         assert "float32" in line and str(list(p.shape)).replace(" ", "") in line.replace(" ", "")
     assert "optimizer.state.0.momentum_buffer" in proc.stdout
+    assert "PyTorch zip" in proc.stdout and any(s.split()[:1] == ["epoch"] for s in proc.stdout.splitlines())
+
+
+def test_train_checkpoint_is_read_by_pytorch(trained):
+    torch = pytest.importorskip("torch")
+    out, done = trained
+    assert done["mlp"][0] == 0
+    ckpt = torch.load(str(out / "mlp.pt"), weights_only=True)
+    assert ckpt["model_name"] == "mlp" and ckpt["epoch"] == 1
+    ours = dynagrad.load(str(out / "mlp.pt"))
+    for k, v in ckpt["model"].items():
+        assert (v.numpy() == ours["model"][k].numpy()).all(), k
 
 
 def test_inspect_missing_file_fails_cleanly(tmp_path):

@@ -607,6 +607,30 @@ def _build() -> None:
     r.update({L.EinsumBackward: _r_einsum, L.InverseBackward0: _r_inverse, L.DetBackward0: _r_det,
               L.SolveBackward: _r_solve})
     _build_optional()
+    _build_math()
+
+
+def _r_nextafter(p, t, out, kw):
+    return _or_zero(p[1], t[1])
+
+
+def _build_math() -> None:
+    """ops/math.py and the elementwise additions of issue 20."""
+    from ..ops import elementwise as E
+    from ..ops import math as M
+    r = RULES
+    for cls in (E.SgnBackward0, E.XlogyBackward0, M.HypotBackward0, M.CopysignBackward0, M.LogaddexpBackward0,
+                M.FmaxBackward0, M.AngleBackward0):
+        r[cls] = via_vjp(cls)
+    for cls in (M.I0Backward0, M.I1Backward0):
+        r[cls] = diagonal(cls)
+    for cls in (M.RealBackward0, M.ImagBackward0, M.ConjBackward0, M.ViewAsRealBackward0,
+                M.ViewAsComplexBackward0):
+        r[cls] = linear(cls)
+    r[M.NextafterBackward0] = _r_nextafter
+    from ..ops import reduce as R
+    r[R.LogcumsumexpBackward0] = via_vjp(R.LogcumsumexpBackward0)
+    r[M.NotDifferentiable] = zero
 
 
 def _build_optional() -> None:

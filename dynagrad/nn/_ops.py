@@ -58,6 +58,8 @@ def _erf_array(x):
     x = xp.asarray(x)
     if x.dtype == xp.float64:
         return E._erf_array(x)
+    if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
+        return _erf_array(x.reshape(1)).reshape(())
     a = xp.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
@@ -546,9 +548,11 @@ class GeluBackward0(_CachingOp):
             ctx.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh(_TANH_K * (x + 0.044715 * (x * x * x))))
-        cdf = _erf_array(x * _SQRT1_2)
-        cdf += 1
-        cdf *= 0.5
+        cdf = xp.asarray(_erf_array(x * _SQRT1_2))  # a 0-d input gives a NumPy scalar: in-place ops need an array
+        cdf = (cdf + 1) * 0.5 if cdf.ndim == 0 else cdf
+        if cdf.ndim:
+            cdf += 1
+            cdf *= 0.5
         if ctx is not None:
             ctx.cdf = cdf  # erf is the costly part: keep it for backward
         return x * cdf

@@ -28,7 +28,10 @@ def sqrt(x):
 
 
 def sign(x):
-    return xp.sign(x) if type(x) is nd or isinstance(x, gen) else x.sign()
+    if type(x) is nd or isinstance(x, gen):  # sign(NaN) = 0, as PyTorch's sign
+        out = xp.sign(x)
+        return xp.where(out != out, 0, out) if out.dtype.kind == "f" else out
+    return x.sign()
 
 
 def cos(x):
@@ -135,3 +138,21 @@ def astype(x, dt):
 def zeros(shape, dt, like):
     z = xp.zeros(shape, dt)
     return z if type(like) is nd or isinstance(like, gen) else const(z, like)
+
+
+def conj(x):
+    return xp.conj(x) if type(x) is nd or isinstance(x, gen) else x.conj()
+
+
+def view_as_real(x):
+    if type(x) is nd or isinstance(x, gen):
+        return xp.stack([x.real, x.imag], axis=-1)
+    from .math import view_as_real as f
+    return f(x)
+
+
+def view_as_complex(x):
+    if type(x) is nd or isinstance(x, gen):
+        return x[..., 0] + 1j * x[..., 1]
+    from .math import view_as_complex as f
+    return f(x)

@@ -438,6 +438,9 @@ def where(condition, input=None, other=None):  # noqa: A002
     from .elementwise import _prep
     c = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
     if c.dtype != bool:
+        if isinstance(condition, Tensor) and c.dtype != xp.uint8:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{dtypes.scalar_name(condition.dtype)} (at {_source.here()})")
         c = c.astype(bool)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two numbers
         return Tensor._wrap(xp.asarray(xp.where(c, input, other), dtype=dtypes.result_type(input, other).numpy))
@@ -509,6 +512,9 @@ def take_along_dim(x, indices, dim=None):
 
 
 def nonzero(x, *, as_tuple: bool = False):
+    if x._data.ndim == 0:  # PyTorch: a 0-d input is one element with no index columns
+        n = int(bool(x._data))
+        return (Tensor._wrap(xp.zeros(n, xp.int64)),) if as_tuple else Tensor._wrap(xp.zeros((n, 0), xp.int64))
     nz = xp.nonzero(x._data)
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(xp.int64)) for i in nz) if x._data.ndim else \
@@ -576,6 +582,8 @@ def median(x, dim=None, keepdim: bool = False):
     if dim is None:
         from .shape import reshape
         flat = reshape(x, -1)
+        if flat._data.size == 0:  # PyTorch: the median of no elements is NaN
+            return Tensor._wrap(xp.full((), xp.nan, x._data.dtype if x._data.dtype.kind in "fV" else xp.float32))
         k = (flat._data.shape[0] - 1) // 2
         return kthvalue(flat, k + 1, 0).values
     axis = normalize_dim(dim, x._data.ndim)
