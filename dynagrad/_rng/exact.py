@@ -243,3 +243,92 @@ def avx2_sincos(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     np.negative(s, out=s, where=sin_neg)
     np.negative(c, out=c, where=cos_neg)
     return s, c
+
+
+# -- the same polynomials, fast, for the normal kernel's arguments ------------------------------------------
+# The float64 sums of the fused steps are kept in one buffer and checked for float32 ties once at the end;
+# a tie (about one evaluation in 10**7) reruns the checked versions above. Steps whose float64 sum is exact
+# (see avx2_log and avx2_sincos) are plain float32 operations here: rounding an exact sum once is the fused
+# result.
+
+class _Fused:
+    """Fused multiply-adds on float64 operands holding float32 values, their sums kept for one tie check."""
+
+    def __init__(self, steps: int, shape: tuple) -> None:
+        self.buf = np.empty((steps,) + tuple(shape), _F64)
+        self.i = 0
+
+    def __call__(self, a64, b64, c64) -> np.ndarray:
+        row = self.buf[self.i]
+        self.i += 1
+        np.multiply(a64, b64, out=row)
+        np.add(row, c64, out=row)
+        return row.astype(_F32)
+
+    def tied(self) -> bool:
+        bits = self.buf[:self.i].view(np.uint64) & _LOW29
+        return bool((bits == _MID29).any())
+
+
+def log_unit(x: np.ndarray) -> np.ndarray:
+    """:func:`avx2_log` for float32 ``x`` in [2**-24, 1] (the normal kernel's ``1 - u``)."""
+    m, e = np.frexp(x)  # m in [0.5, 1): the bit manipulation of log256_ps for normal numbers
+    e = e.astype(_F32)
+    small = m < _SQRTHF
+    e -= small
+    t = m - _F32(1)
+    np.add(t, m, out=t, where=small)
+    m = t
+    z = m * m
+    m64 = m.astype(_F64)
+    fused = _Fused(10, m.shape)
+    y = fused(_LOG_P[0], m64, _LOG_P[1])
+    for c in _LOG_P[2:]:
+        y = fused(y.astype(_F64), m64, c)
+    y = y * m
+    y = fused(y.astype(_F64), z.astype(_F64), (e * _LOG_Q1).astype(_F64))
+    if fused.tied():
+        return avx2_log(x)
+    y -= z * _F32(0.5)  # exact sums: one float32 rounding is the fused result
+    m = m + y
+    m += e * _F32(_LOG_Q2)
+    return m
+
+
+_DP1 = _F32(_DP[0])
+
+
+def sincos_pos(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`avx2_sincos` for float32 ``x`` in [0, 2 pi) (the normal kernel's ``2 pi u``)."""
+    x0 = x
+    j = (x * _FOPI).astype(np.int32)
+    j += 1
+    j &= ~1
+    y = j.astype(_F32)
+    poly2 = (j & 2) == 0
+    sin_neg = (j & 4) != 0
+    cos_neg = (~(j - 2) & 4) != 0
+    x = x + y * _DP1  # y * DP1 is exact in float32 (small integer times an 8-bit constant)
+    y64 = y.astype(_F64)
+    for dp in _DP[1:]:
+        x = (y64 * dp + x.astype(_F64)).astype(_F32)  # exact in float64: one rounding, the fused result
+    z = x * x
+    z64 = z.astype(_F64)
+    fused = _Fused(7, x.shape)
+    yc = fused(_COS_P[0], z64, _COS_P[1])
+    yc = fused(yc.astype(_F64), z64, _COS_P[2])
+    yc = yc * z
+    yc = fused(yc.astype(_F64), z64, (z * _F32(-0.5)).astype(_F64))
+    yc += _F32(1)
+    ys = fused(_SIN_P[0], z64, _SIN_P[1])
+    ys = fused(ys.astype(_F64), z64, _SIN_P[2])
+    ys = ys * z
+    x64 = x.astype(_F64)
+    ys = fused(ys.astype(_F64), x64, x64)
+    if fused.tied():
+        return avx2_sincos(x0)
+    s = np.where(poly2, ys, yc)
+    c = np.where(poly2, yc, ys)
+    np.negative(s, out=s, where=sin_neg)
+    np.negative(c, out=c, where=cos_neg)
+    return s, c
