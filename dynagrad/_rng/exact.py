@@ -66,7 +66,7 @@ def fma32(a, b, c, exact_sum: bool = False) -> np.ndarray:
             err = (pp - (s - bb)) + (cc - bb)  # exact: p + c == s + err
             fix = tie & (err != 0)
             if fix.any():
-                s = np.where(fix, np.nextafter(s, s + err), s)
+                s = np.where(fix, np.nextafter(s, np.copysign(np.inf, err)), s)
         else:
             idx = np.flatnonzero(tie)
             pp = np.broadcast_to(p, s.shape).ravel()[idx]
@@ -76,7 +76,7 @@ def fma32(a, b, c, exact_sum: bool = False) -> np.ndarray:
             err = (pp - (ss - bb)) + (cc - bb)
             if (err != 0).any():
                 s = np.array(s, copy=True)
-                s.reshape(-1)[idx] = np.where(err != 0, np.nextafter(ss, ss + err), ss)
+                s.reshape(-1)[idx] = np.where(err != 0, np.nextafter(ss, np.copysign(np.inf, err)), ss)
     return s.astype(_F32)
 
 
