@@ -69,7 +69,7 @@ class Generator:
             raise ValueError("Overflow when unpacking long long")
         seed &= (1 << 64) - 1
         self._seed = seed
-        bits = np.random.MT19937()
+        bits = np.random.MT19937(0)  # seeded: an unseeded one reads OS entropy (30 ms)
         bits._legacy_seeding(seed & 0xFFFFFFFF)  # init_genrand, as at::mt19937 (only the low 32 bits)
         self._bits = bits
         self._fresh = True  # seeded and not drawn from: PyTorch's state then says next=0
@@ -131,7 +131,7 @@ class Generator:
         if not (seeded and 0 < left <= _N and nxt <= _N):
             raise RuntimeError("Invalid mt19937 state")
         key = np.frombuffer(b, np.uint64, _N, 24).astype(np.uint32)
-        bits = np.random.MT19937()
+        bits = np.random.MT19937(0)
         # left counts the outputs before the next twist: pos = 625 - left (left == 1: twist next)
         bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 625 - left}}
         self._bits = bits
@@ -479,7 +479,7 @@ def randn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, 
     return _finish(normal_array(shape, 0, 1, d.numpy, generator), requires_grad, out)
 
 
-def randint(low, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None, device=None,
             requires_grad=False, pin_memory=False):
     """Integers in [low, high); ``randint(high, size)`` starts at 0.
 

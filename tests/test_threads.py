@@ -151,13 +151,13 @@ finally:
 def test_pool_shrinks_while_other_processes_keep_the_cores_busy():
     import subprocess
     import sys
-    if _threads.get_num_threads() < 2:
-        pytest.skip("BLAS runs one thread here already")
-    env = dict(__import__("os").environ, DYNAGRAD_ADAPTIVE_THREADS="1")  # opted in
+    env = dict(__import__("os").environ, DYNAGRAD_ADAPTIVE_THREADS="1")  # opted in: BLAS's own count to start
     res = subprocess.run([sys.executable, "-c", BUSY_SCRIPT], capture_output=True, text=True, timeout=60,
                          env=env)
     assert res.returncode == 0, res.stderr
     start, end = map(int, res.stdout.split())
+    if start < 2:
+        pytest.skip("BLAS runs one thread here already")
     assert end < start
 
 
@@ -275,3 +275,25 @@ def test_a_forked_child_starts_its_own_measurement():
     g.last, g.next_check = (1.0, 2, 3), 99.0
     g.after_fork()
     assert g.last is None and g.next_check == 0.0
+
+
+@pytest.mark.parametrize("cpus, env, adaptive, expected", [
+    (2, {}, False, [1]),                         # a small machine: one thread
+    (1, {}, False, [1]),
+    (4, {}, False, []),                          # larger: BLAS's own count
+    (2, {"OMP_NUM_THREADS": "2"}, False, []),    # the user's variable decides
+    (2, {"OPENBLAS_NUM_THREADS": "2"}, False, []),
+    (2, {}, True, []),                           # the opted-in governor starts from BLAS's count
+])
+def test_default_pool_size(monkeypatch, cpus, env, adaptive, expected):
+    sets = []
+    monkeypatch.setattr(_threads, "_set", sets.append)
+    monkeypatch.setattr(_threads, "_blas_threads", lambda: 2)
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    for v in _threads._COUNT_VARIABLES:
+        monkeypatch.delenv(v, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(_threads._governor, "enabled", adaptive)
+    _threads._default_pool()
+    assert sets == expected

@@ -11,8 +11,6 @@ in the tensor's float type; these files are compiled without fused multiply-adds
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 
 import numpy as np
@@ -25,20 +23,26 @@ _THIRD = _F32(1.0) / _F32(3.0)  # the C++ writes 1.0f / 3.0f, a float even for d
 _SQUEEZE = float(_F32(0.0331))
 
 
-def _load_log1pf():
-    """glibc's float ``log1p`` (``std::log1p`` of a float), which binomial inversion uses."""
-    name = ctypes.util.find_library("m")
-    if name:
-        try:
-            f = ctypes.CDLL(name).log1pf
-            f.restype, f.argtypes = ctypes.c_float, [ctypes.c_float]
-            return lambda v: float(f(v))
-        except (OSError, AttributeError):  # pragma: no cover - no C maths library to call
-            pass
-    return lambda v: float(np.log1p(_F32(v)))  # pragma: no cover
+_LOG1PF = []
 
 
-_log1pf = _load_log1pf()
+def _log1pf(v: float) -> float:
+    """glibc's float ``log1p`` (``std::log1p`` of a float), which binomial inversion uses; the C library
+    is looked up on first use (finding it runs ldconfig)."""
+    if not _LOG1PF:
+        import ctypes
+        import ctypes.util
+        name = ctypes.util.find_library("m")
+        fn = None
+        if name:
+            try:
+                fn = ctypes.CDLL(name).log1pf
+                fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+            except (OSError, AttributeError):  # pragma: no cover - no C maths library to call
+                fn = None
+        _LOG1PF.append(fn)
+    fn = _LOG1PF[0]
+    return float(fn(v)) if fn is not None else float(np.log1p(_F32(v)))
 
 
 class Stream:
