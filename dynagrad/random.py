@@ -72,6 +72,7 @@ class Generator:
         bits = np.random.MT19937(0)  # seeded: an unseeded one reads OS entropy (30 ms)
         bits._legacy_seeding(seed & 0xFFFFFFFF)  # init_genrand, as at::mt19937 (only the low 32 bits)
         self._bits = bits
+        self._np = np.random.Generator(bits)
         self._fresh = True  # seeded and not drawn from: PyTorch's state then says next=0
         self._next_double = None
         self._next_float = None
@@ -92,8 +93,20 @@ class Generator:
         return self._bits.random_raw(n)
 
     def _raw64(self, n: int) -> np.ndarray:
-        r = self._raw32(2 * n).reshape(n, 2)
-        return (r[:, 0] << np.uint64(32)) | r[:, 1]
+        """``random64()``: ``(first << 32) | second`` of two 32-bit outputs, as uint64 (NumPy's full-range
+        uint64 draw combines two MT19937 outputs in that order)."""
+        self._fresh = False
+        if n < 1024:  # integers() costs ~6 us a call, random_raw() ~1 us
+            r = self._bits.random_raw(2 * n)
+            return (r[0::2] << np.uint64(32)) | r[1::2]
+        return self._np.integers(0, 0xFFFFFFFFFFFFFFFF, size=n, dtype=np.uint64, endpoint=True)
+
+    def _words(self, n: int) -> np.ndarray:
+        """``n`` ``random()`` outputs as uint32."""
+        self._fresh = False
+        if n < 1024:
+            return self._bits.random_raw(n).astype(np.uint32)
+        return self._np.integers(0, 0xFFFFFFFF, size=n, dtype=np.uint32, endpoint=True)
 
     # -- state in PyTorch's layout ---------------------------------------------------------------------
     def get_state(self):
@@ -135,6 +148,7 @@ class Generator:
         # left counts the outputs before the next twist: pos = 625 - left (left == 1: twist next)
         bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 625 - left}}
         self._bits = bits
+        self._np = np.random.Generator(bits)
         self._seed = seed
         self._fresh = left == 1 and nxt == 0
         valid = int(np.frombuffer(b, np.int32, 1, 5040)[0])
@@ -294,10 +308,12 @@ def normal_array(shape, mean, std, np_dtype, generator=None, contiguous: bool = 
     return vals.reshape(shape)
 
 
-def bernoulli_array(shape, p: float, np_dtype, generator=None) -> np.ndarray:
-    """``bernoulli_(p)`` with a number ``p``: 1 where a double uniform is below ``p``."""
-    mask = _K.bernoulli_scalar(_gen(generator), _count(shape), float(p))
-    return mask.reshape(shape).astype(np_dtype)
+def bernoulli_array(shape, p: float, np_dtype, generator=None, scale=None) -> np.ndarray:
+    """``bernoulli_(p)`` with a number ``p``: 1 (or ``scale``) where a double uniform is below ``p``."""
+    mask = _K.bernoulli_scalar(_gen(generator), _count(shape), float(p)).reshape(shape)
+    if scale is None:
+        return mask.astype(np_dtype)
+    return np.multiply(mask, np.asarray(scale).astype(np_dtype)[()])
 
 
 def bernoulli_probs(probs: np.ndarray, np_dtype, generator=None) -> np.ndarray:
@@ -777,13 +793,10 @@ def dropout_noise(shape, p: float, np_dtype, generator=None, like: np.ndarray | 
     the quotient to the dtype. ``like``: the input, whose layout (``empty_like``) orders the draws."""
     d = np.dtype(np_dtype)
     keep = 1.0 - p
-    if like is not None and like.shape == tuple(shape):
-        mask = draw_like(like, lambda s, c: bernoulli_array(s, keep, d, generator))
-    else:
-        mask = bernoulli_array(shape, keep, d, generator)
     scale = 1.0 / keep if d == np.float64 else np.float32(1) / np.float32(keep)
-    mask *= np.asarray(scale).astype(d)
-    return mask
+    if like is not None and like.shape == tuple(shape):
+        return draw_like(like, lambda s, c: bernoulli_array(s, keep, d, generator, scale))
+    return bernoulli_array(shape, keep, d, generator, scale)
 
 
 def _vmap_draw_names() -> tuple:

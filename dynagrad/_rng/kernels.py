@@ -41,9 +41,7 @@ def cast(values: np.ndarray, np_dtype) -> np.ndarray:
 CHUNK = 1 << 15
 
 
-def _words(gen, n: int) -> np.ndarray:
-    """``n`` 32-bit outputs as a uint32 array (NumPy hands them out as uint64)."""
-    return gen._raw32(n).view(np.uint32)[0::2]
+_MASK24, _MASK53 = np.uint32(0xFFFFFF), np.uint64((1 << 53) - 1)
 
 
 def u24(gen, n: int) -> np.ndarray:
@@ -51,20 +49,20 @@ def u24(gen, n: int) -> np.ndarray:
     out = np.empty(n, _F32)
     for i in range(0, n, CHUNK):
         k = min(CHUNK, n - i)
-        w = _words(gen, k) & np.uint32(0xFFFFFF)
+        w = gen._words(k)
+        w &= _MASK24
         np.multiply(w, _F32(2.0 ** -24), out=out[i:i + k], dtype=_F32)
     return out
 
 
 def u53(gen, n: int) -> np.ndarray:
-    """``uniform_real_distribution<double>(0, 1)``: the low 53 bits of ``(hi << 32) | lo``, times 2**-53."""
+    """``uniform_real_distribution<double>(0, 1)``: the low 53 bits of ``random64()``, times 2**-53."""
     out = np.empty(n, _F64)
     for i in range(0, n, CHUNK):
         k = min(CHUNK, n - i)
-        w = _words(gen, 2 * k)
-        o = out[i:i + k]
-        np.multiply(w[0::2] & np.uint32(0x1FFFFF), 2.0 ** -21, out=o, dtype=_F64)
-        o += w[1::2] * (2.0 ** -53)  # the two parts share no bits: the sum is exact
+        v = gen._raw64(k)
+        v &= _MASK53
+        np.multiply(v, 2.0 ** -53, out=out[i:i + k], dtype=_F64)
     return out
 
 
@@ -181,25 +179,14 @@ def normal_serial(gen, n: int, mean: float, std: float) -> np.ndarray:
 
 def bernoulli_scalar(gen, n: int, p: float) -> np.ndarray:
     """``bernoulli_(p)`` with a Python float: a double uniform ``< p``. Compared as integers: ``u53 < p``
-    exactly when the 53-bit mantissa is below ``T = ceil(p * 2**53)``, i.e. when its high 21 bits are below
-    ``T >> 32`` or equal to it with the low 32 bits below ``T & 0xFFFFFFFF``."""
+    exactly when the 53-bit mantissa is below ``ceil(p * 2**53)``."""
     out = np.empty(n, bool)
-    threshold = math.ceil(min(max(p, 0.0), 1.0) * 2.0 ** 53)  # p * 2**53 is exact: a power-of-two scaling
-    t_hi, t_lo = np.uint32(threshold >> 32), np.uint32(threshold & 0xFFFFFFFF)
-    if threshold >> 32 > 0x1FFFFF:  # p == 1: every draw is below
-        t_hi, t_lo = None, None
+    threshold = np.uint64(math.ceil(min(max(p, 0.0), 1.0) * 2.0 ** 53))  # p * 2**53 is exact
     for i in range(0, n, CHUNK):
         k = min(CHUNK, n - i)
-        w = _words(gen, 2 * k)
-        o = out[i:i + k]
-        if t_hi is None:
-            o[...] = True
-            continue
-        hi = w[0::2] & np.uint32(0x1FFFFF)
-        np.less(hi, t_hi, out=o)
-        tie = hi == t_hi
-        if tie.any():
-            o |= tie & (w[1::2] < t_lo)
+        v = gen._raw64(k)
+        v &= _MASK53
+        np.less(v, threshold, out=out[i:i + k])
     return out
 
 
@@ -281,17 +268,22 @@ def random_full(gen, n: int, np_dtype) -> np.ndarray:
 
 
 def randperm(gen, n: int) -> np.ndarray:
-    """``randperm(n)``: Fisher-Yates, swapping ``i`` with ``i + random() % (n - i)`` (32-bit draws up to
-    2**24 elements, 64-bit beyond)."""
-    perm = np.arange(n, dtype=np.int64)
+    """``randperm(n)``: Fisher-Yates, swapping ``i`` with ``i + random() % (n - i)``; from n = 2**32 / 20 on,
+    PyTorch's inside-out shuffle with ``random64() % (i + 1)``."""
     if n < 2:
-        return perm
-    draws = gen._raw32(n - 1) if n < 1 << 24 else gen._raw64(n - 1)
-    picks = (draws % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
-    lst = perm.tolist()
+        return np.arange(n, dtype=np.int64)
+    if n < 0xFFFFFFFF // 20:
+        picks = (gen._raw32(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+        lst = list(range(n))
+        for i, z in enumerate(picks):
+            j = i + z
+            lst[i], lst[j] = lst[j], lst[i]
+        return np.asarray(lst, np.int64)
+    picks = (gen._raw64(n) % np.arange(1, n + 1, dtype=np.uint64)).tolist()  # pragma: no cover - huge n
+    lst = [0] * n
     for i, z in enumerate(picks):
-        j = i + z
-        lst[i], lst[j] = lst[j], lst[i]
+        lst[i] = lst[z]
+        lst[z] = i
     return np.asarray(lst, np.int64)
 
 
