@@ -490,3 +490,63 @@ def test_dataloader_worker_seeds_are_pytorchs():
         again = [[float(v) for v in item] for item in loader]  # a new epoch: a new base seed
         return [np.asarray(items), np.asarray(again), m.rand(2)]
     same_draws(fn)
+
+
+# -- torch.distributions ---------------------------------------------------------------------------------------
+
+def _dists(m):
+    """One instance of every distribution, with batch shapes, in either library."""
+    D = m.distributions
+    t = lambda v: m.tensor(v, dtype=m.float32)  # noqa: E731
+    p3 = t([0.2, 0.5, 0.3])
+    scale_tril = t([[1.0, 0.0], [0.5, 2.0]])
+    return {
+        "Bernoulli": D.Bernoulli(probs=t([0.1, 0.6, 0.9])),
+        "Binomial": D.Binomial(t([5.0, 20.0]), probs=t([0.3, 0.7])),
+        "Categorical": D.Categorical(probs=t([[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]])),
+        "Categorical_logits": D.Categorical(logits=t([0.3, -1.0, 2.0, 0.0])),
+        "Multinomial": D.Multinomial(10, probs=p3),
+        "OneHotCategorical": D.OneHotCategorical(probs=p3),
+        "Gamma": D.Gamma(t([0.5, 2.0]), t([1.0, 3.0])),
+        "Beta": D.Beta(t([0.5, 2.0]), t([1.5, 0.7])),
+        "Dirichlet": D.Dirichlet(t([[0.5, 1.0, 2.0], [3.0, 0.2, 1.0]])),
+        "Chi2": D.Chi2(t([1.0, 4.5])),
+        "StudentT": D.StudentT(t([2.0, 5.0]), t([0.0, 1.0]), t([1.0, 2.0])),
+        "Poisson": D.Poisson(t([0.5, 4.0, 30.0])),
+        "Geometric": D.Geometric(probs=t([0.2, 0.7])),
+        "Exponential": D.Exponential(t([0.5, 2.0])),
+        "Laplace": D.Laplace(t([0.0, 1.0]), t([1.0, 0.5])),
+        "Cauchy": D.Cauchy(t([0.0, 1.0]), t([1.0, 0.5])),
+        "HalfCauchy": D.HalfCauchy(t([1.0, 0.5])),
+        "Gumbel": D.Gumbel(t([0.0, 1.0]), t([1.0, 0.5])),
+        "Normal": D.Normal(t([0.0, 1.0]), t([1.0, 0.5])),
+        "HalfNormal": D.HalfNormal(t([1.0, 0.5])),
+        "LogNormal": D.LogNormal(t([0.0, 1.0]), t([1.0, 0.5])),
+        "Uniform": D.Uniform(t([0.0, -1.0]), t([1.0, 3.0])),
+        "Weibull": D.Weibull(t([1.0, 2.0]), t([0.5, 3.0])),
+        "MultivariateNormal": D.MultivariateNormal(t([0.0, 1.0]), scale_tril=scale_tril),
+        "LowRankMultivariateNormal": D.LowRankMultivariateNormal(t([0.0, 1.0]), t([[1.0], [0.5]]), t([1.0, 2.0])),
+        "RelaxedBernoulli": D.RelaxedBernoulli(t([0.5]), probs=t([0.3, 0.8])),
+        "RelaxedOneHotCategorical": D.RelaxedOneHotCategorical(t([0.7]), probs=p3),
+        "MixtureSameFamily": D.MixtureSameFamily(D.Categorical(probs=p3), D.Normal(t([-1.0, 0.0, 2.0]),
+                                                                                   t([0.5, 1.0, 0.3]))),
+        "Independent": D.Independent(D.Normal(t([[0.0, 1.0]]), t([[1.0, 0.5]])), 1),
+        "TransformedDistribution": D.TransformedDistribution(
+            D.Normal(t([0.0]), t([1.0])), [D.transforms.AffineTransform(1.0, 2.0), D.transforms.ExpTransform()]),
+    }
+
+
+# the samples of these go through float32 log/exp/pow/tan or a matrix product after their draws
+_ARITHMETIC = {"Laplace", "Gumbel", "LogNormal", "Weibull", "RelaxedBernoulli", "RelaxedOneHotCategorical",
+               "MultivariateNormal", "LowRankMultivariateNormal", "StudentT", "TransformedDistribution"}
+
+
+@pytest.mark.parametrize("name", list(_dists(dynagrad)))
+def test_distribution_samples(name):
+    def fn(m):
+        d = _dists(m)[name]
+        out = [d.sample(), d.sample((1000,))]
+        if d.has_rsample:
+            out.append(d.rsample((7,)))
+        return out
+    same_draws(fn, seed=2, rtol=2e-6 if name in _ARITHMETIC else None)
