@@ -24,6 +24,8 @@ import os
 import numpy as np
 
 from . import dtypes
+from ._device import _check_device
+from ._device import device as _device_cls
 from ._rng import kernels as _K
 from ._rng import rejection as _rej
 
@@ -47,18 +49,17 @@ class Generator:
     """
 
     def __init__(self, device="cpu") -> None:
-        kind = getattr(device, "type", device)
-        if isinstance(kind, str):
-            kind = kind.split(":")[0]
-        if kind != "cpu":
-            raise RuntimeError(f"Device type {str(kind).upper()} is not supported for torch.Generator() api.")
+        d = device if isinstance(device, _device_cls) else _device_cls(device)
+        if d.type not in ("cpu", "meta"):
+            raise RuntimeError(f"Cannot get {d.type.upper()} generator: dynagrad computes on the CPU only "
+                               f"(PyTorch's CPU build raises here too)")
+        self._device = d
         self._next_float = None  # PyTorch's cached second float Box-Muller value (kept in the state)
         self.manual_seed(_DEFAULT_SEED)
 
     @property
     def device(self):
-        from .tensor import device
-        return device("cpu")
+        return self._device
 
     def manual_seed(self, seed) -> Generator:
         """Seed the generator and return it (negative seeds wrap to 64 bits, as PyTorch)."""
@@ -476,6 +477,7 @@ def rand(*shape, size=None, generator=None, out=None, dtype=None, layout=None, d
     tensor([[0.4963, 0.7682],
             [0.0885, 0.1320]])
     """
+    _check_device(device, True, pin_memory)
     shape = _shape_arg(shape, size)
     d = _float_dtype(dtype)
     return _finish(uniform_array(shape, 0, 1, d.numpy, generator), requires_grad, out)
@@ -490,6 +492,7 @@ def randn(*shape, size=None, generator=None, out=None, dtype=None, layout=None, 
     >>> dynagrad.randn(3)
     tensor([ 1.5410, -0.2934, -2.1788])
     """
+    _check_device(device, True, pin_memory)
     shape = _shape_arg(shape, size)
     d = _float_dtype(dtype)
     return _finish(normal_array(shape, 0, 1, d.numpy, generator), requires_grad, out)
@@ -504,6 +507,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     >>> dynagrad.randint(0, 10, (5,))
     tensor([4, 9, 3, 0, 3])
     """
+    _check_device(device, True, pin_memory)
     if size is None:
         if high is None or not isinstance(high, (tuple, list)) and not hasattr(high, "__len__"):
             raise TypeError("randint() missing required argument 'size'")
@@ -526,6 +530,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     >>> dynagrad.randperm(5)
     tensor([4, 0, 1, 3, 2])
     """
+    _check_device(device, True, pin_memory)
     n = operator.index(n)
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
@@ -544,6 +549,7 @@ def _like_shape(x, fn_name):
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
     """Uniforms in [0, 1) shaped like ``input``."""
+    _check_device(device, True)
     arr = _like_shape(input, "rand_like")
     d = _float_dtype(dtype or input.dtype)
     return _finish(draw_like(arr, lambda s, c: uniform_array(s, 0, 1, d.numpy, generator)),
@@ -553,6 +559,7 @@ def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, re
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
     """Standard normals shaped like ``input``."""
+    _check_device(device, True)
     arr = _like_shape(input, "randn_like")
     d = _float_dtype(dtype or input.dtype)
     return _finish(draw_like(arr, lambda s, c: normal_array(s, 0, 1, d.numpy, generator, c)),
@@ -562,6 +569,7 @@ def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, r
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None, device=None,
                  requires_grad=False, memory_format=None):
     """Integers in [low, high) shaped like ``input`` (``randint_like(x, high)`` starts at 0)."""
+    _check_device(device, True)
     arr = _like_shape(input, "randint_like")
     if high is None:
         low, high = 0, low
@@ -603,6 +611,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     >>> dynagrad.normal(2.0, 3.0, size=(3,))
     tensor([ 6.6230,  1.1197, -4.5364])
     """
+    _check_device(device, True, pin_memory)
     from .tensor import Tensor
     tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not (tm or ts):
