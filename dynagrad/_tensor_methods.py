@@ -156,53 +156,115 @@ def set_(self, source):
 
 
 def _random_fill(draw):
+    """An in-place sampler: the values go in PyTorch's TensorIterator order (memory order for a permuted
+    view), from ``draw(shape, dtype, generator, contiguous, *args)``."""
     def method(self, *args, generator=None, **kw):
         if self._requires_grad and self.grad_fn is None and state.grad_enabled:
             raise leaf_inplace_error(method.__name__, self)
-        self._data[...] = draw(self._data.shape, self._data.dtype, generator, *args, **kw)
+        arr = self._data
+        if arr.size:
+            view = _random.iteration_view(arr)
+            vals = draw(view.shape, arr.dtype, generator, view is arr or arr.flags.c_contiguous, *args, **kw)
+            if view is arr:
+                arr[...] = vals
+            else:
+                view[...] = vals
         bump_version(self)
         return self
     method.__name__ = {"_random_int": "random_"}.get(draw.__name__, draw.__name__[1:] + "_")
     return method
 
 
-def _uniform(shape, dt, gen, a=0.0, b=1.0):
+def _float_only(dt, op: str) -> None:
+    if dt.kind not in "fV":
+        from .dtypes import as_dtype
+        raise NotImplementedError(f"\"{op}\" not implemented for '{as_dtype(dt).name.capitalize()}'")
+
+
+def _uniform(shape, dt, gen, contiguous, a=0.0, b=1.0, **kw):
+    a, b = kw.pop("from", a), kw.pop("to", b)
+    _float_only(dt, "check_uniform_bounds")
+    lo, hi = _random._float_limits(dt)
+    from .dtypes import as_dtype
+    name = as_dtype(dt).name if dt.kind != "V" else "bfloat16"
+    for v, what in ((a, "from"), (b, "to")):
+        if not lo <= v <= hi:
+            raise RuntimeError(f"{what} is out of bounds for {name}")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    if b - a > hi:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{name}>::max(), but found to={b} and "
+                           f"from={a} which result in to-from to exceed the limit")
     return _random.uniform_array(shape, a, b, dt, gen)
 
 
-def _normal(shape, dt, gen, mean=0.0, std=1.0):
-    return _random.normal_array(shape, mean, std, dt, gen)
+def _normal(shape, dt, gen, contiguous, mean=0.0, std=1.0):
+    _float_only(dt, "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    return _random.normal_array(shape, mean, std, dt, gen, contiguous)
 
 
-def _random_int(shape, dt, gen, low=None, high=None, *, to=None):
-    if to is not None:
-        high = to
+def _random_int(shape, dt, gen, contiguous, *args, **kw):
+    """``random_()``, ``random_(to)``, ``random_(from, to)``, ``random_(from=f)`` (up to the dtype's max)."""
+    if len(args) > 2:
+        raise TypeError(f"random_() takes at most 2 positional arguments ({len(args)} given)")
+    low, high = kw.pop("from", None), kw.pop("to", None)
+    if kw:
+        raise TypeError(f"random_() got an unexpected keyword argument '{next(iter(kw))}'")
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if low is None:
+            low, high = 0, args[0]
+        else:
+            high = args[0]
     if low is None and high is None:
         return _random.random_full(shape, dt, gen)
-    if high is None:
-        low, high = 0, low
+    if low is None:
+        low = 0
     return _random.random_integers(shape, low, high, dt, gen)
 
 
-def _bernoulli(shape, dt, gen, p=0.5):
-    p = p._data if isinstance(p, _T) else p
-    return (_random._rng(gen).random(shape) < p).astype(dt)
+def _bernoulli(shape, dt, gen, contiguous, p=0.5):
+    if isinstance(p, _T):
+        probs = xp.broadcast_to(p._data, shape)
+        if probs.size and not ((probs >= 0) & (probs <= 1)).all():
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        return _random.bernoulli_probs(xp.ascontiguousarray(probs), dt, gen)
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _random.bernoulli_array(shape, p, dt, gen)
 
 
-def _exponential(shape, dt, gen, lambd=1.0):
-    return (_random._rng(gen).exponential(1.0 / lambd, size=shape)).astype(dt)
+def _exponential(shape, dt, gen, contiguous, lambd=1.0):
+    _float_only(dt, "exponential_cpu")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _random.exponential_array(shape, lambd, dt, gen)
 
 
-def _geometric(shape, dt, gen, p):
-    return _random._rng(gen).geometric(p, size=shape).astype(dt)
+def _geometric(shape, dt, gen, contiguous, p):
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return _random.geometric_array(shape, p, dt, gen)
 
 
-def _log_normal(shape, dt, gen, mean=1.0, std=2.0):
-    return _random._rng(gen).lognormal(mean, std, size=shape).astype(dt)
+def _log_normal(shape, dt, gen, contiguous, mean=1.0, std=2.0):
+    _float_only(dt, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return _random.log_normal_array(shape, mean, std, dt, gen)
 
 
-def _cauchy(shape, dt, gen, median=0.0, sigma=1.0):
-    return (median + sigma * _random._rng(gen).standard_cauchy(size=shape)).astype(dt)
+def _cauchy(shape, dt, gen, contiguous, median=0.0, sigma=1.0):
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    if dt.kind not in "fV":
+        from .dtypes import as_dtype
+        raise RuntimeError(f"Cauchy distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {as_dtype(dt)}")
+    return _random.cauchy_array(shape, median, sigma, dt, gen)
 
 
 def bernoulli(self, p=None, *, generator=None):

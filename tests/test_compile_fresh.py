@@ -146,7 +146,7 @@ def test_a_draw_the_tracer_cannot_see_runs_eagerly():
     from dynagrad import random as R
 
     def f(x):  # NumPy's generator used directly, not through dynagrad.random
-        return x + torch.from_numpy(R.default_generator._rng.random(3).astype(np.float32))
+        return x + torch.from_numpy(R.default_generator._np.random(3).astype(np.float32))
     cf = torch.compile(f)
     a, b = cf(torch.zeros(3)), cf(torch.zeros(3))
     assert not np.array_equal(a.numpy(), b.numpy())

@@ -204,12 +204,7 @@ def _emit_effect(em: Emitter, n: Node, lines: list, ind: str) -> None:
     elif t == "bump":  # an in-place change of an outside tensor: its version counter moves, as eagerly
         lines.append(f"{ind}{_leaf_target(em, n.meta['leaf'])}._vc[0] += 1")
     elif t == "draw":  # a random draw, repeated in the same order as traced (on the generator's state now)
-        call = n.meta["call"]
-        if call[0] == "kernel":
-            callee = em.obj(call[1], "RK")
-        else:
-            gen = em.obj(call[1], "GEN")
-            callee = f"{gen}.{call[2]}" if call[0] == "raw" else f"{gen}._rng.{call[2]}"
+        callee = em.obj(n.meta["call"][1], "RK")  # the @random._kernel wrapper, called as eagerly
         lines.append(f"{ind}v{n.out.id} = {callee}({em.call_args(n.args, n.kwargs)})")
     elif t == "optimizer_step":
         from .optimizers import fused_step_for

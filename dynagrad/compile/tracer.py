@@ -12,8 +12,8 @@ Three taps see everything a program does to tensor values:
 * **The core's hooks.** While a trace runs, ``autograd.state.tracer`` is the ``Tracer``; the core calls it
   at a few Python-level points: ``autograd.run_backward`` (``loss.backward()``, ``autograd.grad``), ``.grad``
   reads and writes, values read into Python (``item()``, ``bool(t)``, ``.numpy()``...), version bumps of
-  in-place changes, tensors made outside ops, optimizer steps and ``zero_grad``, and random draws
-  (``Generator._random32``/``_random64``, ``random._rng``). Each is one attribute check outside a trace, and
+  in-place changes, tensors made outside ops, optimizer steps and ``zero_grad``, and random draws (the
+  ``@random._kernel`` array-level samplers). Each is one attribute check outside a trace, and
   nothing is swapped or patched, so nothing can leak into eager code.
 
 What cannot be recorded faithfully raises ``Unsupported``; the caller then runs the function eagerly and
@@ -813,7 +813,7 @@ def _rng_entry(tr: Tracer, gen):
     """[generator, its (bit state, cached normal) when first seen, [(before, after) of each recorded draw]]."""
     e = tr.rng.get(id(gen))
     if e is None:
-        e = tr.rng[id(gen)] = [gen, (gen._bits.state, gen._next_normal), []]
+        e = tr.rng[id(gen)] = [gen, gen._snapshot(), []]
         tr.keep.append(gen)
     return e
 
@@ -826,7 +826,7 @@ def _record_draw(tr: Tracer, call, args: tuple, kwargs: dict, run):
     for x in tuple(args) + tuple(kwargs.values()):
         if isinstance(x, Generator):
             _rng_entry(tr, x)
-    before = [(e, (e[0]._bits.state, e[0]._next_normal)) for e in tr.rng.values()]
+    before = [(e, e[0]._snapshot()) for e in tr.rng.values()]
     tr.depth += 1
     try:
         res = run()
@@ -836,7 +836,7 @@ def _record_draw(tr: Tracer, call, args: tuple, kwargs: dict, run):
         if not isinstance(res, np.ndarray):
             raise Unsupported(f"a random draw returned a Python number (at {format_site(user_site())})")
         for e, st in before:
-            after = (e[0]._bits.state, e[0]._next_normal)
+            after = e[0]._snapshot()
             if not _same_rng(st, after):
                 e[2].append((st, after))
         a, k = tr._np_tree(tuple(args)), tr._np_tree(dict(kwargs))
@@ -849,47 +849,10 @@ def _record_draw(tr: Tracer, call, args: tuple, kwargs: dict, run):
 
 
 @_hook
-def draw(tr: Tracer, gen, name: str, args: tuple, kwargs: dict):
-    """A raw draw (``gen._random32(n)``, ``gen._random64(n)``) or a NumPy Generator method on a generator's
-    stream (``random._rng(gen).random(shape)``)."""
-    if name.startswith("_random"):
-        return _record_draw(tr, ("raw", gen, name), args, kwargs, lambda: getattr(gen, name)(*args))
-    pa, pk = _plain_tree(args), {k: _plain_tree(v) for k, v in kwargs.items()}
-    return _record_draw(tr, ("numpy", gen, name), args, kwargs, lambda: getattr(gen._rng, name)(*pa, **pk))
-
-
-@_hook
 def draw_call(tr: Tracer, kernel, fn, args: tuple, kwargs: dict):
     """A random kernel of ``dynagrad.random`` (``normal_array``, ``uniform_array``...): one draw, whatever
     the kernel does inside (the program calls the same kernel)."""
     return _record_draw(tr, ("kernel", kernel), args, kwargs, lambda: fn(*args, **kwargs))
-
-
-class RngProxy:
-    """What ``random._rng(gen)`` returns while tracing: NumPy's Generator methods, recorded as draws."""
-
-    __slots__ = ("_tr", "_gen")
-
-    def __init__(self, tr: Tracer, gen) -> None:
-        self._tr = tr
-        self._gen = gen
-
-    def __getattr__(self, name):
-        tr, gen = self._tr, self._gen
-        method = getattr(gen._rng, name)
-        if not callable(method):
-            return method
-
-        def call(*args, **kwargs):
-            if state.tracer is not tr or tr.depth:  # called inside an op (or after the trace): a plain draw
-                return getattr(gen._rng, name)(*args, **kwargs)
-            return tr.draw(gen, name, args, kwargs)
-        return call
-
-
-@_hook
-def numpy_rng(tr: Tracer, gen):
-    return RngProxy(tr, gen)
 
 
 def check_rng(tr: Tracer) -> None:
@@ -904,7 +867,7 @@ def check_rng(tr: Tracer) -> None:
                 break
             cur = after
         else:
-            if _same_rng(cur, (gen._bits.state, gen._next_normal)):
+            if _same_rng(cur, gen._snapshot()):
                 continue
         tr.fail("random numbers were drawn along a path the compiler cannot see (outside the random kernels "
                 "of dynagrad.random)")
@@ -912,7 +875,7 @@ def check_rng(tr: Tracer) -> None:
 
 
 def _same_rng(a, b) -> bool:
-    return a[1] == b[1] and _same_state(a[0], b[0])
+    return a[1:] == b[1:] and _same_state(a[0], b[0])
 
 
 def _same_state(a, b) -> bool:

@@ -307,9 +307,16 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     """Leaky ReLU with a random slope in [lower, upper] per element while training, the mean slope in eval."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    # PyTorch's CPU kernel: one double uniform on [lower, upper] (bounds rounded to the input's precision)
+    # per element <= 0, in order; the others keep slope 1
     x = input._data
-    slopes = _random.uniform_array(x.shape, lower, upper, x.dtype)
-    noise = Tensor._wrap(xp.where(x >= 0, xp.ones((), x.dtype), slopes))
+    neg = x <= 0
+    work = xp.float64 if x.dtype == xp.float64 else xp.float32
+    lo, hi = float(work(lower)), float(work(upper))
+    slopes = _random.unit_array((int(xp.count_nonzero(neg)),), 53) * (hi - lo) + lo
+    noise_arr = xp.ones(x.shape, x.dtype)
+    noise_arr[neg] = slopes.astype(work).astype(x.dtype)
+    noise = Tensor._wrap(noise_arr)
 
     def fn(t):
         return t * noise
@@ -427,7 +434,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
                    dim: int = -1) -> Tensor:
     """Samples from the Gumbel-softmax distribution; ``hard`` returns one-hot values with soft gradients."""
-    g = -xp.log(_random._rng(None).exponential(size=logits._data.shape).astype(logits._data.dtype))
+    e = _random.exponential_array(logits._data.shape, 1.0, logits._data.dtype)  # PyTorch's exponential_()
+    g = -xp.log(e)
     y = softmax((logits + Tensor._wrap(g)) / tau, dim)
     if not hard:
         return y
@@ -444,11 +452,13 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(shape, p: float, dtype):
+def _dropout_mask(shape, p: float, dtype, like=None):
+    """PyTorch's CPU dropout noise: ``bernoulli_(1 - p)`` on the global generator, divided by ``1 - p``
+    (nothing is drawn for p == 1, as PyTorch multiplies by zero then); ``like`` is the input, whose
+    layout orders the draws as ``empty_like`` does."""
     if p == 1:
         return xp.zeros(shape, dtype)
-    keep = _random._rng(None).random(shape, dtype=xp.float32) >= p
-    return keep * xp.asarray(1.0 / (1.0 - p), dtype=dtype)
+    return _random.dropout_noise(shape, p, dtype, like=like)
 
 
 def _apply_mask(x: Tensor, mask, inplace: bool) -> Tensor:
@@ -459,12 +469,13 @@ def _apply_mask(x: Tensor, mask, inplace: bool) -> Tensor:
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) while ``training``; draws from
-    dynagrad's global generator."""
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) while ``training``: the mask
+    PyTorch draws for the same seed (its CPU ``bernoulli_(1 - p)``, one double uniform per element)."""
     _check_p(p)
     if not training or p == 0:
         return input
-    return _apply_mask(input, _dropout_mask(input._data.shape, p, input._data.dtype), inplace)
+    x = input._data
+    return _apply_mask(input, _dropout_mask(x.shape, p, x.dtype, like=x), inplace)
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
@@ -535,11 +546,20 @@ def _alpha_dropout(input: Tensor, p: float, training: bool, feature: bool, inpla
     alpha = 1.7580993408473766  # -SELU's negative saturation, as in PyTorch's _dropout_impl
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
     x = input._data
+    if feature and x.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
-    keep = (_random._rng(None).random(shape, dtype=xp.float32) >= p).astype(x.dtype)
-    b = (keep - 1) * (alpha * a) + alpha * a * p
-    mul = Tensor._wrap((keep * a).astype(x.dtype))
-    add = Tensor._wrap(b.astype(x.dtype))
+    # PyTorch's arithmetic, one op (one rounding) at a time: b = (noise - 1) * (alpha a) + alpha a p,
+    # noise *= a, out = x * noise + b. Half and bfloat16 compute in float; a number added to them is
+    # first rounded to their dtype, a number they are multiplied by is not.
+    dt = x.dtype
+    noise = _random.bernoulli_array(shape, 1.0 - p, dt)
+    work = xp.float64 if dt == xp.float64 else xp.float32
+    b = noise - dt.type(1)
+    b = (b.astype(work) * work(alpha * a)).astype(dt)
+    b = (b.astype(work) + xp.asarray(alpha * a * p).astype(dt).astype(work)).astype(dt)
+    mul = Tensor._wrap((noise.astype(work) * work(a)).astype(dt))
+    add = Tensor._wrap(b)
 
     def fn(t):
         return t * mul + add

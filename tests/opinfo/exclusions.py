@@ -17,13 +17,14 @@ for _n in ("arange", "as_tensor", "asarray", "complex", "empty", "empty_like", "
            "full_like", "linspace", "logspace", "ones", "ones_like", "polar", "range", "scalar_tensor", "tensor",
            "zeros", "zeros_like"):
     EXCLUDED["torch." + _n] = _CREATION
-for _n in ("bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like", "randint", "randint_like", "randn",
-           "randn_like", "randperm", "get_rng_state", "set_rng_state", "manual_seed", "seed", "initial_seed"):
+for _n in ("bernoulli", "binomial", "multinomial", "normal", "poisson", "rand", "rand_like", "randint", "randint_like",
+           "randn", "randn_like", "randperm", "get_rng_state", "set_rng_state", "manual_seed", "seed", "initial_seed"):
     EXCLUDED["torch." + _n] = _RANDOM
 for _n in ("bernoulli", "bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_", "normal_", "random_",
            "uniform_", "multinomial"):
     EXCLUDED["Tensor." + _n] = _RANDOM
-for _n in ("are_deterministic_algorithms_enabled", "broadcast_shapes", "can_cast", "finfo", "iinfo",
+for _n in ("are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+           "broadcast_shapes", "can_cast", "finfo", "iinfo",
            "get_default_dtype", "get_float32_matmul_precision", "get_num_interop_threads", "get_num_threads",
            "is_grad_enabled", "is_inference_mode_enabled", "is_nonzero", "is_tensor", "numel", "promote_types",
            "result_type", "set_default_dtype", "set_default_tensor_type", "set_float32_matmul_precision",
