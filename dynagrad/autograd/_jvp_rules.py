@@ -205,6 +205,14 @@ def composite(fn):
     return rule
 
 
+def _no_forward_ad(name):
+    """Ops PyTorch has no forward derivative for: forward AD through them is an error, as there."""
+    def rule(p, t, out, kw):
+        raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it because it has "
+                                  f"not been implemented yet.")
+    return rule
+
+
 def zero(p, t, out, kw):
     outs = out if type(out) is tuple else (out,)
     res = tuple(_zeros_like(o) for o in outs)
@@ -662,6 +670,14 @@ def _build_optional() -> None:
         r[pool.AdaptiveMaxPoolBackward] = _r_max_index(lambda kw: len(kw["out"]))
         r[pool.AvgPoolBackward] = linear(pool.AvgPoolBackward)
         r[pool._AvgPoolAdjoint] = linear(pool._AvgPoolAdjoint)
+    sampling = mod("dynagrad.ops.sampling")
+    if sampling is not None:
+        for cls in (sampling._GatherTaps, sampling._ScatterTaps, sampling._DotTaps):
+            r[cls] = bilinear(cls)
+        r[sampling._SourceCoord] = lambda p, t, out, kw: None if t[0] is None else t[0] * kw["mult"]
+    ctc = mod("dynagrad.ops.ctc")
+    if ctc is not None:
+        r[ctc.CtcLossBackward0] = _no_forward_ad("_ctc_loss")
     fb = mod("dynagrad.func._batch_rules")
     if fb is not None:
         r[fb.PerExampleMmBackward] = bilinear(fb.PerExampleMmBackward)

@@ -58,6 +58,14 @@ from ..ops.pool import (  # noqa: F401 - re-exported
     max_unpool3d,
 )
 from ..ops.reduce import log_softmax, softmax
+from ..ops.ctc import ctc_loss  # noqa: F401 - re-exported
+from ..ops.fractional_pool import (  # noqa: F401 - re-exported
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
+from ..ops.sampling import affine_grid, grid_sample  # noqa: F401 - re-exported
 from ..ops.resize import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: F401 - re-exported
 from ..tensor import Tensor, bump_version
 from . import _ops as O
