@@ -88,6 +88,8 @@ from .ops.math import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
 from .ops.shape import *  # noqa: F403
+from .ops.sorting import *  # noqa: F403
+from .ops.distance import cdist
 from .ops.sampling import affine_grid_generator, grid_sampler, grid_sampler_2d, grid_sampler_3d
 from .random import (
     Generator,

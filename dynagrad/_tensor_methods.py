@@ -14,6 +14,7 @@ from .ops import linalg as L
 from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import sorting as SO
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
 from .ops.index import *  # noqa: F403
 from .ops.inplace import _overlap_error, apply_inplace, leaf_inplace_error
@@ -322,7 +323,7 @@ _PLAIN = [
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
     "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim",
     "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "bincount",
-    "where",
+    "where", "nanmedian", "mode", "quantile", "nanquantile", "unique_consecutive", "histc", "histogram",
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
     "inverse", "det",
@@ -338,7 +339,7 @@ _INPLACE_MORE = ["hypot", "copysign", "gcd", "lcm", "bitwise_left_shift", "bitwi
                  "arcsinh", "arctanh", "arctan2", "igamma", "igammac", "absolute", "negative", "fix", "arccos",
                  "arcsin", "arctan", "greater", "greater_equal", "less", "less_equal", "not_equal"]
 
-_MODULES = (E, R, S, I, L, M)
+_MODULES = (E, R, S, I, L, M, SO)
 
 
 def _lookup(name):

@@ -316,7 +316,10 @@ ALLOW = {"_MaxIndexBackward": "an abstract base of the max-pooling ops (no forwa
                                "tangent through a value-carrying input",
          "I1Backward0": "reached only inside I0's backward (create_graph); its rule is diagonal",
          "CtcLossBackward0": "PyTorch has no forward derivative for _ctc_loss: forward AD raises "
-                             "NotImplementedError there and here (tests/test_ops_issue20.py)"}
+                             "NotImplementedError there and here (tests/test_ops_issue20.py)",
+         "CdistBackward0": "PyTorch has no forward derivative for _cdist_forward (NotImplementedError, as here)",
+         "EuclideanDistBackward0": "PyTorch has no forward derivative for _euclidean_dist (NotImplementedError, "
+                                   "as here)"}
 
 
 def _primitives():

@@ -675,6 +675,10 @@ def _build_optional() -> None:
         for cls in (sampling._GatherTaps, sampling._ScatterTaps, sampling._DotTaps):
             r[cls] = bilinear(cls)
         r[sampling._SourceCoord] = lambda p, t, out, kw: None if t[0] is None else t[0] * kw["mult"]
+    dist = mod("dynagrad.ops.distance")
+    if dist is not None:
+        r[dist.CdistBackward0] = _no_forward_ad("_cdist_forward")
+        r[dist.EuclideanDistBackward0] = _no_forward_ad("_euclidean_dist")
     ctc = mod("dynagrad.ops.ctc")
     if ctc is not None:
         r[ctc.CtcLossBackward0] = _no_forward_ad("_ctc_loss")

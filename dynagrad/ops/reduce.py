@@ -51,23 +51,36 @@ def _regrow(g, shape, axes, keepdims):
 
 
 
+def _result_type(name: str, fields: list):
+    """A named tuple printed as PyTorch prints torch.return_types (a printed result reads the same)."""
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+    # found by pickle as dynagrad.ops.reduce.return_types.<name>
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__,
+                                "__qualname__": f"return_types.{name}"})
+
+
 class return_types:  # noqa: N801 - mirrors torch.return_types
-    max = collections.namedtuple("max", ["values", "indices"])
-    min = collections.namedtuple("min", ["values", "indices"])
-    sort = collections.namedtuple("sort", ["values", "indices"])
-    topk = collections.namedtuple("topk", ["values", "indices"])
-    kthvalue = collections.namedtuple("kthvalue", ["values", "indices"])
-    median = collections.namedtuple("median", ["values", "indices"])
-    mode = collections.namedtuple("mode", ["values", "indices"])
-    var_mean = collections.namedtuple("var_mean", ["var", "mean"])
-    std_mean = collections.namedtuple("std_mean", ["std", "mean"])
-    aminmax = collections.namedtuple("aminmax", ["min", "max"])
-    cummax = collections.namedtuple("cummax", ["values", "indices"])
-    cummin = collections.namedtuple("cummin", ["values", "indices"])
-    frexp = collections.namedtuple("frexp", ["mantissa", "exponent"])
-    nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
-    histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
-    unique_consecutive = collections.namedtuple("unique_consecutive", ["output", "inverse_indices", "counts"])
+    max = _result_type("max", ["values", "indices"])
+    min = _result_type("min", ["values", "indices"])
+    sort = _result_type("sort", ["values", "indices"])
+    topk = _result_type("topk", ["values", "indices"])
+    kthvalue = _result_type("kthvalue", ["values", "indices"])
+    median = _result_type("median", ["values", "indices"])
+    nanmedian = _result_type("nanmedian", ["values", "indices"])
+    mode = _result_type("mode", ["values", "indices"])
+    var_mean = _result_type("var_mean", ["var", "mean"])
+    std_mean = _result_type("std_mean", ["std", "mean"])
+    aminmax = _result_type("aminmax", ["min", "max"])
+    cummax = _result_type("cummax", ["values", "indices"])
+    cummin = _result_type("cummin", ["values", "indices"])
+    frexp = _result_type("frexp", ["mantissa", "exponent"])
+    histogram = _result_type("histogram", ["hist", "bin_edges"])
+    histogramdd = _result_type("histogramdd", ["hist", "bin_edges"])
+    unique_consecutive = _result_type("unique_consecutive", ["output", "inverse_indices", "counts"])
 
 
 # -- sum / mean / prod -----------------------------------------------------------------------------------
