@@ -14,7 +14,9 @@ from .ops import linalg as L
 from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import combine as CB
 from .ops import sorting as SO
+from .ops import stats as ST
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
 from .ops.index import *  # noqa: F403
 from .ops.inplace import _overlap_error, apply_inplace, leaf_inplace_error
@@ -219,6 +221,24 @@ def _t_(self):
     return self
 
 
+def _transpose_(self, dim0, dim1):
+    """In place: this tensor becomes its ``transpose(dim0, dim1)`` (a metadata change, as PyTorch's)."""
+    if self._requires_grad and self.grad_fn is None and state.grad_enabled:
+        raise leaf_inplace_error("transpose_", self)
+    nd = self._data.ndim
+    a, b = S.normalize_dim(dim0, nd), S.normalize_dim(dim1, nd)
+    if self._requires_grad and state.grad_enabled:  # the history continues through a transpose
+        alias = Tensor._wrap(self._data)
+        alias.grad_fn, alias._output_nr, alias._requires_grad = self.grad_fn, self._output_nr, True
+        out = S.transpose(alias, a, b)
+        self._data, self.grad_fn, self._output_nr = out._data, out.grad_fn, out._output_nr
+        bump_version(self)
+        return self
+    if nd:
+        self._data = xp.swapaxes(self._data, a, b)
+    return self
+
+
 def _resize_(self, *size):
     shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
     n = 1
@@ -281,6 +301,7 @@ _METHODS = {
     "cauchy_": _random_fill(_cauchy),
     "apply_": _apply_py, "map_": lambda self, other, fn: _apply_py(self, fn),
     "squeeze_": _squeeze_, "unsqueeze_": _unsqueeze_, "t_": _t_, "resize_": _resize_,
+    "transpose_": _transpose_, "swapaxes_": _transpose_, "swapdims_": _transpose_,
     "index_put_": I.index_put_,
     # not straightforward names
     "bernoulli": bernoulli, "multinomial": _random.multinomial,
@@ -324,6 +345,8 @@ _PLAIN = [
     "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim",
     "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "bincount",
     "where", "nanmedian", "mode", "quantile", "nanquantile", "unique_consecutive", "histc", "histogram",
+    # combine, stats (ops/combine.py, ops/stats.py)
+    "diff", "cov", "corrcoef", "kron", "hsplit", "vsplit", "dsplit", "diagflat", "adjoint",
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
     "inverse", "det",
@@ -339,7 +362,7 @@ _INPLACE_MORE = ["hypot", "copysign", "gcd", "lcm", "bitwise_left_shift", "bitwi
                  "arcsinh", "arctanh", "arctan2", "igamma", "igammac", "absolute", "negative", "fix", "arccos",
                  "arcsin", "arctan", "greater", "greater_equal", "less", "less_equal", "not_equal"]
 
-_MODULES = (E, R, S, I, L, M, SO)
+_MODULES = (E, R, S, I, L, M, SO, CB, ST)
 
 
 def _lookup(name):
@@ -377,6 +400,8 @@ def install() -> None:
     for name in _PLAIN:
         setattr(Tensor, name, _lookup(name))
     Tensor.where = lambda self, condition, other: I.where(condition, self, other)
+    Tensor.repeat_interleave = lambda self, repeats, dim=None, *, output_size=None: S.repeat_interleave(
+        self, repeats, dim, output_size=output_size)
     for name in _INPLACE_FROM:
         setattr(Tensor, name + "_", _unary_inplace(_lookup(name)))
     for name, fn in _METHODS.items():

@@ -218,6 +218,7 @@ CASES = {
     "diagonal_adjoint": (lambda x, g: dynagrad.autograd.grad(x.diagonal(), x, g, create_graph=True)[0],
                          [_any((3, 3)), _any((3,), 3)], [1]),
     "adaptive_max_pool2d": (lambda x: F.adaptive_max_pool2d(x, 2), [_any((1, 2, 5, 5))]),
+    "median_all": (lambda a: a.median() + a.nanmedian(), [np.array([[1.0, 3.0, 3.0], [2.0, 3.0, 0.5]])]),
     # spatial sampling (ops/sampling.py)
     "grid_sample": (lambda x, g: F.grid_sample(x, g, align_corners=False), [_any((1, 2, 3, 4)),
                                                                              _any((1, 2, 2, 2), 3) * 0.6]),

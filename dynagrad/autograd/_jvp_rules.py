@@ -675,6 +675,14 @@ def _build_optional() -> None:
         for cls in (sampling._GatherTaps, sampling._ScatterTaps, sampling._DotTaps):
             r[cls] = bilinear(cls)
         r[sampling._SourceCoord] = lambda p, t, out, kw: None if t[0] is None else t[0] * kw["mult"]
+    sorting = mod("dynagrad.ops.sorting")
+    if sorting is not None:
+        def median_all(p, t, out, kw):  # the tangent averaged over the elements equal to the median
+            a = p[0]
+            hit = xp.isnan(a._data) if out._data != out._data else a._data == out._data
+            m = _T()._wrap(hit.astype(a._data.dtype))
+            return (t[0] * m).sum() / max(int(hit.sum()), 1)
+        r[sorting.MedianBackward0] = r[sorting.NanmedianBackward0] = median_all
     dist = mod("dynagrad.ops.distance")
     if dist is not None:
         r[dist.CdistBackward0] = _no_forward_ad("_cdist_forward")

@@ -201,6 +201,14 @@ def _check_index(index, name):
     return index._data
 
 
+def _check_bounds(idx, n, axis, prefix="", exc=RuntimeError):
+    """PyTorch's error for an index outside [0, n) (these ops take no negative indices)."""
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= n:
+            raise exc(f"{prefix}index {lo if lo < 0 else hi} is out of bounds for dimension {axis} with size {n}")
+
+
 class GatherBackward0(Op):
     def forward(ctx, a, axis, index):
         if ctx is not None:
@@ -239,9 +247,10 @@ def gather(x, dim: int, index, *, sparse_grad: bool = False):
         if d != axis and idx.shape[d] > x._data.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(idx.shape)} to be "
                                f"smaller than self {list(x._data.shape)} apart from dimension {axis}")
-    if idx.size and (idx.max() >= x._data.shape[axis] or idx.min() < -x._data.shape[axis]):
-        raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {axis} with size "
-                           f"{x._data.shape[axis]}")
+    if x._data.ndim == 0:  # a 0-d input: index 0 of its one element
+        _check_bounds(idx, 1, 0)
+        return GatherBackward0.apply(x.reshape(1), axis=0, index=idx.reshape(1).astype(xp.intp)).reshape(())
+    _check_bounds(idx, x._data.shape[axis], axis)
     return GatherBackward0.apply(x, axis=axis, index=idx.astype(xp.intp, copy=False))
 
 
@@ -305,6 +314,7 @@ class ScatterBackward0(Op):
 def _scatter(x, dim, index, src, reduce):
     idx = _check_index(index, "scatter")
     axis = normalize_dim(dim, x._data.ndim)
+    _check_bounds(idx, x._data.shape[axis] if x._data.ndim else 1, axis)
     if not isinstance(src, Tensor):
         src = Tensor._wrap(xp.full(idx.shape, src, dtype=x._data.dtype))
     elif src._data.dtype != x._data.dtype:
@@ -396,25 +406,51 @@ def index_select(x, dim: int, index):
         raise IndexError("index_select(): Index is supposed to be a vector")
     axis = normalize_dim(dim, x._data.ndim)
     n = x._data.shape[axis] if x._data.ndim else 1
-    if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(f"index out of range in self (index {int(idx.max())} for dimension {axis} of size {n})")
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        raise IndexError("index out of range in self")
+    if x._data.ndim == 0:
+        if idx.size != 1:
+            raise IndexError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+        return IndexBackward0.apply(x.reshape(1), idx=(idx.reshape(-1),)).reshape(())
     return IndexBackward0.apply(x, idx=(slice(None),) * axis + (idx.reshape(-1),))
 
 
+def _index_args(name, x, dim, index):
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
+        got = dtypes.scalar_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index but got: {got}")
+    if index._data.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    return normalize_dim(dim, x._data.ndim)
+
+
 def index_add(x, dim: int, index, source, *, alpha=1):
-    axis = normalize_dim(dim, x._data.ndim)
+    """``x`` with ``alpha * source``'s slices added at positions ``index`` along ``dim`` (repeats add up)."""
+    axis = _index_args("index_add_", x, dim, index)
+    n = x._data.shape[axis] if x._data.ndim else 1
+    _check_bounds(index._data, n, axis)
+    if isinstance(source, Tensor) and x._data.ndim and source._data.ndim:
+        want = x._data.shape[:axis] + (index._data.size,) + x._data.shape[axis + 1:]
+        if source._data.shape != want:
+            raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension."
+                               f" Got self.shape = {list(x._data.shape)} source.shape = {list(source._data.shape)}")
     if alpha != 1:
         source = source * alpha
     return index_put(x, (slice(None),) * axis + (index._data,), source, accumulate=True)
 
 
 def index_copy(x, dim, index, source):
-    axis = normalize_dim(dim, x._data.ndim)
+    axis = _index_args("index_copy_", x, dim, index)
+    _check_bounds(index._data, x._data.shape[axis] if x._data.ndim else 1, axis, "index_copy_(): ", IndexError)
     return index_put(x, (slice(None),) * axis + (index._data,), source)
 
 
 def index_fill(x, dim, index, value):
-    axis = normalize_dim(dim, x._data.ndim)
+    axis = _index_args("index_fill_", x, dim, index)
+    n = x._data.shape[axis] if x._data.ndim else 1
+    if index._data.size and (index._data.min() < -n or index._data.max() >= n):
+        bad = int(index._data.max() if index._data.max() >= n else index._data.min())
+        raise IndexError(f"index {bad} is out of bounds for dimension {axis} with size {n}")
     return index_put(x, (slice(None),) * axis + (index._data,), value)
 
 
@@ -486,7 +522,10 @@ class MaskedFillBackward0(Op):
 
 
 def masked_select(x, mask):
+    """The elements of ``x`` where the boolean ``mask`` (broadcast) is True, as a 1-D tensor."""
     m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if m.dtype != bool:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = xp.broadcast_shapes(m.shape, x._data.shape)
     from .shape import expand
     xe = expand(x, shape) if x._data.shape != shape else x
