@@ -317,7 +317,7 @@ _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "
                  "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
                  "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
-                 "xlogy", "sgn"]
+                 "xlogy", "sgn", "index_reduce"]
 
 _PLAIN = [
     # elementwise
@@ -341,7 +341,7 @@ _PLAIN = [
     "narrow", "select", "tril", "triu", "contiguous", "clone", "diagonal", "diag", "diag_embed", "trace",
     "unfold",
     # index
-    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy", "index_reduce",
     "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim",
     "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "bincount",
     "where", "nanmedian", "mode", "quantile", "nanquantile", "unique_consecutive", "histc", "histogram",

@@ -12,7 +12,7 @@ from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor, bump_version
 from . import _dual as D
-from .reduce import normalize_dim, return_types
+from .reduce import normalize_dim
 from .shape import as_view
 
 _nd = xp.ndarray
@@ -437,6 +437,36 @@ def index_add(x, dim: int, index, source, *, alpha=1):
     if alpha != 1:
         source = source * alpha
     return index_put(x, (slice(None),) * axis + (index._data,), source, accumulate=True)
+
+
+def index_reduce(x, dim: int, index, source, reduce: str, *, include_self: bool = True):
+    """``x`` with ``source``'s slices reduced (``'prod'``, ``'mean'``, ``'amax'``, ``'amin'``) into the positions
+    ``index`` along ``dim`` (``scatter_reduce`` with the index spread over the other dims)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
+        raise RuntimeError("index_reduce_(): Expected dtype int32/int64 for index")
+    idx = index._data
+    if idx.ndim > 1:
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {idx.ndim} with type: "
+                         f"{dtypes.scalar_name(index.dtype)} and size: {list(idx.shape)}")
+    axis = normalize_dim(dim, x._data.ndim)
+    src = source._data
+    n_src = src.shape[axis] if src.ndim else 1
+    if idx.size != n_src:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+                           f"({n_src}), for dim: {dim}")
+    if source._data.dtype != x._data.dtype:
+        raise RuntimeError(f"index_reduce_(): self ({dtypes.scalar_name(x.dtype)}) and source "
+                           f"({dtypes.scalar_name(source.dtype)}) must have the same scalar type")
+    n = x._data.shape[axis] if x._data.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    shape = [1] * src.ndim
+    if src.ndim:
+        shape[axis] = idx.size
+    full = xp.broadcast_to(idx.reshape(shape), src.shape).astype(xp.int64)
+    return scatter_reduce(x, axis, Tensor._wrap(full), source, reduce, include_self=include_self)
 
 
 def index_copy(x, dim, index, source):

@@ -18,9 +18,9 @@ tensor([0, 2])
 from __future__ import annotations
 
 from .. import dtypes
+from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor
-from ..autograd.function import Op
 from . import _dual as D
 from .index import gather
 from .reduce import normalize_dim, return_types

@@ -17,7 +17,8 @@ def c(name, fn, **kw):
 OPS = [
     c("grid_sampler", lambda mk: [mk.add(mk.t(1, 2, 4, 5), mk.t(1, 3, 2, 2, lo=-1.2, hi=1.2), m, p, a)
                                   for m in (0, 1, 2) for p in (0, 1, 2) for a in (False, True)]
-      + [mk.add(mk.t(1, 2, 3, 4, 5), mk.t(1, 2, 3, 2, 3, lo=-1.2, hi=1.2), 0, 2, False)], method=None, inplace=None, grad_tol=(1e-2, 1e-3)),
+      + [mk.add(mk.t(1, 2, 3, 4, 5), mk.t(1, 2, 3, 2, 3, lo=-1.2, hi=1.2), 0, 2, False)],
+      method=None, inplace=None, grad_tol=(1e-2, 1e-3)),
     c("grid_sampler_2d", lambda mk: (mk.add(mk.t(1, 2, 4, 5), mk.t(1, 3, 2, 2, lo=-1.2, hi=1.2), 0, 0, False),
                                      mk.add(mk.t(1, 2, 3, 4, 5), mk.t(1, 2, 3, 2, 3), 0, 0, False)),
       method=None, inplace=None),
