@@ -5,6 +5,7 @@ that function.
 """
 from __future__ import annotations
 
+from . import dtypes
 from . import random as _random
 from .autograd import state
 from .backend import xp
@@ -216,6 +217,18 @@ def _unsqueeze_(self, dim):
     return self
 
 
+def _cum_inplace(fn):
+    def method(self, dim, *, dtype=None):
+        """In place, accumulating in this tensor's dtype (PyTorch's cumsum_/cumprod_)."""
+        if dtype is not None and dtypes.as_dtype(dtype) != self.dtype:
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {dtypes.scalar_name(self.dtype).lower()} and "
+                               f"output tensor dtype {dtypes.scalar_name(dtypes.as_dtype(dtype)).lower()} should "
+                               f"match")
+        return apply_inplace(self, lambda t: fn(t, dim, dtype=self.dtype))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 def _t_(self):
     self._data = self._data.T
     return self
@@ -285,6 +298,9 @@ _METHODS = {
     "__invert__": lambda self: E.logical_not(self) if self._data.dtype == bool else E.bitwise_not(self),
     "__and__": lambda a, b: E.bitwise_and(a, b), "__or__": lambda a, b: E.bitwise_or(a, b),
     "__xor__": lambda a, b: E.bitwise_xor(a, b),
+    "__lshift__": M.bitwise_left_shift, "__rshift__": M.bitwise_right_shift,
+    "__rlshift__": _rev(M.bitwise_left_shift), "__rrshift__": _rev(M.bitwise_right_shift),
+    "__ilshift__": _unary_inplace(M.bitwise_left_shift), "__irshift__": _unary_inplace(M.bitwise_right_shift),
     "__rand__": lambda a, b: E.bitwise_and(b, a), "__ror__": lambda a, b: E.bitwise_or(b, a),
     "__rxor__": lambda a, b: E.bitwise_xor(b, a),
     "__iand__": _unary_inplace(E.bitwise_and), "__ior__": _unary_inplace(E.bitwise_or),
@@ -302,6 +318,7 @@ _METHODS = {
     "apply_": _apply_py, "map_": lambda self, other, fn: _apply_py(self, fn),
     "squeeze_": _squeeze_, "unsqueeze_": _unsqueeze_, "t_": _t_, "resize_": _resize_,
     "transpose_": _transpose_, "swapaxes_": _transpose_, "swapdims_": _transpose_,
+    "cumsum_": _cum_inplace(R.cumsum), "cumprod_": _cum_inplace(R.cumprod),
     "index_put_": I.index_put_,
     # not straightforward names
     "bernoulli": bernoulli, "multinomial": _random.multinomial,
@@ -317,7 +334,7 @@ _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "
                  "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
                  "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
-                 "xlogy", "sgn", "index_reduce"]
+                 "xlogy", "sgn", "index_reduce", "addmm", "addmv", "baddbmm", "addbmm", "put"]
 
 _PLAIN = [
     # elementwise
@@ -342,6 +359,7 @@ _PLAIN = [
     "unfold",
     # index
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy", "index_reduce",
+    "put",
     "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim",
     "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "bincount",
     "where", "nanmedian", "mode", "quantile", "nanquantile", "unique_consecutive", "histc", "histogram",
@@ -400,6 +418,15 @@ def install() -> None:
     for name in _PLAIN:
         setattr(Tensor, name, _lookup(name))
     Tensor.where = lambda self, condition, other: I.where(condition, self, other)
+    from . import _toplevel as TL
+    for name in ("is_same_size", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
+                 "nonzero_static", "hardshrink", "prelu", "diagonal_scatter", "select_scatter", "slice_scatter",
+                 "hash_tensor"):
+        setattr(Tensor, name, getattr(TL, name))
+    from ._tensor_extras import METHODS as _EXTRAS
+    for name, fn in _EXTRAS.items():
+        setattr(Tensor, name, fn)
+    Tensor.resize_as_ = lambda self, the_template, *, memory_format=None: _resize_(self, *the_template.shape)
     Tensor.repeat_interleave = lambda self, repeats, dim=None, *, output_size=None: S.repeat_interleave(
         self, repeats, dim, output_size=output_size)
     for name in _INPLACE_FROM:

@@ -569,6 +569,29 @@ def masked_scatter(x, mask, source):
     return index_put(x, (m,), reshape(source, -1)[:n])
 
 
+def put(input, index, source, accumulate: bool = False):  # noqa: A002
+    """``input`` with ``source``'s values written (or, with ``accumulate``, added) at the positions ``index`` of
+    its flattened form (negative indices count from the end)."""
+    from .shape import reshape
+    n = input._data.size
+    if not isinstance(index, Tensor) or index._data.dtype != xp.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
+                           f"{dtypes.scalar_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__}")
+    idx = index._data.reshape(-1)
+    if source._data.size != idx.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source._data.size}, index.numel() = {idx.size}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"put_(): self ({dtypes.scalar_name(input.dtype)}) and source "
+                           f"({dtypes.scalar_name(source.dtype)}) must have the same scalar type")
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.max() if idx.max() >= n else idx.min())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    idx = xp.where(idx < 0, idx + n, idx)
+    out = index_put(reshape(input, -1), (Tensor._wrap(idx),), reshape(source, -1), accumulate=accumulate)
+    return reshape(out, input._data.shape)
+
+
 def take(x, index):
     from .shape import reshape
     return getitem(reshape(x, -1), index)

@@ -167,15 +167,22 @@ class ProdBackward0(Op):
         return xp.asarray(a.prod(axis=axis, keepdims=keepdims, dtype=dtype))
 
     def backward(self, g, a, out):
+        # PyTorch's prod_backward: out / a without zeros; else the products of the other elements (exclusive
+        # cumulative products from both sides), except that a whole-tensor product with several zeros has a zero
+        # gradient outright when no graph is built (even beside NaN)
         av = a if type(a) is _nd else a._data
         axes = None if self.axis is None else (self.axis,)
         g = _regrow(g, av.shape, axes, self.keepdims)
-        out = _regrow(out, av.shape, axes, self.keepdims)
-        if not (av == 0).any():
-            return (g * out / a,)
-        # with zeros, the product of the *other* elements: exclusive cumulative products from both sides
-        others = _prod_of_others(av, self.axis)
-        return (g * D.const(others, g),)
+        zeros = (av == 0)
+        if not zeros.any():
+            return (g * (_regrow(out, av.shape, axes, self.keepdims) / a),)
+        if self.axis is None and D.is_array(g) and zeros.sum() > 1:
+            return (xp.zeros(av.shape, g.dtype),)
+        if D.is_array(g):
+            return (g * _prod_of_others(av, self.axis),)
+        if self.axis is None:
+            return (g * _prod_of_others_t(a.reshape(-1), 0).reshape(av.shape),)
+        return (g * _prod_of_others_t(a, self.axis),)
 
 
 def _prod_of_others(a, axis):
@@ -187,6 +194,20 @@ def _prod_of_others(a, axis):
     left = xp.cumprod(xp.concatenate([ones, m[..., :-1]], -1), -1)
     right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(m, -1)[..., :-1]], -1), -1), -1)
     return xp.moveaxis(left * right, -1, axis)
+
+
+def _prod_of_others_t(a, axis):
+    """``_prod_of_others`` with Tensor ops, so a gradient built with create_graph stays differentiable."""
+    from .shape import cat, narrow
+    n = a.shape[axis]
+    if n == 0:
+        return a
+    ones_shape = list(a.shape)
+    ones_shape[axis] = 1
+    ones = Tensor._wrap(xp.ones(ones_shape, a._data.dtype))
+    left = cumprod(cat([ones, narrow(a, axis, 0, n - 1)], axis), axis)
+    right = cumprod(cat([ones, narrow(a, axis, 1, n - 1).flip(axis)], axis), axis).flip(axis)
+    return left * right
 
 
 def prod(x, dim=None, keepdim: bool = False, *, dtype=None):
@@ -522,11 +543,18 @@ class CumsumBackward0(Op):
         return (g.flip(self.axis).cumsum(self.axis).flip(self.axis),)
 
 
+def _cum_dtype(name, x, dtype):
+    if dtype is not None and dtypes.as_dtype(dtype) == dtypes.bool and x._data.size:
+        raise dtypes.not_implemented(f"{name}_out_cpu", dtypes.bool)
+
+
 def cumsum(x, dim, *, dtype=None):
-    """Cumulative sum along ``dim``."""
+    """Cumulative sum along ``dim`` (integers and bools accumulate as int64)."""
     axis = normalize_dim(dim, x._data.ndim)
+    _cum_dtype("cumsum", x, dtype)
     if x._data.ndim == 0:
-        return x.clone()
+        dt = _sum_dtype(x, dtype)
+        return x.to(dtypes.from_numpy(dt)) if dt is not None and x._data.dtype != dt else x.clone()
     return CumsumBackward0.apply(x, axis=axis, dtype=_sum_dtype(x, dtype))
 
 
@@ -542,28 +570,69 @@ class CumprodBackward0(Op):
     def backward(self, g, a, out):
         ax = self.axis
         av = a if type(a) is _nd else a._data
+        if av.size <= 1 or av.shape[ax] == 1:
+            return (g,)
         if not (av == 0).any():
-            s = g * out
-            s = s.flip(ax).cumsum(ax).flip(ax) if not D.is_array(s) else xp.flip(xp.cumsum(xp.flip(s, ax), ax), ax)
-            return (s / a,)
-        # with zeros: grad_i = sum_{j>=i} g_j * prod_{k<=j, k!=i} a_k, computed slice by slice
-        gv = g if D.is_array(g) else g._data
-        m = xp.moveaxis(av, ax, -1)
-        gm = xp.moveaxis(gv, ax, -1)
-        n = m.shape[-1]
-        res = xp.zeros_like(m)
-        for i in range(n):
-            left = xp.prod(m[..., :i], axis=-1, keepdims=True)
-            rest = xp.cumprod(m[..., i + 1:], axis=-1)
-            terms = xp.concatenate([left, left * rest], -1)
-            res[..., i] = (terms * gm[..., i:]).sum(-1)
-        return (D.const(xp.moveaxis(res, -1, ax), g),)
+            return (_flip_cumsum(g * out, ax) / a,)
+        if D.is_array(g):
+            return (_cumprod_grad_zeros(g, av, out, ax),)
+        return (_cumprod_grad_graph(g, a, ax),)
+
+
+def _cumprod_grad_zeros(g, a, out, ax):
+    """PyTorch's O(n) cumprod gradient with zeros: before the first zero of a slice (reversed cumulative sums
+    of g*out over the input), at the first zero (the products up to the second zero), 0 after."""
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        w = out * g
+        cs = xp.cumsum(a == 0, axis=ax)
+        grad = xp.zeros(a.shape, g.dtype)
+        before = cs == 0
+        part = _flip_cumsum(xp.where(before, w, 0), ax) / a
+        grad[before] = part[before]
+        upto_second = cs == 1
+        first = xp.argmax(upto_second, axis=ax)
+        first_k = xp.expand_dims(first, ax)
+        first_mask = xp.zeros(a.shape, bool)
+        xp.put_along_axis(first_mask, first_k, True, ax)
+        first_mask &= upto_second
+        between = upto_second & ~first_mask
+        prods = xp.cumprod(xp.where(between, a, 1), axis=ax)
+        total = (prods * xp.where(upto_second, g, 0)).sum(ax, keepdims=True)
+        prev = xp.take_along_axis(out, xp.maximum(first_k - 1, 0), ax)
+        val = total * xp.where(first_k == 0, 1, prev)
+        grad[first_mask] = xp.broadcast_to(val, a.shape)[first_mask]
+    return grad
+
+
+def _cumprod_grad_graph(g, a, ax):
+    """PyTorch's O(n^2) cumprod gradient with zeros when building a graph (create_graph): for each k, the
+    products that omit x_k, with Tensor ops."""
+    from .shape import cat, narrow, stack
+    n = a.shape[ax]
+    ones_shape = list(a.shape)
+    ones_shape[ax] = 1
+    ones = Tensor._wrap(xp.ones(ones_shape, a._data.dtype))
+    cols = []
+    for k in range(n):
+        if k == 0:
+            omitted = cat([ones, cumprod(narrow(a, ax, 1, n - 1), ax)], ax)
+        else:
+            until = prod(narrow(a, ax, 0, k), ax, keepdim=True)
+            if k == n - 1:
+                omitted = until
+            else:
+                omitted = cat([until, until * cumprod(narrow(a, ax, k + 1, n - k - 1), ax)], ax)
+        cols.append(sum(narrow(g, ax, k, n - k) * omitted, ax))
+    return stack(cols, ax)
 
 
 def cumprod(x, dim, *, dtype=None):
+    """Cumulative product along ``dim`` (integers and bools accumulate as int64)."""
     axis = normalize_dim(dim, x._data.ndim)
+    _cum_dtype("cumprod", x, dtype)
     if x._data.ndim == 0:
-        return x.clone()
+        dt = _sum_dtype(x, dtype)
+        return x.to(dtypes.from_numpy(dt)) if dt is not None and x._data.dtype != dt else x.clone()
     return CumprodBackward0.apply(x, axis=axis, dtype=_sum_dtype(x, dtype))
 
 
