@@ -17,7 +17,7 @@ import math
 import numbers
 import warnings
 
-from .. import _source
+from .. import _source, dtypes
 from .. import random as _random
 from ..backend import xp
 from ..ops import elementwise as E
@@ -35,6 +35,7 @@ from ..ops.conv import (  # noqa: F401 - re-exported
     fold,
     unfold,
 )
+from ..autograd.function import check_no_requires_grad
 from ..ops.inplace import apply_inplace
 from ..ops.pad import pad_index
 from ..ops.pool import (  # noqa: F401 - re-exported
@@ -152,6 +153,23 @@ def _float_input(x):
     return E._float_input(x)
 
 
+def _floats_only(kernel):
+    """PyTorch's refusal of integer and bool inputs by the activation kernels (NotImplementedError)."""
+    def check(x):
+        if isinstance(x, Tensor) and x._data.dtype.kind in "biuc":
+            raise dtypes.not_implemented(kernel, x.dtype)
+        return x
+    return check
+
+
+_ELU, _LEAKY, _SILU, _MISH = _floats_only("elu_cpu"), _floats_only("leaky_relu_cpu"), _floats_only("silu_cpu"), \
+    _floats_only("mish_cpu")
+_HSIG, _HSWISH, _SOFTPLUS = _floats_only("hardsigmoid_cpu"), _floats_only("hardswish_cpu"), \
+    _floats_only("softplus_cpu")
+_LOGSIG, _SOFTSHRINK, _HARDSHRINK = _floats_only("log_sigmoid_cpu"), _floats_only("softshrink_check"), \
+    _floats_only("hardshrink_cpu")
+
+
 # -- linear --------------------------------------------------------------------------------------------------
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -208,7 +226,9 @@ def relu_(input: Tensor) -> Tensor:
 
 
 def _threshold_fn(x, threshold, value):
-    return O.ThresholdBackward0.apply(_float_input(x), threshold=threshold, value=value)
+    if x._data.dtype.kind == "b":
+        raise dtypes.not_implemented("threshold_cpu", x.dtype)
+    return O.ThresholdBackward0.apply(x, threshold=threshold, value=value)
 
 
 _threshold_fn.__name__ = "threshold"
@@ -224,6 +244,8 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 
 def _hardtanh_fn(x, min_val, max_val):
+    if x._data.dtype.kind in "iu":  # an integer tensor is clamped to the bounds truncated to integers
+        min_val, max_val = int(min_val), int(max_val)
     return O.HardtanhBackward0.apply(x, lo=min_val, hi=max_val)
 
 
@@ -245,7 +267,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _elu_fn(x, alpha, scale, input_scale):
-    return O.EluBackward0.apply(_float_input(x), alpha=alpha, scale=scale, input_scale=input_scale)
+    return O.EluBackward0.apply(_ELU(x), alpha=alpha, scale=scale, input_scale=input_scale)
 
 
 _elu_fn.__name__ = "elu"
@@ -280,7 +302,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def _leaky_fn(x, slope):
-    return O.LeakyReluBackward0.apply(_float_input(x), slope=slope)
+    return O.LeakyReluBackward0.apply(_LEAKY(x), slope=slope)
 
 
 _leaky_fn.__name__ = "leaky_relu"
@@ -313,6 +335,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
     """Leaky ReLU with a random slope in [lower, upper] per element while training, the mean slope in eval."""
+    _LEAKY(input)
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     x = input._data
@@ -338,6 +361,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         d = R.normalize_dim(dim, input.ndim)
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is "
                            f"size {n}")
+    if input._data.dtype.kind in "biuc":
+        raise dtypes.not_implemented("glu_cpu", input.dtype)
     a, b = S.chunk(input, 2, dim)
     return a * E.sigmoid(b)
 
@@ -352,7 +377,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def _silu_fn(x):
-    return O.SiluBackward0.apply(_float_input(x))
+    return O.SiluBackward0.apply(_SILU(x))
 
 
 _silu_fn.__name__ = "silu"
@@ -364,7 +389,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _mish_fn(x):
-    return O.MishBackward0.apply(_float_input(x))
+    return O.MishBackward0.apply(_MISH(x))
 
 
 _mish_fn.__name__ = "mish"
@@ -376,7 +401,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _hardsigmoid_fn(x):
-    return O.HardsigmoidBackward0.apply(_float_input(x))
+    return O.HardsigmoidBackward0.apply(_HSIG(x))
 
 
 _hardsigmoid_fn.__name__ = "hardsigmoid"
@@ -387,7 +412,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _hardswish_fn(x):
-    return O.HardswishBackward0.apply(_float_input(x))
+    return O.HardswishBackward0.apply(_HSWISH(x))
 
 
 _hardswish_fn.__name__ = "hardswish"
@@ -399,11 +424,11 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
-    return O.SoftplusBackward0.apply(_float_input(input), beta=beta, threshold=threshold)
+    return O.SoftplusBackward0.apply(_SOFTPLUS(input), beta=beta, threshold=threshold)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    return O.LogSigmoidBackward0.apply(_float_input(input))
+    return O.LogSigmoidBackward0.apply(_LOGSIG(input))
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -415,6 +440,7 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    _HARDSHRINK(input)
     keep = xp.abs(input._data) > lambd
     return input * Tensor._wrap(keep.astype(input._data.dtype))
 
@@ -422,6 +448,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    _SOFTSHRINK(input)
     v = input._data
     shift = xp.where(v > lambd, -lambd, xp.where(v < -lambd, lambd, 0)).astype(v.dtype)
     keep = (xp.abs(v) > lambd).astype(v.dtype)
@@ -728,6 +755,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise over all dims but 1 (the channels); in training use the batch statistics and update the
     running ones (``momentum``; the variance update is unbiased), otherwise use the running statistics."""
+    check_no_requires_grad(running_mean, "running_mean", "native_batch_norm")
+    check_no_requires_grad(running_var, "running_var", "native_batch_norm")
     if training:
         _verify_batch_size(input.size())
     if training and eps <= 0.0:
@@ -771,6 +800,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each (sample, channel) over its spatial dims."""
+    check_no_requires_grad(running_mean, "running_mean", "native_batch_norm")
+    check_no_requires_grad(running_var, "running_var", "native_batch_norm")
     x = input
     nd = x.ndim
     if use_input_stats:
@@ -992,6 +1023,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log likelihood of class-index ``target`` under log-probabilities ``input`` (N, C, d1, ...)."""
     reduction = _reduction(reduction, size_average, reduce)
     _class_targets_check(input, target)
+    check_no_requires_grad(weight, "weight", "nll_loss_forward")
     return O.NllLossBackward0.apply(input, target=target._data, weight=_class_weight(weight, input),
                                     ignore_index=ignore_index, reduction=reduction, class_axis=1)
 
@@ -1006,10 +1038,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input._data.dtype.kind not in "fc":
-        raise RuntimeError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{_scalar_name(input)}'")
+        raise dtypes.not_implemented("log_softmax_lastdim_kernel_impl", input.dtype)
     if target._data.dtype.kind == "f" and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _class_targets_check(input, target)
+    check_no_requires_grad(weight, "weight", "nll_loss_forward")
     return O.LogSoftmaxNllBackward.apply(input, target=target._data, weight=_class_weight(weight, input),
                                          ignore_index=ignore_index, reduction=reduction,
                                          smoothing=float(label_smoothing), class_axis=1)
@@ -1036,6 +1069,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``-w (y log x + (1 - y) log(1 - x))`` with the logs clamped at -100, as PyTorch."""
     reduction = _reduction(reduction, size_average, reduce)
+    check_no_requires_grad(weight, "weight", "binary_cross_entropy")
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.size()}) that is different to the input size "
                          f"({input.size()}) is deprecated. Please ensure they have the same size.")
@@ -1053,6 +1087,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid and binary cross entropy in one stable primitive; ``pos_weight`` weighs the positive term."""
     reduction = _reduction(reduction, size_average, reduce)
+    check_no_requires_grad(weight, "weight", "binary_cross_entropy_with_logits")
+    check_no_requires_grad(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.size()}) must be the same as input size ({input.size()})")
     loss = O.BinaryCrossEntropyWithLogitsBackward0.apply(input, _same_dtype(target, input),
@@ -1214,6 +1250,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
+    check_no_requires_grad(target, "target", "soft_margin_loss")
     return _reduce(E.log1p(E.exp(-input * target)), reduction)
 
 
@@ -1289,6 +1326,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     reduction = _reduction(reduction, size_average, reduce)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
+    check_no_requires_grad(weight, "weight", "multi_margin_loss")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     x = input if input.ndim == 2 else S.unsqueeze(input, 0)

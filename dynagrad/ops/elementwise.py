@@ -691,7 +691,7 @@ def _abs_grad(g, x, out):
 
 
 abs = _unary("abs", xp.abs, _abs_grad, save_in=True, float_only=False, refuse="b")  # noqa: A001
-relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask(g, _val(out) > 0),
+relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask(g, ~(_val(out) <= 0)),
               save_out=True, float_only=False)
 _sign_op = _unary("sign", _sign, zero_grad=True, float_only=False)
 floor = _unary("floor", xp.floor, zero_grad=True, float_only=False, refuse="bc", kernel="floor_vml_cpu")
