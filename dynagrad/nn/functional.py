@@ -35,7 +35,7 @@ from ..ops.conv import (  # noqa: F401 - re-exported
     fold,
     unfold,
 )
-from ..autograd.function import check_no_requires_grad
+from ..autograd.function import check_no_requires_grad as _no_grad_arg
 from ..ops.inplace import apply_inplace
 from ..ops.pad import pad_index
 from ..ops.pool import (  # noqa: F401 - re-exported
@@ -755,8 +755,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise over all dims but 1 (the channels); in training use the batch statistics and update the
     running ones (``momentum``; the variance update is unbiased), otherwise use the running statistics."""
-    check_no_requires_grad(running_mean, "running_mean", "native_batch_norm")
-    check_no_requires_grad(running_var, "running_var", "native_batch_norm")
+    _no_grad_arg(running_mean, "running_mean", "native_batch_norm")
+    _no_grad_arg(running_var, "running_var", "native_batch_norm")
     if training:
         _verify_batch_size(input.size())
     if training and eps <= 0.0:
@@ -800,8 +800,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each (sample, channel) over its spatial dims."""
-    check_no_requires_grad(running_mean, "running_mean", "native_batch_norm")
-    check_no_requires_grad(running_var, "running_var", "native_batch_norm")
+    _no_grad_arg(running_mean, "running_mean", "native_batch_norm")
+    _no_grad_arg(running_var, "running_var", "native_batch_norm")
     x = input
     nd = x.ndim
     if use_input_stats:
@@ -1023,7 +1023,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log likelihood of class-index ``target`` under log-probabilities ``input`` (N, C, d1, ...)."""
     reduction = _reduction(reduction, size_average, reduce)
     _class_targets_check(input, target)
-    check_no_requires_grad(weight, "weight", "nll_loss_forward")
+    _no_grad_arg(weight, "weight", "nll_loss_forward")
     return O.NllLossBackward0.apply(input, target=target._data, weight=_class_weight(weight, input),
                                     ignore_index=ignore_index, reduction=reduction, class_axis=1)
 
@@ -1042,7 +1042,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if target._data.dtype.kind == "f" and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _class_targets_check(input, target)
-    check_no_requires_grad(weight, "weight", "nll_loss_forward")
+    _no_grad_arg(weight, "weight", "nll_loss_forward")
     return O.LogSoftmaxNllBackward.apply(input, target=target._data, weight=_class_weight(weight, input),
                                          ignore_index=ignore_index, reduction=reduction,
                                          smoothing=float(label_smoothing), class_axis=1)
@@ -1069,7 +1069,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``-w (y log x + (1 - y) log(1 - x))`` with the logs clamped at -100, as PyTorch."""
     reduction = _reduction(reduction, size_average, reduce)
-    check_no_requires_grad(weight, "weight", "binary_cross_entropy")
+    _no_grad_arg(weight, "weight", "binary_cross_entropy")
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.size()}) that is different to the input size "
                          f"({input.size()}) is deprecated. Please ensure they have the same size.")
@@ -1087,8 +1087,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid and binary cross entropy in one stable primitive; ``pos_weight`` weighs the positive term."""
     reduction = _reduction(reduction, size_average, reduce)
-    check_no_requires_grad(weight, "weight", "binary_cross_entropy_with_logits")
-    check_no_requires_grad(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
+    _no_grad_arg(weight, "weight", "binary_cross_entropy_with_logits")
+    _no_grad_arg(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.size()}) must be the same as input size ({input.size()})")
     loss = O.BinaryCrossEntropyWithLogitsBackward0.apply(input, _same_dtype(target, input),
@@ -1250,7 +1250,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
-    check_no_requires_grad(target, "target", "soft_margin_loss")
+    _no_grad_arg(target, "target", "soft_margin_loss")
     return _reduce(E.log1p(E.exp(-input * target)), reduction)
 
 
@@ -1326,7 +1326,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     reduction = _reduction(reduction, size_average, reduce)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    check_no_requires_grad(weight, "weight", "multi_margin_loss")
+    _no_grad_arg(weight, "weight", "multi_margin_loss")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     x = input if input.ndim == 2 else S.unsqueeze(input, 0)
