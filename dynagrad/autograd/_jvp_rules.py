@@ -622,6 +622,18 @@ def _r_nextafter(p, t, out, kw):
     return _or_zero(p[1], t[1])
 
 
+def _r_logcumsumexp(p, t, out, kw):
+    """PyTorch's logcumsumexp_jvp: cumsum(exp(x - max) t) / cumsum(exp(x - max))."""
+    x, tx = p[0], t[0]
+    if tx is None:
+        return None
+    axis = kw["axis"]
+    if x.ndim == 0:
+        return tx
+    e = (x - x.max(axis, keepdim=True).values).exp() if x._data.dtype.kind != "c" else x.exp()
+    return (e * tx).cumsum(axis) / e.cumsum(axis)
+
+
 def _build_math() -> None:
     """ops/math.py and the elementwise additions of issue 20."""
     from ..ops import elementwise as E
@@ -637,7 +649,7 @@ def _build_math() -> None:
         r[cls] = linear(cls)
     r[M.NextafterBackward0] = _r_nextafter
     from ..ops import reduce as R
-    r[R.LogcumsumexpBackward0] = via_vjp(R.LogcumsumexpBackward0)
+    r[R.LogcumsumexpBackward0] = _r_logcumsumexp
     r[M.NotDifferentiable] = zero
 
 
