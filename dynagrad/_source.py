@@ -40,3 +40,19 @@ def format_where(where) -> str:
 def here() -> str:
     """The user's current line, formatted, for error messages raised during the forward pass."""
     return format_where(user_frame(2))
+
+
+def entry_function() -> str | None:
+    """The name of the dynagrad function the user's code called (the outermost frame inside dynagrad)."""
+    f = sys._getframe(1)
+    name = None
+    while f is not None:
+        fn = f.f_code.co_filename
+        hit = _inside.get(fn)
+        if hit is None:
+            hit = _inside[fn] = os.path.abspath(fn).startswith(_PKG) or fn.startswith("<frozen")
+        if not hit:
+            return name
+        name = f.f_code.co_name
+        f = f.f_back
+    return name

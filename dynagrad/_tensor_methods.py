@@ -36,9 +36,21 @@ def _rev(fn):
     return r
 
 
+_NO = object()
+
+
+def _deprecated_overload(name: str, old: str, new: str) -> None:
+    import warnings
+    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one of the following "
+                  f"signatures instead:\n\t{name}({new})", UserWarning, stacklevel=3)
+
+
 def _binary_inplace(ufunc, outofplace, guard=None):
     """``x.add_(y)``: straight into memory when no graph is recorded (optimizer updates), else via the graph."""
-    def method(self, other, *, alpha=1):
+    def method(self, other, legacy_other=_NO, *, alpha=1):
+        if legacy_other is not _NO:  # PyTorch's deprecated add_(Number alpha, Tensor other), in old optimizers
+            _deprecated_overload(method.__name__, "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1")
+            other, alpha = legacy_other, other
         if guard is not None:
             guard(self, other)
         if not state.grad_enabled or not (self._requires_grad or (isinstance(other, _T) and other._requires_grad)):
@@ -323,8 +335,17 @@ _METHODS = {
     # not straightforward names
     "bernoulli": bernoulli, "multinomial": _random.multinomial,
     "view_as": S.view_as, "reshape_as": S.reshape_as,
-    "T": property(S.T), "mT": property(S.mT), "H": property(S.T), "mH": property(S.mT),
+    "T": property(S.T), "mT": property(S.mT), "H": property(lambda self: _conj(S.T(self))),
+    "mH": property(lambda self: _conj(S.mT(self))), "adjoint": lambda self: _conj(S.mT(self)),
 }
+
+def _conj(t):
+    """Conjugate for the Hermitian transposes (``.H``, ``.mH``); real tensors pass as they are."""
+    if t._data.dtype.kind != "c":
+        return t
+    from .ops.math import conj
+    return conj(t)
+
 
 _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
                  "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "abs",
@@ -334,7 +355,7 @@ _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "
                  "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
                  "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
-                 "xlogy", "sgn", "index_reduce", "addmm", "addmv", "baddbmm", "addbmm", "put"]
+                 "xlogy", "sgn", "addr", "renorm", "index_reduce", "addmm", "addmv", "baddbmm", "addbmm", "put"]
 
 _PLAIN = [
     # elementwise
@@ -367,7 +388,9 @@ _PLAIN = [
     "diff", "cov", "corrcoef", "kron", "hsplit", "vsplit", "dsplit", "diagflat", "adjoint",
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
-    "inverse", "det",
+    "inverse", "det", "logdet", "slogdet", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr",
+    "svd", "lu", "lu_solve", "matrix_power", "matrix_exp", "triangular_solve", "geqrf", "ormqr", "orgqr", "cross",
+    "addr", "dist", "renorm", "eig", "symeig", "lstsq",
     # more math
     "hypot", "copysign", "logaddexp", "logaddexp2", "fmax", "fmin", "gcd", "lcm", "bitwise_left_shift",
     "bitwise_right_shift", "ldexp", "float_power", "nextafter", "heaviside", "i0", "deg2rad", "rad2deg", "conj",
@@ -453,8 +476,37 @@ def install() -> None:
     Tensor.float_power_ = M.float_power_
     Tensor.real = property(M.real, _set_part("real"))
     Tensor.imag = property(M.imag, _set_part("imag"))
+    _install_deprecated_overloads()
     # __eq__ is defined, so hashing must be restated: tensors hash by identity, as in PyTorch
     Tensor.__hash__ = object.__hash__
+
+
+def _install_deprecated_overloads() -> None:
+    """PyTorch still accepts the pre-1.5 forms ``x.add(alpha, other)``, ``x.addcmul_(value, t1, t2)`` (with a
+    deprecation warning); optimizers copied from old code use them."""
+    def scaled(fn, name):
+        def method(self, other, *args, **kw):
+            if args and not isinstance(other, _T) and isinstance(args[0], _T):
+                _deprecated_overload(name, "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1")
+                return fn(self, args[0], alpha=other, **kw)
+            return fn(self, other, *args, **kw)
+        method.__name__ = name
+        return method
+
+    def valued(fn, name):
+        def method(self, *args, **kw):
+            if len(args) == 3 and not isinstance(args[0], _T):
+                _deprecated_overload(name, "Number value, Tensor tensor1, Tensor tensor2",
+                                     "Tensor tensor1, Tensor tensor2, *, Number value = 1")
+                return fn(self, args[1], args[2], value=args[0], **kw)
+            return fn(self, *args, **kw)
+        method.__name__ = name
+        return method
+
+    for name in ("add", "sub"):
+        setattr(Tensor, name, scaled(getattr(Tensor, name), name))
+    for name in ("addcmul", "addcdiv", "addcmul_", "addcdiv_"):
+        setattr(Tensor, name, valued(getattr(Tensor, name), name))
 
 
 install()

@@ -109,8 +109,8 @@ def main(args) -> int:
                         shuffle=True, generator=gen)
     writer = _tensorboard(args)
     n_params = sum(p.numel() for p in net.parameters())
-    print(f"dynagrad {torch.__version__}: training {args.model} ({n_params:,} parameters) on the 8x8 digits "
-          f"({len(xtr)} train / {len(xte)} test images) for {args.epochs} epochs")
+    print(f"dynagrad {torch.version.dynagrad_version}: training {args.model} ({n_params:,} parameters) on the 8x8 "
+          f"digits ({len(xtr)} train / {len(xte)} test images) for {args.epochs} epochs")
     rows = []
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):

@@ -199,8 +199,8 @@ CASES = {
     "einsum": (lambda a, b: dynagrad.einsum("ij,jk->ik", a, b), [_any((2, 3)), _any((3, 4), 3)]),
     "inverse": (lambda a: dynagrad.inverse(a), [np.eye(3) * 2 + _any((3, 3)) * 0.2]),
     "det": (lambda a: dynagrad.det(a), [np.eye(3) * 2 + _any((3, 3)) * 0.2]),
-    "solve_vec": (lambda a, b: dynagrad.solve(a, b), [np.eye(3) * 2 + _any((3, 3)) * 0.2, _any((3,), 4)]),
-    "solve_mat": (lambda a, b: dynagrad.solve(a, b), [np.eye(3) * 2 + _any((3, 3)) * 0.2, _any((3, 2), 4)]),
+    "solve_vec": (lambda a, b: dynagrad.linalg.solve(a, b), [np.eye(3) * 2 + _any((3, 3)) * 0.2, _any((3,), 4)]),
+    "solve_mat": (lambda a, b: dynagrad.linalg.solve(a, b), [np.eye(3) * 2 + _any((3, 3)) * 0.2, _any((3, 2), 4)]),
     # convolution, pooling, padding
     "conv2d": (lambda x, w, b: F.conv2d(x, w, b, padding=1), [_any((2, 3, 5, 5)), _any((4, 3, 3, 3), 3),
                                                               _any((4,), 4)]),

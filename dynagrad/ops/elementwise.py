@@ -182,6 +182,8 @@ class MulBackward0(Op):
 
     def backward(self, g, a, b):
         e = self.edges
+        if D.is_complex(g):  # PyTorch's convention for complex gradients: conjugate the other factor
+            a, b = D.conj(a), D.conj(b)
         return (g * b if e[0][0] is not None else None), (g * a if e[1][0] is not None else None)
 
 
@@ -193,6 +195,8 @@ class DivBackward0(Op):
         return a / b
 
     def backward(self, g, a, b):
+        if D.is_complex(g):
+            a, b = D.conj(a), D.conj(b)
         ga = g / b
         return ga, (-ga * a / b if self.edges[1][0] is not None else None)
 
@@ -208,20 +212,26 @@ class PowBackward0(Op):
 
     def backward(self, g, a, b, out):
         ga = gb = None
+        cplx = D.is_complex(g)  # complex gradients take the conjugate of the local derivative (PyTorch)
         if self.edges[0][0] is not None:
             if isinstance(b, (int, float)):
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+                ga = (g * (D.conj(b * a ** (b - 1)) if cplx else b * a ** (b - 1))) if b != 0 else g * 0
             else:  # 0 where the exponent is 0 (0 ** 0 has derivative 0 in PyTorch, not 0 * inf)
-                ga = D.mask(g * b * a ** (b - 1), _val(b) != 0)
+                d = b * a ** (b - 1)
+                ga = D.mask(g * (D.conj(d) if cplx else d), _val(b) != 0)
         if self.edges[1][0] is not None:
             # d/db a**b = a**b * log(a); 0 where a == 0 (PyTorch's convention)
             if isinstance(a, (int, float)):
-                gb = g * out * math.log(a) if a > 0 else (g * 0 if a == 0 else g * out * math.nan)
+                o = D.conj(out) if cplx else out
+                gb = g * o * math.log(a) if a > 0 else (g * 0 if a == 0 else g * o * math.nan)
             else:
                 av = _val(a)
                 bv = _val(b)
-                zero = (av == 0) & (bv >= 0)  # PyTorch masks 0 ** b for b >= 0 only (0 ** -1 keeps its -inf)
-                gb = D.mask(g * out * D.log(D.where(zero, 1.0, a)), ~zero)
+                # PyTorch masks 0 ** b for real b >= 0 only (0 ** -1 keeps its -inf)
+                nonneg = (xp.real(bv) >= 0) & (xp.imag(bv) == 0) if xp.iscomplexobj(bv) else bv >= 0
+                zero = (av == 0) & nonneg
+                d = out * D.log(D.where(zero, 1.0, a))
+                gb = D.mask(g * (D.conj(d) if cplx else d), ~zero)
         return ga, gb
 
 

@@ -19,10 +19,24 @@ _nd = xp.ndarray
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
 
+_AS_TUPLE = (list, tuple, range, slice, Tensor, _nd)
+
+
+def _sequence_as_tuple(idx: list) -> bool:
+    """PyTorch's (and old NumPy's) rule: a short list holding a sequence, slice, ``...``, None or a tensor is a
+    tuple of indices (``x[[rows, cols]]`` is ``x[rows, cols]``); any other list is one integer index."""
+    if len(idx) >= 32:
+        return False
+    for i in idx:
+        if type(i) is not int and (i is None or i is Ellipsis or isinstance(i, _AS_TUPLE)):
+            return True
+    return False
+
+
 def to_np_index(idx):
     """Convert an index with Tensors/lists into one NumPy understands; say whether it is basic."""
     if not isinstance(idx, tuple):
-        idx = (idx,)
+        idx = tuple(idx) if type(idx) is list and _sequence_as_tuple(idx) else (idx,)
     out = []
     basic = True
     for i in idx:
@@ -37,8 +51,10 @@ def to_np_index(idx):
         elif isinstance(i, bool):
             out.append(i)
             basic = False
-        elif isinstance(i, (list, _nd)):
+        elif isinstance(i, (list, _nd, range)):
             a = xp.asarray([v.item() if isinstance(v, Tensor) else v for v in i] if isinstance(i, list) else i)
+            if a.dtype.kind == "f" and isinstance(i, list):  # PyTorch truncates a list of Python floats
+                a = a.astype(xp.int64)
             if a.dtype.kind not in "biu" and a.size:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a.astype(xp.int64) if a.size == 0 else a)

@@ -8,7 +8,6 @@ _CONFIG = "not an op: global configuration or introspection"
 _LEAK = ("internal helper re-exported at the top level by a star import (not a torch name); to be dropped "
          "from the namespace")
 _CONVERT = "conversion or Tensor bookkeeping, not an op: tests/test_creation.py and tests/test_autograd.py"
-_LINALG = "linear algebra: the linalg helper's sweep (issue 20 part 1)"
 _INPLACE_NN = "in-place form of an nn.functional activation: the out-of-place entry is swept"
 _DROPOUT = "random (dropout family): the random helper's"
 _NN = "not yet in the sweep; compared with torch in tests/test_nn_functional.py / test_pool.py / test_nn_losses.py"
@@ -57,11 +56,21 @@ for _n in ("apply_", "backward", "bfloat16", "bool", "byte", "cfloat", "char", "
     EXCLUDED["Tensor." + _n] = _CONVERT if _n not in ("expand_as", "reshape_as", "view_as", "index_put", "index_put_",
                                                       "unfold") else \
         "not yet in the sweep; compared with torch in tests/test_ops_shape.py / test_ops_index.py"
-for _n in ("cholesky", "det", "inverse", "solve", "svdvals"):
-    EXCLUDED["torch." + _n] = _LINALG
+_LINALG_TOP = ("cholesky", "cholesky_inverse", "cholesky_solve", "cross", "det", "eig", "frobenius_norm", "geqrf",
+               "inverse", "logdet", "lstsq", "lu", "lu_solve", "lu_unpack", "matrix_exp", "matrix_power",
+               "matrix_rank", "nuclear_norm", "orgqr", "ormqr", "pca_lowrank", "pinverse", "qr", "renorm", "slogdet",
+               "solve", "svd", "svd_lowrank", "svdvals", "symeig", "triangular_solve")
+_LINALG_METHODS = ("cholesky", "cholesky_inverse", "cholesky_solve", "cross", "eig", "geqrf", "logdet", "lstsq", "lu",
+                   "lu_solve", "matrix_exp", "matrix_power", "orgqr", "ormqr", "pinverse", "qr", "renorm", "renorm_",
+                   "slogdet", "svd", "symeig", "triangular_solve")
+_LINALG_TESTS = "linear algebra: compared with torch in tests/test_linalg.py (values, gradients, errors)"
+for _n in _LINALG_TOP:
+    EXCLUDED["torch." + _n] = _LINALG_TESTS
+for _n in _LINALG_METHODS:
+    EXCLUDED["Tensor." + _n] = _LINALG_TESTS
 for _n in ("det", "inverse", "allclose", "equal", "frexp", "is_complex", "is_conj", "is_floating_point", "is_neg",
            "is_signed"):
-    EXCLUDED.setdefault("Tensor." + _n, _LINALG if _n in ("det", "inverse") else
+    EXCLUDED.setdefault("Tensor." + _n, _LINALG_TESTS if _n in ("det", "inverse") else
                         "covered by the torch function's entry (its method variant needs no tensor output)")
 for _n in ("is_complex", "is_conj", "is_floating_point", "is_neg", "is_signed", "allclose", "equal", "frexp",
            "view_as_complex", "view_as_real"):
@@ -84,3 +93,13 @@ for _n in ("adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool1d_wi
     EXCLUDED["nn.functional." + _n] = _NN
 for _n in ("lgamma", "sigmoid"):
     EXCLUDED["special." + _n] = "a dynagrad extra: torch.special has no such name (nothing to compare with)"
+_SURFACE = ("device and build surface (issue 19): compared with PyTorch's CPU wheel in tests/test_cpu_build.py "
+            "and tests/test_legacy_tensor_api.py")
+_SPARSE = "sparse COO tensors: compared with torch in tests/test_sparse.py (values, gradients, printing)"
+for _n in ("get_default_device", "set_default_device", "get_device_module", "is_vulkan_available",
+           "set_flush_denormal"):
+    EXCLUDED["torch." + _n] = _SURFACE
+EXCLUDED["Tensor.new"] = _SURFACE
+EXCLUDED["torch.spmm"] = _SPARSE
+for _n in ("is_coalesced", "to_dense", "to_sparse", "to_sparse_coo"):
+    EXCLUDED["Tensor." + _n] = _SPARSE
