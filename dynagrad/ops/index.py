@@ -220,7 +220,9 @@ def _check_index(index, name):
 def _check_bounds(idx, n, axis, prefix="", exc=RuntimeError):
     """PyTorch's error for an index outside [0, n) (these ops take no negative indices)."""
     if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())
+        every = getattr(idx, "_phys", None)  # under vmap: check every example's indices
+        every = idx if every is None else every
+        lo, hi = int(every.min()), int(every.max())
         if lo < 0 or hi >= n:
             raise exc(f"{prefix}index {lo if lo < 0 else hi} is out of bounds for dimension {axis} with size {n}")
 
