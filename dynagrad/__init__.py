@@ -87,6 +87,12 @@ from .ops.math import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
 from .ops.shape import *  # noqa: F403
+from .ops.sorting import *  # noqa: F403
+from .ops.distance import cdist
+from .ops.combine import *  # noqa: F403
+from .ops.stats import *  # noqa: F403
+from ._toplevel import *  # noqa: F403
+from .ops.sampling import affine_grid_generator, grid_sampler, grid_sampler_2d, grid_sampler_3d
 from .random import (
     Generator,
     _sample_dirichlet,

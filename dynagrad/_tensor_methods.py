@@ -5,6 +5,7 @@ that function.
 """
 from __future__ import annotations
 
+from . import dtypes
 from . import random as _random
 from .autograd import state
 from .backend import xp
@@ -14,6 +15,9 @@ from .ops import linalg as L
 from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import combine as CB
+from .ops import sorting as SO
+from .ops import stats as ST
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
 from .ops.index import *  # noqa: F403
 from .ops.inplace import _overlap_error, apply_inplace, leaf_inplace_error
@@ -287,8 +291,38 @@ def _unsqueeze_(self, dim):
     return self
 
 
+def _cum_inplace(fn):
+    def method(self, dim, *, dtype=None):
+        """In place, accumulating in this tensor's dtype (PyTorch's cumsum_/cumprod_)."""
+        if dtype is not None and dtypes.as_dtype(dtype) != self.dtype:
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {dtypes.scalar_name(self.dtype).lower()} and "
+                               f"output tensor dtype {dtypes.scalar_name(dtypes.as_dtype(dtype)).lower()} should "
+                               f"match")
+        return apply_inplace(self, lambda t: fn(t, dim, dtype=self.dtype))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 def _t_(self):
     self._data = self._data.T
+    return self
+
+
+def _transpose_(self, dim0, dim1):
+    """In place: this tensor becomes its ``transpose(dim0, dim1)`` (a metadata change, as PyTorch's)."""
+    if self._requires_grad and self.grad_fn is None and state.grad_enabled:
+        raise leaf_inplace_error("transpose_", self)
+    nd = self._data.ndim
+    a, b = S.normalize_dim(dim0, nd), S.normalize_dim(dim1, nd)
+    if self._requires_grad and state.grad_enabled:  # the history continues through a transpose
+        alias = Tensor._wrap(self._data)
+        alias.grad_fn, alias._output_nr, alias._requires_grad = self.grad_fn, self._output_nr, True
+        out = S.transpose(alias, a, b)
+        self._data, self.grad_fn, self._output_nr = out._data, out.grad_fn, out._output_nr
+        bump_version(self)
+        return self
+    if nd:
+        self._data = xp.swapaxes(self._data, a, b)
     return self
 
 
@@ -338,6 +372,9 @@ _METHODS = {
     "__invert__": lambda self: E.logical_not(self) if self._data.dtype == bool else E.bitwise_not(self),
     "__and__": lambda a, b: E.bitwise_and(a, b), "__or__": lambda a, b: E.bitwise_or(a, b),
     "__xor__": lambda a, b: E.bitwise_xor(a, b),
+    "__lshift__": M.bitwise_left_shift, "__rshift__": M.bitwise_right_shift,
+    "__rlshift__": _rev(M.bitwise_left_shift), "__rrshift__": _rev(M.bitwise_right_shift),
+    "__ilshift__": _unary_inplace(M.bitwise_left_shift), "__irshift__": _unary_inplace(M.bitwise_right_shift),
     "__rand__": lambda a, b: E.bitwise_and(b, a), "__ror__": lambda a, b: E.bitwise_or(b, a),
     "__rxor__": lambda a, b: E.bitwise_xor(b, a),
     "__iand__": _unary_inplace(E.bitwise_and), "__ior__": _unary_inplace(E.bitwise_or),
@@ -354,6 +391,8 @@ _METHODS = {
     "cauchy_": _random_fill(_cauchy),
     "apply_": _apply_py, "map_": lambda self, other, fn: _apply_py(self, fn),
     "squeeze_": _squeeze_, "unsqueeze_": _unsqueeze_, "t_": _t_, "resize_": _resize_,
+    "transpose_": _transpose_, "swapaxes_": _transpose_, "swapdims_": _transpose_,
+    "cumsum_": _cum_inplace(R.cumsum), "cumprod_": _cum_inplace(R.cumprod),
     "index_put_": I.index_put_,
     # not straightforward names
     "bernoulli": bernoulli, "multinomial": _random.multinomial,
@@ -378,7 +417,7 @@ _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "
                  "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
                  "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
-                 "xlogy", "sgn", "addr", "renorm"]
+                 "xlogy", "sgn", "addr", "renorm", "index_reduce", "addmm", "addmv", "baddbmm", "addbmm", "put"]
 
 _PLAIN = [
     # elementwise
@@ -402,10 +441,13 @@ _PLAIN = [
     "narrow", "select", "tril", "triu", "contiguous", "clone", "diagonal", "diag", "diag_embed", "trace",
     "unfold",
     # index
-    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy", "index_reduce",
+    "put",
     "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim",
     "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "bincount",
-    "where",
+    "where", "nanmedian", "mode", "quantile", "nanquantile", "unique_consecutive", "histc", "histogram",
+    # combine, stats (ops/combine.py, ops/stats.py)
+    "diff", "cov", "corrcoef", "kron", "hsplit", "vsplit", "dsplit", "diagflat", "adjoint",
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
     "inverse", "det", "logdet", "slogdet", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr",
@@ -423,7 +465,7 @@ _INPLACE_MORE = ["hypot", "copysign", "gcd", "lcm", "bitwise_left_shift", "bitwi
                  "arcsinh", "arctanh", "arctan2", "igamma", "igammac", "absolute", "negative", "fix", "arccos",
                  "arcsin", "arctan", "greater", "greater_equal", "less", "less_equal", "not_equal"]
 
-_MODULES = (E, R, S, I, L, M)
+_MODULES = (E, R, S, I, L, M, SO, CB, ST)
 
 
 def _lookup(name):
@@ -461,6 +503,17 @@ def install() -> None:
     for name in _PLAIN:
         setattr(Tensor, name, _lookup(name))
     Tensor.where = lambda self, condition, other: I.where(condition, self, other)
+    from . import _toplevel as TL
+    for name in ("is_same_size", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
+                 "nonzero_static", "hardshrink", "prelu", "diagonal_scatter", "select_scatter", "slice_scatter",
+                 "hash_tensor"):
+        setattr(Tensor, name, getattr(TL, name))
+    from ._tensor_extras import METHODS as _EXTRAS
+    for name, fn in _EXTRAS.items():
+        setattr(Tensor, name, fn)
+    Tensor.resize_as_ = lambda self, the_template, *, memory_format=None: _resize_(self, *the_template.shape)
+    Tensor.repeat_interleave = lambda self, repeats, dim=None, *, output_size=None: S.repeat_interleave(
+        self, repeats, dim, output_size=output_size)
     for name in _INPLACE_FROM:
         setattr(Tensor, name + "_", _unary_inplace(_lookup(name)))
     for name, fn in _METHODS.items():

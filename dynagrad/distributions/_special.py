@@ -33,7 +33,7 @@ def _f64(a):
 
 def _back(out, like):
     """Cast a float64 result to the dtype of the input array ``like`` (float64 for non-float inputs)."""
-    dt = like.dtype if like.dtype.kind == "f" else xp.float64
+    dt = like.dtype if like.dtype.kind == "f" or like.dtype.name == "bfloat16" else xp.float64
     return out.astype(dt, copy=False)
 
 
