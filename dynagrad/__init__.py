@@ -92,6 +92,8 @@ from .ops.distance import cdist
 from .ops.combine import *  # noqa: F403
 from .ops.stats import *  # noqa: F403
 from ._toplevel import *  # noqa: F403
+from ._windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window
+from ._stft import istft, stft
 from .ops.sampling import affine_grid_generator, grid_sampler, grid_sampler_2d, grid_sampler_3d
 from .random import (
     Generator,
@@ -276,7 +278,7 @@ del annotations
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
                      "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
                      "compile", "compiler", "cuda", "backends", "accelerator", "mps", "xpu", "version",
-                     "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor"}
+                     "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor", "signal"}
 _LEGACY_TYPES = {"DoubleTensor", "FloatTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
                  "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"}
 # torch.has_* flags: (value, deprecation message or None)

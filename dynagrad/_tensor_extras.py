@@ -163,3 +163,17 @@ METHODS = {"cdouble": cdouble, "is_nonzero": is_nonzero, "is_distributed": is_di
            "dim_order": dim_order, "const_data_ptr": const_data_ptr, "new_empty_strided": new_empty_strided,
            "resize": resize, "resize_as": resize_as, "sum_to_size": sum_to_size, "fill_diagonal_": fill_diagonal_,
            "map2_": map2_, "as_subclass": as_subclass, "module_load": module_load}
+
+
+def _stft_method(self, *args, **kwargs):
+    from ._stft import stft
+    return stft(self, *args, **kwargs)
+
+
+def _istft_method(self, *args, **kwargs):
+    from ._stft import istft
+    return istft(self, *args, **kwargs)
+
+
+_stft_method.__name__, _istft_method.__name__ = "stft", "istft"
+METHODS.update(stft=_stft_method, istft=_istft_method)

@@ -329,9 +329,33 @@ def cartesian_prod(*tensors):
 _builtin_complex = complex
 
 
-def complex(real, imag):  # noqa: A001
-    return Tensor._wrap(real._data + 1j * imag._data)
+def _complex_args(a, b) -> None:
+    from .dtypes import scalar_name
+    da, db = a._data.dtype, b._data.dtype
+    if da.kind != "f" or db.kind != "f" or da.name == "bfloat16" or db.name == "bfloat16":
+        raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got {scalar_name(a.dtype)} "
+                           f"and {scalar_name(b.dtype)}")
+    if da != db:
+        raise RuntimeError(f"Expected object of scalar type {scalar_name(a.dtype)} but got scalar type "
+                           f"{scalar_name(b.dtype)} for second argument")
 
 
-def polar(abs, angle):  # noqa: A002
-    return Tensor._wrap(abs._data * xp.exp(1j * angle._data))
+def complex(real, imag, *, out=None):  # noqa: A001
+    """``real + i imag`` (differentiable: each part receives the matching part of the gradient)."""
+    _complex_args(real, imag)
+    cdt = {"float16": "complex32", "float32": "complex64"}.get(real._data.dtype.name, "complex128")
+    from . import dtypes
+    if cdt == "complex32":
+        raise RuntimeError("complex32 (ComplexHalf) is not supported by dynagrad")
+    c = getattr(dtypes, cdt)
+    r = real.to(c) + imag.to(c) * 1j
+    if out is not None:
+        out.copy_(r) if tuple(out.shape) == tuple(r.shape) else out.set_(r.detach())
+        return out
+    return r
+
+
+def polar(abs, angle, *, out=None):  # noqa: A002
+    """``abs * (cos(angle) + i sin(angle))``, differentiable."""
+    _complex_args(abs, angle)
+    return complex(abs * angle.cos(), abs * angle.sin(), out=out)

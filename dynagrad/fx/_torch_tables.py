@@ -76,6 +76,7 @@ QUALNAMES = {
     'torch.set_rng_state': 'torch.random.set_rng_state',
     'torch.solve': 'torch._linalg_utils.solve',
     'torch.split': 'torch.functional.split',
+    'torch.stft': 'torch.functional.stft',
     'torch.svd_lowrank': 'torch._lowrank.svd_lowrank',
     'torch.symeig': 'torch._linalg_utils._symeig',
     'torch.tensordot': 'torch.functional.tensordot',
@@ -283,6 +284,10 @@ CALLS = {
     'torch.norm': ("input, p='fro', dim=None, keepdim=False, out=None, dtype=None", 1, None),
     'torch.pca_lowrank': ('A, q=None, center=True, niter=2', 1, None),
     'torch.split': ('tensor, split_size_or_sections, dim=0', 2, None),
+    'torch.stft': (
+        "input, n_fft, hop_length=None, win_length=None, window=None, center=True, pad_mode='reflect', "
+        'normalized=False, onesided=None, return_complex=None, align_to_window=None'
+        , 2, None),
     'torch.svd_lowrank': ('A, q=6, niter=2, M=None', 1, None),
     'torch.tensordot': ('a, b, dims=2, out=None', 2, None),
     'torch.unique': ('input, sorted=True, return_inverse=False, return_counts=False, dim=None', 1, None),
@@ -335,53 +340,54 @@ PUBLIC = {
         aminmax angle any arange arccos arccos_ arccosh arccosh_ arcsin arcsin_ arcsinh arcsinh_ arctan arctan2
         arctan_ arctanh arctanh_ are_deterministic_algorithms_enabled argmax argmin argsort argwhere as_tensor
         asarray asin asin_ asinh asinh_ atan atan2 atan_ atanh atanh_ atleast_1d atleast_2d atleast_3d avg_pool1d
-        baddbmm batch_norm bernoulli bilinear binary_cross_entropy_with_logits bincount binomial bitwise_and
-        bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor block_diag bmm broadcast_shapes
-        broadcast_tensors broadcast_to bucketize can_cast cartesian_prod cat cdist ceil ceil_ celu celu_
-        chain_matmul channel_shuffle cholesky cholesky_inverse cholesky_solve chunk clamp clamp_ clamp_max
-        clamp_max_ clamp_min clamp_min_ clip clip_ clone column_stack combinations complex concat concatenate cond
-        conj conj_physical conj_physical_ constant_pad_nd conv1d conv2d conv3d conv_tbc conv_transpose1d
-        conv_transpose2d conv_transpose3d convolution copysign corrcoef cos cos_ cosh cosh_ cosine_embedding_loss
-        cosine_similarity count_nonzero cov cross ctc_loss cummax cummin cumprod cumsum cumulative_trapezoid deg2rad
-        deg2rad_ det detach detach_ diag diag_embed diagflat diagonal diagonal_copy diagonal_scatter diff digamma
-        dist div divide dot dropout dropout_ dsplit dstack eig einsum embedding embedding_renorm_ empty empty_like
-        empty_permuted empty_strided eq equal erf erf_ erfc erfc_ erfinv exp exp2 exp2_ exp_ expm1 expm1_ eye
-        feature_alpha_dropout feature_alpha_dropout_ feature_dropout feature_dropout_ fill fill_ fix fix_ flatten
-        flip fliplr flipud float_power floor floor_ floor_divide fmax fmin fmod frac frac_ frexp frobenius_norm
-        from_file from_numpy frombuffer full full_like gather gcd gcd_ ge geqrf ger get_autocast_dtype
-        get_default_device get_default_dtype get_deterministic_debug_mode get_device get_device_module
-        get_float32_matmul_precision get_num_interop_threads get_num_threads get_rng_state gradient greater
-        greater_equal grid_sampler grid_sampler_2d grid_sampler_3d group_norm gru gru_cell gt hardshrink hash_tensor
-        heaviside hinge_embedding_loss histc histogram histogramdd hsplit hstack hypot i0 i0_ igamma igammac imag
-        index_add index_copy index_fill index_put index_put_ index_reduce index_select initial_seed inner
-        instance_norm inverse is_anomaly_check_nan_enabled is_anomaly_enabled is_autocast_enabled is_complex is_conj
-        is_deterministic_algorithms_warn_only_enabled is_distributed is_floating_point is_grad_enabled
-        is_inference_mode_enabled is_neg is_nonzero is_same_size is_signed is_storage is_tensor is_vulkan_available
-        is_warn_always_enabled isclose isfinite isin isinf isnan isneginf isposinf isreal kl_div kron kthvalue
-        layer_norm lcm lcm_ ldexp ldexp_ le lerp less less_equal lgamma linspace load log log10 log10_ log1p log1p_
-        log2 log2_ log_ log_softmax logaddexp logaddexp2 logcumsumexp logdet logical_and logical_not logical_or
-        logical_xor logit logit_ logspace logsumexp lstm lstm_cell lstsq lt lu lu_solve lu_unpack manual_seed
-        margin_ranking_loss masked_fill masked_scatter masked_select matmul matrix_exp matrix_power matrix_rank max
-        max_pool1d max_pool1d_with_indices max_pool2d max_pool3d maximum mean median meshgrid min minimum mm mode
-        moveaxis movedim msort mul multinomial multiply mv mvlgamma nan_to_num nan_to_num_ nanmean nanmedian
-        nanquantile nansum narrow ne neg neg_ negative negative_ nextafter nonzero nonzero_static norm
-        norm_except_dim normal not_equal nuclear_norm numel ones ones_like orgqr ormqr outer pairwise_distance
-        pca_lowrank pdist permute pinverse pixel_shuffle pixel_unshuffle poisson poisson_nll_loss polar polygamma
-        positive pow prelu prod promote_types put qr quantile rad2deg rad2deg_ rand rand_like randint randint_like
-        randn randn_like randperm range ravel real reciprocal reciprocal_ relu relu_ remainder renorm
-        repeat_interleave reshape resize_as_ resolve_conj resolve_neg result_type rms_norm rnn_relu rnn_relu_cell
-        rnn_tanh rnn_tanh_cell roll rot90 round round_ row_stack rrelu rrelu_ rsqrt rsqrt_ rsub save scalar_tensor
-        scatter scatter_add scatter_reduce searchsorted seed select select_scatter selu selu_ set_anomaly_enabled
-        set_default_device set_default_dtype set_default_tensor_type set_deterministic_debug_mode
-        set_float32_matmul_precision set_flush_denormal set_num_interop_threads set_num_threads set_printoptions
-        set_rng_state set_warn_always sgn sigmoid sigmoid_ sign signbit sin sin_ sinc sinc_ sinh sinh_ slice_scatter
-        slogdet softmax solve sort sparse_coo_tensor split split_with_sizes spmm sqrt sqrt_ square square_ squeeze
-        stack std std_mean sub subtract sum svd svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tan_
-        tanh tanh_ tensor tensor_split tensordot threshold threshold_ tile topk trace transpose trapezoid trapz
-        triangular_solve tril tril_indices triplet_margin_loss triu triu_indices true_divide trunc trunc_ typename
-        unbind unflatten unique unique_consecutive unravel_index unsafe_chunk unsafe_split unsafe_split_with_sizes
-        unsqueeze use_deterministic_algorithms var var_mean vdot view_as_complex view_as_real vmap vsplit vstack
-        where xlogy xlogy_ zero_ zeros zeros_like
+        baddbmm bartlett_window batch_norm bernoulli bilinear binary_cross_entropy_with_logits bincount binomial
+        bitwise_and bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor blackman_window
+        block_diag bmm broadcast_shapes broadcast_tensors broadcast_to bucketize can_cast cartesian_prod cat cdist
+        ceil ceil_ celu celu_ chain_matmul channel_shuffle cholesky cholesky_inverse cholesky_solve chunk clamp
+        clamp_ clamp_max clamp_max_ clamp_min clamp_min_ clip clip_ clone column_stack combinations complex concat
+        concatenate cond conj conj_physical conj_physical_ constant_pad_nd conv1d conv2d conv3d conv_tbc
+        conv_transpose1d conv_transpose2d conv_transpose3d convolution copysign corrcoef cos cos_ cosh cosh_
+        cosine_embedding_loss cosine_similarity count_nonzero cov cross ctc_loss cummax cummin cumprod cumsum
+        cumulative_trapezoid deg2rad deg2rad_ det detach detach_ diag diag_embed diagflat diagonal diagonal_copy
+        diagonal_scatter diff digamma dist div divide dot dropout dropout_ dsplit dstack eig einsum embedding
+        embedding_renorm_ empty empty_like empty_permuted empty_strided eq equal erf erf_ erfc erfc_ erfinv exp exp2
+        exp2_ exp_ expm1 expm1_ eye feature_alpha_dropout feature_alpha_dropout_ feature_dropout feature_dropout_
+        fill fill_ fix fix_ flatten flip fliplr flipud float_power floor floor_ floor_divide fmax fmin fmod frac
+        frac_ frexp frobenius_norm from_file from_numpy frombuffer full full_like gather gcd gcd_ ge geqrf ger
+        get_autocast_dtype get_default_device get_default_dtype get_deterministic_debug_mode get_device
+        get_device_module get_float32_matmul_precision get_num_interop_threads get_num_threads get_rng_state
+        gradient greater greater_equal grid_sampler grid_sampler_2d grid_sampler_3d group_norm gru gru_cell gt
+        hamming_window hann_window hardshrink hash_tensor heaviside hinge_embedding_loss histc histogram histogramdd
+        hsplit hstack hypot i0 i0_ igamma igammac imag index_add index_copy index_fill index_put index_put_
+        index_reduce index_select initial_seed inner instance_norm inverse is_anomaly_check_nan_enabled
+        is_anomaly_enabled is_autocast_enabled is_complex is_conj is_deterministic_algorithms_warn_only_enabled
+        is_distributed is_floating_point is_grad_enabled is_inference_mode_enabled is_neg is_nonzero is_same_size
+        is_signed is_storage is_tensor is_vulkan_available is_warn_always_enabled isclose isfinite isin isinf isnan
+        isneginf isposinf isreal istft kaiser_window kl_div kron kthvalue layer_norm lcm lcm_ ldexp ldexp_ le lerp
+        less less_equal lgamma linspace load log log10 log10_ log1p log1p_ log2 log2_ log_ log_softmax logaddexp
+        logaddexp2 logcumsumexp logdet logical_and logical_not logical_or logical_xor logit logit_ logspace
+        logsumexp lstm lstm_cell lstsq lt lu lu_solve lu_unpack manual_seed margin_ranking_loss masked_fill
+        masked_scatter masked_select matmul matrix_exp matrix_power matrix_rank max max_pool1d
+        max_pool1d_with_indices max_pool2d max_pool3d maximum mean median meshgrid min minimum mm mode moveaxis
+        movedim msort mul multinomial multiply mv mvlgamma nan_to_num nan_to_num_ nanmean nanmedian nanquantile
+        nansum narrow ne neg neg_ negative negative_ nextafter nonzero nonzero_static norm norm_except_dim normal
+        not_equal nuclear_norm numel ones ones_like orgqr ormqr outer pairwise_distance pca_lowrank pdist permute
+        pinverse pixel_shuffle pixel_unshuffle poisson poisson_nll_loss polar polygamma positive pow prelu prod
+        promote_types put qr quantile rad2deg rad2deg_ rand rand_like randint randint_like randn randn_like randperm
+        range ravel real reciprocal reciprocal_ relu relu_ remainder renorm repeat_interleave reshape resize_as_
+        resolve_conj resolve_neg result_type rms_norm rnn_relu rnn_relu_cell rnn_tanh rnn_tanh_cell roll rot90 round
+        round_ row_stack rrelu rrelu_ rsqrt rsqrt_ rsub save scalar_tensor scatter scatter_add scatter_reduce
+        searchsorted seed select select_scatter selu selu_ set_anomaly_enabled set_default_device set_default_dtype
+        set_default_tensor_type set_deterministic_debug_mode set_float32_matmul_precision set_flush_denormal
+        set_num_interop_threads set_num_threads set_printoptions set_rng_state set_warn_always sgn sigmoid sigmoid_
+        sign signbit sin sin_ sinc sinc_ sinh sinh_ slice_scatter slogdet softmax solve sort sparse_coo_tensor split
+        split_with_sizes spmm sqrt sqrt_ square square_ squeeze stack std std_mean stft sub subtract sum svd
+        svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tan_ tanh tanh_ tensor tensor_split tensordot
+        threshold threshold_ tile topk trace transpose trapezoid trapz triangular_solve tril tril_indices
+        triplet_margin_loss triu triu_indices true_divide trunc trunc_ typename unbind unflatten unique
+        unique_consecutive unravel_index unsafe_chunk unsafe_split unsafe_split_with_sizes unsqueeze
+        use_deterministic_algorithms var var_mean vdot view_as_complex view_as_real vmap vsplit vstack where xlogy
+        xlogy_ zero_ zeros zeros_like
     """.split()),
     'torch.nn.functional': frozenset("""
         adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d

@@ -564,8 +564,8 @@ class SquareBackward(Op):
     def forward(ctx, a):
         return a * a
 
-    def backward(self, g, a):
-        return (g * 2 * a,)
+    def backward(self, g, a):  # a complex gradient takes the conjugate of the derivative (PyTorch)
+        return (g * 2 * (D.conj(a) if D.is_complex(g) else a),)
 
 
 def neg(a):
@@ -603,6 +603,20 @@ def _refuse(name, x, refuse):
         raise dtypes.not_implemented(name, x.dtype)
 
 
+# Unary ops whose backward is ``g * f'(x)`` with f holomorphic: for a complex gradient PyTorch's convention
+# (dL/dRe + i dL/dIm) needs ``g * conj(f'(x))``, which is conj(backward(conj(g))) as backward is linear in g.
+_HOLOMORPHIC = {"exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin",
+                "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "reciprocal"}
+
+
+def _conjugated(backward):
+    def bw(g, x, out):
+        if D.is_complex(g):
+            return D.conj(backward(D.conj(g), x, out))
+        return backward(g, x, out)
+    return bw
+
+
 def _unary(name, forward, backward=None, save_in=False, save_out=False, float_only=True, zero_grad=False,
            refuse="", kernel=None):
     """Build a unary op class and its function from a forward and a backward formula.
@@ -611,6 +625,8 @@ def _unary(name, forward, backward=None, save_in=False, save_out=False, float_on
     dtype kinds PyTorch has no kernel for (it raises NotImplementedError naming ``kernel``).
     """
     attrs = {"forward": _same_float(forward), "save": (0,) if save_in else (), "save_output": save_out}
+    if name in _HOLOMORPHIC:
+        backward = _conjugated(backward)
     if zero_grad:
         attrs["backward"] = lambda self, g, *s: (g * 0,)
     elif save_in and save_out:
@@ -679,7 +695,7 @@ sinh = _unary("sinh", xp.sinh, lambda g, x, out: g * ((D.exp(x) + D.exp(-x)) * 0
 cosh = _unary("cosh", xp.cosh, lambda g, x, out: g * ((D.exp(x) - D.exp(-x)) * 0.5), save_in=True)
 tanh = _unary("tanh", xp.tanh, lambda g, x, out: g * (1 - out * out), save_out=True)
 asinh = _unary("asinh", xp.arcsinh, lambda g, x, out: g / D.sqrt(x * x + 1), save_in=True)
-acosh = _unary("acosh", xp.arccosh, lambda g, x, out: g / D.sqrt(x * x - 1), save_in=True)
+acosh = _unary("acosh", xp.arccosh, lambda g, x, out: g / (D.sqrt(x - 1) * D.sqrt(x + 1)), save_in=True)  # complex branch as PyTorch
 atanh = _unary("atanh", xp.arctanh, lambda g, x, out: g / (1 - x * x), save_in=True)
 sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, out: g * out * (1 - out), save_out=True)
 erf = _unary("erf", _erf_array, lambda g, x, out: g * (2 / math.sqrt(math.pi)) * D.exp(-(x * x)), save_in=True,

@@ -175,6 +175,11 @@ class ProdBackward0(Op):
         return xp.asarray(a.prod(axis=axis, keepdims=keepdims, dtype=dtype))
 
     def backward(self, g, a, out):
+        if D.is_complex(g):  # linear in g: conj(backward(conj g)) conjugates the local derivative (PyTorch)
+            return tuple(D.conj(r) for r in self._backward(D.conj(g), a, out))
+        return self._backward(g, a, out)
+
+    def _backward(self, g, a, out):
         # PyTorch's prod_backward: out / a without zeros; else the products of the other elements (exclusive
         # cumulative products from both sides), except that a whole-tensor product with several zeros has a zero
         # gradient outright when no graph is built (even beside NaN)
@@ -625,6 +630,11 @@ class CumprodBackward0(Op):
         return xp.cumprod(a, axis=axis, dtype=dtype)
 
     def backward(self, g, a, out):
+        if D.is_complex(g):  # linear in g: conj(backward(conj g)) conjugates the local derivative (PyTorch)
+            return tuple(D.conj(r) for r in self._backward(D.conj(g), a, out))
+        return self._backward(g, a, out)
+
+    def _backward(self, g, a, out):
         ax = self.axis
         av = a if type(a) is _nd else a._data
         if av.size <= 1 or av.shape[ax] == 1:
