@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
-from .autograd.function import Op
-from .backend import xp
-from .distributions._special import (
+from ..autograd.function import Op
+from ..backend import xp
+from ..distributions._special import (
     _f64,
     digamma,
     erfc,
@@ -30,16 +30,20 @@ from .distributions._special import (
     lgamma,
     polygamma,
 )
-from .ops import _dual as D
-from .tensor import Tensor
-from .ops.elementwise import _float_input, _refuse, erf, exp2, expm1, log1p, sigmoid, xlog1py, xlogy
-from .ops.reduce import log_softmax as _log_softmax
-from .ops.reduce import logsumexp as _logsumexp
-from .ops.reduce import softmax as _softmax
+from ..ops import _dual as D
+from ..tensor import Tensor
+from ..ops.elementwise import _float_input, _refuse, erf, exp2, expm1, log1p, sigmoid, xlog1py, xlogy
+from ..ops.reduce import log_softmax as _log_softmax
+from ..ops.reduce import logsumexp as _logsumexp
+from ..ops.reduce import softmax as _softmax
+from ..ops.math import i0
+from . import _functions as _F
+from ._functions import *  # noqa: F403 - the Bessel, Airy, zeta and polynomial functions
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "erf", "erfc", "erfinv", "expit",
            "logit", "xlogy", "xlog1py", "entr", "log1p", "expm1", "exp2", "logsumexp", "softmax",
-           "log_softmax", "sinc", "ndtr", "ndtri", "log_ndtr", "gammainc", "gammaincc", "round"]
+           "log_softmax", "sinc", "ndtr", "ndtri", "log_ndtr", "gammainc", "gammaincc", "round", "i0",
+           *_F.__all__]
 
 gammaln = lgamma
 psi = digamma
@@ -108,8 +112,8 @@ def log_softmax(x, dim, dtype=None):
 
 def sinc(x):
     """sin(pi x) / (pi x), 1 at 0."""
-    from .creation import ones_like
-    from .ops.index import where
+    from ..creation import ones_like
+    from ..ops.index import where
     x = _float_input(x)
     zero = x == 0
     px = math.pi * where(zero, ones_like(x), x)
@@ -160,7 +164,7 @@ def ndtri(p):
     """The inverse of the standard normal CDF (float32 and float64; integers compute in the default dtype)."""
     _refuse("ndtri_cpu", p, "c")
     if p.dtype.name in ("float16", "bfloat16"):
-        from . import dtypes
+        from .. import dtypes
         raise dtypes.not_implemented("ndtri_cpu", p.dtype)
     return NdtriBackward0.apply(_float_input(p))
 
@@ -169,7 +173,7 @@ def _log_ndtr_array(a):
     """log(ndtr(x)) in float64, as ATen's calc_log_ndtr arranges it: log(erfcx(-t) / 2) - t^2 with t = x/sqrt(2)
     below -1 (erfcx from the continued fraction in the far tail, so nothing underflows), log1p(-erfc(t) / 2)
     above."""
-    from .distributions._special import _erfc_array
+    from ..distributions._special import _erfc_array
     x = _f64(a)
     out = xp.empty_like(x)
     t = x * math.sqrt(0.5)  # ATen multiplies by the rounded 1/sqrt(2), 0.7071067811865476
@@ -206,14 +210,14 @@ def log_ndtr(x):
     """log of the standard normal CDF, accurate far into the left tail (float32 and float64)."""
     _refuse("log_ndtr_cpu", x, "c")
     if x.dtype.name in ("float16", "bfloat16"):
-        from . import dtypes
+        from .. import dtypes
         raise dtypes.not_implemented("log_ndtr_cpu", x.dtype)
     return LogNdtrBackward0.apply(_float_input(x))
 
 
 def multigammaln(x, p: int):
     """The log of the multivariate gamma function of dimension ``p``."""
-    from .creation import arange
+    from ..creation import arange
     x = _float_input(x)
     c = 0.25 * p * (p - 1) * math.log(math.pi)
     offsets = arange(p, dtype=x.dtype) * -0.5
@@ -227,8 +231,8 @@ def round(x, decimals: int = 0):  # noqa: A001 - torch.special.round
 
 
 def _as_tensors(x, y):
-    from .creation import as_tensor
-    from .tensor import Tensor
+    from ..creation import as_tensor
+    from ..tensor import Tensor
     if not isinstance(x, Tensor):
         x = as_tensor(x, dtype=y.dtype if isinstance(y, Tensor) else None)
     if not isinstance(y, Tensor):
