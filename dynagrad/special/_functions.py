@@ -104,8 +104,8 @@ spherical_bessel_j0 = _nondiff("spherical_bessel_j0", K.spherical_j0)
 bessel_j0.__doc__ = """The Bessel function of the first kind of order 0 (not differentiable, as in PyTorch).
 
 >>> import dynagrad
->>> dynagrad.special.bessel_j0(dynagrad.tensor([0.0, 1.0, 2.4048]))
-tensor([1.0000e+00, 7.6520e-01, 2.5668e-06])
+>>> dynagrad.special.bessel_j0(dynagrad.tensor([0.0, 1.0, 2.0]))
+tensor([1.0000, 0.7652, 0.2239])
 """
 
 
