@@ -253,7 +253,7 @@ del annotations
 
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
                      "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
-                     "compile", "compiler"}
+                     "compile", "compiler", "multiprocessing"}
 
 
 _SPECIAL_ALIASES = {"lgamma": "gammaln", "digamma": "digamma", "polygamma": "polygamma", "erfinv": "erfinv",
