@@ -467,6 +467,7 @@ class Tensor:
         """Move this tensor's memory into shared memory (no-op if it is there), so that processes it is passed
         to (``dynagrad.multiprocessing``: a queue, a spawned process's arguments, or fork) use the same memory.
 
+        >>> import dynagrad
         >>> t = dynagrad.zeros(2).share_memory_()
         >>> t.is_shared()
         True

@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 import pytest
+from helpers import reference
 
 import dynagrad
 import dynagrad.multiprocessing as mp
-from helpers import reference
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LONG = pytest.mark.skipif(os.environ.get("DYNAGRAD_LONG_TESTS") != "1",
@@ -129,8 +129,8 @@ def test_optimizer_state_that_processes_share_stays_shared():
             opt.zero_grad()
             (lin(x) ** 2).sum().backward()
             opt.step()
-        shared = [p.is_shared() for p in lin.parameters()] + [opt.state[p][k].is_shared()
-                                                              for p in lin.parameters() for k in ("exp_avg", "exp_avg_sq")]
+        shared = [p.is_shared() for p in lin.parameters()] + [
+            opt.state[p][k].is_shared() for p in lin.parameters() for k in ("exp_avg", "exp_avg_sq")]
         return [p.detach().numpy().tolist() for p in lin.parameters()], shared
     got, shared = run(dynagrad)
     want, want_shared = reference(run)

@@ -13,10 +13,10 @@ import threading
 import time
 
 import pytest
+from helpers import reference
 
 import dynagrad.distributed as dist
 from dynagrad.distributed import _rendezvous, launch
-from helpers import reference
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -76,6 +76,9 @@ class Job:
                 self.joined[rank] = (d.get("host", ""), int(d.get("pid", 0)))
                 if len(self.joined) == self.size:
                     self.ready_at = time.monotonic()
+                    # every rank has read the file to get here: remove it now, so that it is gone when the
+                    # ranks end (and a later job on the same path is not confused, or later removed by us)
+                    self.remove_file()
             self.cond.notify_all()
             end = self.start + self.timeout
             while not self.error and self.ready_at is None:
@@ -92,6 +95,14 @@ class Job:
                 self.error_at = self.error_at or time.monotonic()
                 return "cmd=dg_error msg=" + self.error
             return "cmd=dg_ready mapping=" + self.mapping()
+
+    def remove_file(self) -> None:
+        if self.path:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+            self.path = None
 
     def mapping(self) -> str:
         """PMI_process_mapping: which ranks share a machine (and so MPI's shared-memory transport)."""
@@ -238,11 +249,7 @@ def main(argv: list[str]) -> int:
         sock.close()
         for t in threads:  # let replies already decided (errors, acknowledgements) reach their ranks
             t.join(0.5)
-        if path:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+        job.remove_file()
     return 0
 
 

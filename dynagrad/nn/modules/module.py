@@ -818,6 +818,7 @@ class Module:
         """Move every parameter (and its ``.grad``) and buffer into shared memory (``Tensor.share_memory_``), so
         that processes the module is passed to update the same weights (Hogwild training).
 
+        >>> import dynagrad
         >>> m = dynagrad.nn.Linear(2, 1).share_memory()
         >>> m.weight.is_shared()
         True
