@@ -10,7 +10,9 @@ import weakref
 from typing import Any
 
 from . import _source, dtypes
+from ._device import _CPU, _NO_ACCELERATOR, _check_device, _device_error, device
 from .autograd import function as _function
+from .autograd import state as _state
 from .backend import xp
 
 _new = object.__new__
@@ -38,51 +40,6 @@ class Size(tuple):
         return Size(out) if isinstance(item, slice) else out
 
 
-class device:
-    """Where a tensor lives. dynagrad computes on the CPU; ``device('cuda')`` is accepted as a name only."""
-
-    def __init__(self, type: str | device = "cpu", index: int | None = None) -> None:  # noqa: A002
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        if ":" in type:
-            type, idx = type.split(":", 1)
-            index = int(idx)
-        self.type = type
-        self.index = index
-
-    def __repr__(self) -> str:
-        return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
-
-    def __str__(self) -> str:
-        return self.type + (f":{self.index}" if self.index is not None else "")
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.index))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-_CPU = device("cpu")
-
-
-def _check_device(dev) -> None:
-    if dev is None:
-        return
-    kind = dev.type if isinstance(dev, device) else str(dev).split(":")[0]
-    if kind not in ("cpu", "meta"):
-        raise RuntimeError(f"dynagrad runs on the CPU only; device '{dev}' is not available "
-                           f"(torch.cuda.is_available() is False here)")
-
-
 class Tensor:
     """An n-dimensional array that records the operations applied to it for automatic differentiation.
 
@@ -93,7 +50,7 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_hooks",
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_base", "_hooks",
                  "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
 
@@ -105,7 +62,7 @@ class Tensor:
                            dtype=dtypes.get_default_dtype().numpy)
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            arr = xp.empty(tuple(shape), dtype=dtypes.get_default_dtype().numpy)
+            arr = xp.empty(tuple(shape) if args else (0,), dtype=dtypes.get_default_dtype().numpy)
         _init(self, arr)
 
     @staticmethod
@@ -114,13 +71,15 @@ class Tensor:
         t = _new(Tensor)
         t._data = arr
         t._requires_grad = False
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         t._vc = [0, None]
         t._base = None
         t._hooks = None
         t._post_hooks = None
+        if _state.tracer is not None:  # dynagrad.compile tells tensors made while tracing from outside ones
+            _state.tracer.created(t)
         return t
 
     @staticmethod
@@ -129,7 +88,7 @@ class Tensor:
         t = _new(Tensor)
         t._data = arr
         t._requires_grad = True
-        t.grad = None
+        t._grad = None
         t.grad_fn = node
         t._output_nr = nr
         t._vc = [0, None]
@@ -198,6 +157,24 @@ class Tensor:
         return False
 
     @property
+    def is_sparse_csr(self) -> bool:
+        return False
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        """The sparse COO tensor of the nonzero entries (see ``dynagrad.sparse``)."""
+        from .sparse import to_sparse
+        return to_sparse(self, sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
+
+    def to_sparse_coo(self):
+        return self.to_sparse()
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+        return self if dtype is None else self.to(dtype)
+
+    def is_coalesced(self) -> bool:
+        raise RuntimeError("is_coalesced expected sparse coordinate tensor layout but got Strided")
+
+    @property
     def is_quantized(self) -> bool:
         return False
 
@@ -206,8 +183,9 @@ class Tensor:
         return False
 
     @property
-    def layout(self) -> str:
-        return "torch.strided"
+    def layout(self):
+        from ._device import strided
+        return strided
 
     @property
     def ndim(self) -> int:
@@ -261,6 +239,24 @@ class Tensor:
         return -1
 
     # -- autograd ------------------------------------------------------------------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward (None until one arrives)."""
+        if _state.tracer is not None:  # dynagrad.compile: a read the program repeats when it runs
+            return _state.tracer.grad_get(self)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if _state.tracer is not None:
+            _state.tracer.grad_set(self, value)
+            return
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self.grad = None
+
     @property
     def requires_grad(self) -> bool:
         return self._requires_grad
@@ -383,15 +379,19 @@ class Tensor:
         return self
 
     # -- conversion ----------------------------------------------------------------------------------
+    # While dynagrad.compile traces, a value read into Python is something the program depends on: the
+    # tracer records it (the program checks it when it runs) through ``_state.tracer.read``.
     def numpy(self, *, force: bool = False):
         """The underlying NumPy array (shared memory)."""
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "numpy", _numpy_array)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        arr = self._data
+        arr = self._data if _state.tracer is None else _state.tracer.read(self, "numpy", _numpy_array)
         if dtype is not None:
             arr = arr.astype(dtype)
         return arr
@@ -400,12 +400,14 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return self._data.reshape(()).item() if self._data.dtype.kind != "V" else float(self._data.reshape(()))
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "item", _item)
+        return _item(self)
 
     def tolist(self):
-        if self._data.dtype.kind == "V":  # bfloat16
-            return self._data.astype(xp.float32).tolist()
-        return self._data.tolist()
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "tolist", _tolist)
+        return _tolist(self)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -420,6 +422,8 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "bool", _bool)
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -434,6 +438,8 @@ class Tensor:
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "index", _index)
         return int(self._data.reshape(()))
 
     def __hash__(self) -> int:
@@ -453,12 +459,12 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self
 
-    def cuda(self, *args, **kwargs) -> Tensor:
-        _check_device("cuda")
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        _check_cuda_arg(device)
         return self
 
-    def pin_memory(self) -> Tensor:
-        return self
+    def pin_memory(self, device=None) -> Tensor:
+        raise RuntimeError(_NO_ACCELERATOR + "; pinned memory is for copying to an accelerator")
 
     def is_pinned(self) -> bool:
         return False
@@ -499,26 +505,29 @@ class Tensor:
                 dev = a
             elif isinstance(a, bool):
                 pass
+            elif isinstance(a, int):
+                dev = a
             elif a is not None:
                 raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
-        _check_device(dev)
+        if dev is not None:
+            _check_device(dev)
         out = self if dt is None else _cast(self, dtypes.as_dtype(dt))
         if copy and out is self:
             out = self.clone()
         return out
 
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """With no argument, the legacy type name ('torch.FloatTensor'); otherwise a cast to the dtype a
+        dtype, legacy type or type name gives (``x.type(torch.DoubleTensor)``)."""
+        from . import _tensortype
         if dtype is None:
-            return "torch." + {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-                               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-                               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
-                               "bfloat16": "BFloat16Tensor"}.get(self.dtype.name, self.dtype.name)
-        if isinstance(dtype, str):
-            names = {"FloatTensor": dtypes.float32, "DoubleTensor": dtypes.float64, "HalfTensor": dtypes.float16,
-                     "LongTensor": dtypes.int64, "IntTensor": dtypes.int32, "ByteTensor": dtypes.uint8,
-                     "BoolTensor": dtypes.bool, "ShortTensor": dtypes.int16, "CharTensor": dtypes.int8}
-            dtype = names.get(dtype.split(".")[-1], dtype)
-        return _cast(self, dtypes.as_dtype(dtype))
+            return _tensortype.type_name(self)
+        dt, cuda, sparse = _tensortype.resolve(dtype)
+        if cuda:
+            raise RuntimeError(f"Cannot initialize CUDA without ATen_cuda library: {dtype} needs a CUDA build "
+                               f"(dynagrad computes on the CPU only)")
+        out = _cast(self, dt)
+        return out.to_sparse() if sparse and not out.is_sparse else out
 
     def type_as(self, other: Tensor) -> Tensor:
         return _cast(self, other.dtype)
@@ -556,7 +565,14 @@ class Tensor:
     def cfloat(self) -> Tensor:
         return _cast(self, dtypes.complex64)
 
+    def new(self, *args, device=None) -> Tensor:
+        """Legacy ``x.new(sizes...)`` / ``x.new(data)``: a tensor of ``x``'s dtype (as ``torch.FloatTensor(...)``)."""
+        from ._tensortype import _construct
+        _check_device(device, True)
+        return _construct(self.dtype, args, "Tensor.new")
+
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         from .creation import tensor
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
@@ -567,28 +583,68 @@ class Tensor:
         return t.requires_grad_(requires_grad) if requires_grad else t
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full(size, 0, dtype, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full(size, 1, dtype, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full(size, 0, dtype, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full((size,), fill_value, dtype, requires_grad)
+
+
+def _check_cuda_arg(dev) -> None:
+    """``.cuda(device)``: PyTorch checks the argument names a CUDA device, then fails for lack of CUDA."""
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        raise RuntimeError(_NO_ACCELERATOR)
+    if dev is not None:
+        d = dev if isinstance(dev, device) else device(dev)
+        if d.type != "cuda":
+            raise RuntimeError("Invalid device, must be cuda device")
+    raise _device_error("cuda")
 
 
 def _init(t: Tensor, arr) -> None:
     t._data = arr
     t._requires_grad = False
-    t.grad = None
+    t._grad = None
     t.grad_fn = None
     t._output_nr = 0
     t._vc = [0, None]
     t._base = None
     t._hooks = None
     t._post_hooks = None
+    if _state.tracer is not None:
+        _state.tracer.created(t)
+
+
+def _numpy_array(t: Tensor):
+    return t._data
+
+
+def _item(t: Tensor):
+    d = t._data
+    return d.reshape(()).item() if d.dtype.kind != "V" else float(d.reshape(()))
+
+
+def _tolist(t: Tensor):
+    if t._data.dtype.kind == "V":  # bfloat16
+        return t._data.astype(xp.float32).tolist()
+    return t._data.tolist()
+
+
+def _bool(t: Tensor) -> bool:
+    return bool(t._data.reshape(()))
+
+
+def _index(t: Tensor) -> int:
+    return int(t._data.reshape(()))
 
 
 def _rebuild(cls, arr, requires_grad, state_dict):
@@ -612,6 +668,8 @@ def bump_version(t: Tensor) -> None:
     vc = t._vc
     vc[0] += 1
     vc[1] = _source.user_frame(2)
+    if _state.tracer is not None:  # dynagrad.compile: the change becomes part of the program, or it refuses
+        _state.tracer.bumped(t)
 
 
 _function._tensor_cls = Tensor

@@ -165,7 +165,7 @@ def astype(x, dt):
 
 
 def zeros(shape, dt, like):
-    z = xp.zeros(shape, dt)
+    z = xp.zeros(shape, getattr(dt, "numpy", dt))  # a NumPy dtype, or a Tensor's (create_graph)
     return z if type(like) is nd or isinstance(like, gen) else const(z, like)
 
 

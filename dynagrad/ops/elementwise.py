@@ -701,7 +701,7 @@ def _abs_grad(g, x, out):
 
 
 abs = _unary("abs", xp.abs, _abs_grad, save_in=True, float_only=False, refuse="b")  # noqa: A001
-relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask(g, _val(out) > 0),
+relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask(g, ~(_val(out) <= 0)),
               save_out=True, float_only=False)
 _sign_op = _unary("sign", _sign, zero_grad=True, float_only=False)
 floor = _unary("floor", xp.floor, zero_grad=True, float_only=False, refuse="bc", kernel="floor_vml_cpu")
@@ -788,6 +788,8 @@ def round(x, decimals: int = 0):  # noqa: A001
 
 class RoundBackward0(Op):
     def forward(ctx, a, decimals=0):
+        if a.dtype.kind == "V" or a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: round in float32
+            return xp.round(a.astype(xp.float32), decimals).astype(a.dtype)
         return xp.round(a, decimals) if a.dtype.kind in "fc" else a.copy()
 
     def backward(self, g):

@@ -56,10 +56,26 @@ class BmmBackward0(MmBackward0):
     pass
 
 
+class _SparseOperand(Exception):
+    """Raised by _prep_mm when an operand is a sparse tensor: the caller hands the product to torch.sparse.
+    (A sparse tensor's ``_data.dtype`` equals no dtype, so this costs dense products nothing.)"""
+
+
+def _sparse_product(a, b, op):
+    from ..sparse import _coo
+    if op in ("bmm", "dot") or op == "mv" and not isinstance(a, _coo.SparseCooTensor):
+        raise NotImplementedError(f"{op} with a sparse COO operand is not supported in dynagrad; use torch.mm or @ "
+                                  f"(at {_source.here()})")
+    return _coo.matmul(a, b) if op in ("matmul", "mv") else \
+        (_coo.spmm(a, b, op) if isinstance(a, _coo.SparseCooTensor) else _coo.matmul(a, b))
+
+
 def _prep_mm(a, b, op):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"{op}(): argument must be a Tensor, not {type(b if isinstance(a, Tensor) else a).__name__}")
     if a._data.dtype != b._data.dtype and _state.autocast_dtype is None:  # autocast casts both in Op.apply
+        if a.is_sparse or b.is_sparse:
+            raise _SparseOperand
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != "
                            f"{b.dtype.name} (in {op}, at {_source.here()})")
     if a._data.ndim == 0 or b._data.ndim == 0:
@@ -78,7 +94,10 @@ def matmul(a, b):
         ad, bd = a._data, b._data
         if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype == bd.dtype:
             return MmBackward0.apply(a, b)
-    _prep_mm(a, b, "matmul")
+    try:
+        _prep_mm(a, b, "matmul")
+    except _SparseOperand:
+        return _sparse_product(a, b, "matmul")
     sa, sb = a._data.shape, b._data.shape
     if sa[-1] != (sb[0] if len(sb) == 1 else sb[-2]):
         raise _mm_error(a, b, "matmul")
@@ -128,8 +147,11 @@ class MvBackward0(Op):
 
 
 def mm(a, b):
-    """Product of two 2-D matrices."""
-    _prep_mm(a, b, "mm")
+    """Product of two 2-D matrices (either may be a sparse COO tensor)."""
+    try:
+        _prep_mm(a, b, "mm")
+    except _SparseOperand:
+        return _sparse_product(a, b, "mm")
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise RuntimeError(f"{'self' if a._data.ndim != 2 else 'mat2'} must be a matrix")
     if a._data.shape[1] != b._data.shape[0]:
@@ -137,9 +159,17 @@ def mm(a, b):
     return MmBackward0.apply(a, b)
 
 
+def spmm(a, b):
+    """``torch.spmm``: ``mm`` where the first operand is (usually) a sparse COO tensor."""
+    return mm(a, b)
+
+
 def bmm(a, b):
     """Batched product of 3-D tensors (b, n, m) @ (b, m, p)."""
-    _prep_mm(a, b, "bmm")
+    try:
+        _prep_mm(a, b, "bmm")
+    except _SparseOperand:
+        return _sparse_product(a, b, "bmm")
     if a._data.ndim != 3 or b._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if a._data.ndim != 3 else "batch2 must be a 3D tensor")
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
@@ -151,7 +181,10 @@ def bmm(a, b):
 
 
 def mv(a, v):
-    _prep_mm(a, v, "mv")
+    try:
+        _prep_mm(a, v, "mv")
+    except _SparseOperand:
+        return _sparse_product(a, v, "mv")
     if a._data.ndim != 2 or v._data.ndim != 1 or a._data.shape[1] != v._data.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a._data.shape[0] if a._data.ndim else '-'}), mat "
                            f"({'x'.join(map(str, a._data.shape))}), vec ({v._data.shape[0] if v._data.ndim else '-'})")
@@ -165,16 +198,39 @@ def dot(a, b):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a._data.shape[0]}] and src "
                            f"[{b._data.shape[0]}] to have the same number of elements, but got "
                            f"{a._data.shape[0]} and {b._data.shape[0]} elements respectively")
-    _prep_mm(a, b, "dot")
+    try:
+        _prep_mm(a, b, "dot")
+    except _SparseOperand:
+        return _sparse_product(a, b, "dot")
     return DotBackward0.apply(a, b)
 
 
-inner = dot
-vdot = dot
+def vdot(input, other):  # noqa: A002
+    """``sum(conj(input) * other)`` of two 1-D tensors (``dot`` for real ones)."""
+    if input._data.dtype.kind == "c":
+        from .math import conj
+        return dot(conj(input), other)
+    return dot(input, other)
 
 
-def outer(a, b):
-    return a.unsqueeze(-1) * b.unsqueeze(0)
+def inner(input, other):  # noqa: A002
+    """The sum of products over the last dims (``tensordot`` of the last dim of each); a 0-d operand scales."""
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    if input._data.ndim == 1 and other._data.ndim == 1:
+        return dot(input, other)
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input._data.shape)} and {list(other._data.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def outer(input, vec2):  # noqa: A002
+    """The outer product of two 1-D tensors."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
+    return input.unsqueeze(-1) * vec2.unsqueeze(0)
 
 
 ger = outer
@@ -217,6 +273,8 @@ def tensordot(a, b, dims=2):
         da, db = dims
         da = [da] if isinstance(da, int) else list(da)
         db = [db] if isinstance(db, int) else list(db)
+        da = [d % a.ndim if a.ndim else d for d in da]  # negative dims count from the end
+        db = [d % b.ndim if b.ndim else d for d in db]
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(a.ndim)]
     sb = [next(letters) for _ in range(b.ndim)]

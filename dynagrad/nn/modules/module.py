@@ -147,6 +147,7 @@ class _WrappedHook:
 
 # -- hooks common to all modules (debugging / profiling) ---------------------------------------------------
 _global_call_hooks = 0  # how many global forward/backward hooks exist: the one global __call__ reads
+_call_interceptor = None  # dynagrad.compile's harness (``dynagrad run --compile``): raises _global_call_hooks
 
 
 class _GlobalHooks(OrderedDict):
@@ -466,7 +467,7 @@ class Module:
             m = d["_modules"]
             if name in m:
                 return m[name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'", name=name, obj=self)
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
@@ -552,6 +553,10 @@ class Module:
     _wrapped_call_impl = __call__
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
+        if _call_interceptor is not None:  # dynagrad run --compile (compile/harness.py)
+            out = _call_interceptor(self, args, kwargs)
+            if out is not NotImplemented:
+                return out
         called_always = set()
         result = None
         try:
@@ -801,6 +806,8 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, as PyTorch 2.x)."""
+        if set_to_none and _state.tracer is not None and _state.tracer.zero_grad(list(self.parameters())):
+            return  # dynagrad.compile recorded it (without reading the gradients)
         for p in self.parameters():
             if p.grad is not None:
                 if set_to_none:
@@ -860,7 +867,8 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
-        _check_device("cuda" if device is None else (device if isinstance(device, str) else f"cuda:{device}"))
+        from ...tensor import _check_cuda_arg
+        _check_cuda_arg(device)
         return self
 
     def ipu(self, device=None) -> Module:
@@ -901,7 +909,8 @@ class Module:
         """Convert floating point parameters and buffers: ``to(torch.float64)``, ``to('cpu')``,
         ``to(tensor)``, ``to(device=..., dtype=...)``."""
         device, dtype = _parse_to(args, kwargs)
-        _check_device(device)
+        if device is not None:
+            _check_device(device)
         if dtype is not None:
             if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
@@ -1104,7 +1113,15 @@ class Module:
         return main + ")"
 
     def compile(self, *args, **kwargs) -> None:
-        """Accepted for compatibility (``torch.compile`` of a module); runs eagerly."""
+        """Compile this module's calls in place, with ``torch.compile``'s arguments (its ``state_dict`` keys
+        stay as they are, unlike ``torch.compile(module)``'s ``_orig_mod.`` ones)."""
+        from ...compile import CompiledFunction, api
+        api.check_arguments(kwargs.get("backend"), kwargs.get("mode"), kwargs.get("options"))
+        if kwargs.pop("disable", False):
+            return
+        for k in ("name", "isolate_recompiles", "shapes_spec"):
+            kwargs.pop(k, None)
+        self.__dict__["forward"] = CompiledFunction(type(self).forward.__get__(self), *args, **kwargs)
 
 
 def _member(module: Module, name: str):
@@ -1167,7 +1184,7 @@ def _parse_to(args, kwargs):
         elif isinstance(a, (str, _device)):
             device = a
         elif isinstance(a, int) and not isinstance(a, bool):
-            device = f"cuda:{a}"
+            device = a  # an accelerator index
         elif isinstance(a, bool) or a is None:
             pass
         else:

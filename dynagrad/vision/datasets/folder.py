@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from dynagrad.utils.data import Dataset
+from .vision import VisionDataset
 
 __all__ = ["DatasetFolder", "ImageFolder", "IMG_EXTENSIONS", "default_loader", "pil_loader", "find_classes",
            "make_dataset", "has_file_allowed_extension"]
@@ -65,7 +65,7 @@ def make_dataset(directory, class_to_idx=None, extensions=None, is_valid_file=No
     return instances
 
 
-class DatasetFolder(Dataset):
+class DatasetFolder(VisionDataset):
     """Samples ``root/<class>/**/<file>`` read by ``loader``; items are ``(sample, class_index)``.
 
     Attributes as torchvision's: ``classes``, ``class_to_idx``, ``samples`` (list of (path, index)),
@@ -74,9 +74,8 @@ class DatasetFolder(Dataset):
 
     def __init__(self, root, loader: Callable[[str], Any], extensions=None, transform=None,
                  target_transform=None, is_valid_file=None, allow_empty: bool = False) -> None:
-        self.root = os.fspath(root)
+        super().__init__(root, transform=transform, target_transform=target_transform)
         self.loader, self.extensions = loader, extensions
-        self.transform, self.target_transform = transform, target_transform
         self.classes, self.class_to_idx = self.find_classes(self.root)
         self.samples = self.make_dataset(self.root, self.class_to_idx, extensions, is_valid_file, allow_empty)
         self.targets = [s[1] for s in self.samples]
@@ -99,13 +98,6 @@ class DatasetFolder(Dataset):
 
     def __len__(self) -> int:
         return len(self.samples)
-
-    def __repr__(self) -> str:
-        lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}",
-                 f"    Root location: {self.root}"]
-        if self.transform is not None:
-            lines.append("    " + repr(self.transform).replace("\n", "\n    "))
-        return "\n".join(lines)
 
 
 def pil_loader(path: str):
