@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from helpers import reference
 
 import dynagrad
 import dynagrad.distributed as dist
@@ -105,6 +106,17 @@ def test_not_initialized():
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         dist.all_reduce(dynagrad.ones(2))
     assert dist.ReduceOp.SUM != dist.ReduceOp.AVG
+
+    def surface(d):  # what a nanoGPT-style trainer asks before and after its DDP branch
+        out = [d.is_available(), d.is_initialized(), d.is_gloo_available(), d.is_nccl_available(),
+               d.is_torchelastic_launched(), str(d.ReduceOp.AVG), f"{d.ReduceOp.SUM}", repr(d.ReduceOp.MAX),
+               d.ReduceOp.AVG == d.ReduceOp.RedOpType.AVG, d.Backend.NCCL, d.Backend.GLOO]
+        try:
+            d.destroy_process_group()
+        except AssertionError as e:
+            out.append(["AssertionError", str(e)])
+        return out
+    assert surface(dist) == reference(lambda torch: surface(torch.distributed))
 
 
 @pytest.mark.parametrize("drop_last", [False, True])

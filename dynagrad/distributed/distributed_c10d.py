@@ -110,6 +110,12 @@ class ReduceOp:
         PREMUL_SUM = 8
         UNUSED = 9
 
+        def __str__(self) -> str:  # PyTorch prints RedOpType.SUM (Python 3.11's IntEnum would print 0)
+            return f"RedOpType.{self.name}"
+
+        def __format__(self, spec: str) -> str:  # f"{op}" as str(op)
+            return format(str(self), spec)
+
     SUM = RedOpType.SUM
     AVG = RedOpType.AVG
     PRODUCT = RedOpType.PRODUCT
@@ -181,7 +187,8 @@ is_mpi_available = is_available
 
 
 def is_gloo_available() -> bool:
-    return False
+    """True when ``init_process_group("gloo")`` works: dynagrad serves the gloo backend's name over MPI."""
+    return is_available()
 
 
 def is_nccl_available() -> bool:
@@ -291,6 +298,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
     """Free ``group`` (every group, and the default one, when None). MPI itself stays up until exit."""
     global _world
+    if group is None and _world is None:
+        raise AssertionError("Process group cannot be None")  # PyTorch's message, for a group never made
     targets = list(_groups) + ([_world] if _world is not None else []) if group is None else [group]
     for g in targets:
         if isinstance(g, ProcessGroup) and g._comm is not None:
