@@ -99,7 +99,8 @@ def test_launch_command_line():
                    "train.py", "--lr", "0.1"]
 
 
-def test_not_initialized():
+def test_not_initialized(monkeypatch):
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
     assert not dist.is_initialized()
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         dist.get_rank()
@@ -110,7 +111,13 @@ def test_not_initialized():
     def surface(d):  # what a nanoGPT-style trainer asks before and after its DDP branch
         out = [d.is_available(), d.is_initialized(), d.is_gloo_available(), d.is_nccl_available(),
                d.is_torchelastic_launched(), str(d.ReduceOp.AVG), f"{d.ReduceOp.SUM}", repr(d.ReduceOp.MAX),
-               d.ReduceOp.AVG == d.ReduceOp.RedOpType.AVG, d.Backend.NCCL, d.Backend.GLOO]
+               d.ReduceOp.AVG == d.ReduceOp.RedOpType.AVG, d.Backend.NCCL, d.Backend.GLOO,
+               d.is_backend_available("gloo"), d.is_backend_available("nccl"), d.get_node_local_rank(3),
+               [issubclass(getattr(d, e), d.DistError) for e in ("DistStoreError", "DistNetworkError")]]
+        try:
+            d.get_node_local_rank()
+        except RuntimeError as e:
+            out.append(str(e))
         try:
             d.destroy_process_group()
         except AssertionError as e:

@@ -22,19 +22,11 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from .distributed_c10d import DistError
+from .distributed_c10d import DistNetworkError, DistStoreError
 
 _SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_pmi_server.py")
 _servers: list = []  # rank 0's server processes, kept referenced (they outlive init_process_group)
 _MPI_ENV = ("PMI_", "PMIX_", "HYDRA_", "MPI_LOCALRANKID", "MPI_LOCALNRANKS", "OMPI_")
-
-
-class DistStoreError(DistError):
-    """The rendezvous failed: a rank did not arrive in time, or the ranks disagree."""
-
-
-class DistNetworkError(DistError):
-    """The rendezvous address could not be used (the port is taken, the host unreachable)."""
 
 
 def _env(name: str, how: str) -> str:

@@ -95,6 +95,14 @@ class DistBackendError(DistError):
     """A collective failed or timed out."""
 
 
+class DistStoreError(DistError):
+    """The rendezvous failed: a rank did not arrive in time, or the ranks disagree."""
+
+
+class DistNetworkError(DistError):
+    """The rendezvous address could not be used (the port is taken, the host unreachable)."""
+
+
 class ReduceOp:
     """How ``all_reduce``/``reduce``/``reduce_scatter`` combine the ranks' values."""
 
@@ -193,6 +201,23 @@ def is_gloo_available() -> bool:
 
 def is_nccl_available() -> bool:
     return False
+
+
+def is_backend_available(backend: str) -> bool:
+    """Whether ``init_process_group(backend)`` can work here: "gloo" (and "mpi", which dynagrad runs on)."""
+    return str(backend).lower() in ("gloo", "mpi") and is_available()
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank on its machine: ``LOCAL_RANK`` (set by ``dynagrad launch`` and torchrun), else
+    ``fallback_rank``."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context "
+                       "and want the code to run locally instead.")
 
 
 def is_torchelastic_launched() -> bool:
@@ -889,6 +914,51 @@ def broadcast_object_list(object_list: list, src: int | None = None, group=None,
     buf = np.frombuffer(data, np.uint8).copy() if g.rank() == root else np.empty(int(n[0]), np.uint8)
     _poll([g._comm.Ibcast(buf, root=root)], g, "broadcast_object_list")
     object_list[:] = pickle.loads(buf.tobytes())  # noqa: S301 - from this job's own ranks
+
+
+def gather_object(obj, object_gather_list: list | None = None, dst: int | None = None, group=None,
+                  group_dst: int | None = None) -> None:
+    """On rank ``dst``, ``object_gather_list[i]`` becomes rank i's ``obj`` (pickled); other ranks pass None."""
+    g = _group(group)
+    if g is None:
+        return
+    root = _root(g, 0 if dst is None and group_dst is None else dst, group_dst, "gather_object")
+    parts = _gather_bytes(g, pickle.dumps(obj), "gather_object")  # the objects are small: one allgatherv
+    if g.rank() == root:
+        # checked after the collective, so that the other ranks are not left waiting for this one
+        if not isinstance(object_gather_list, list) or len(object_gather_list) < g.size():
+            raise ValueError(f"gather_object: on the destination rank, object_gather_list must be a list of "
+                             f"{g.size()} (the group's size) to receive the objects")
+        for i, b in enumerate(parts):
+            object_gather_list[i] = pickle.loads(b)  # noqa: S301 - from this job's own ranks
+
+
+def scatter_object_list(scatter_object_output_list: list, scatter_object_input_list: list | None = None,
+                        src: int | None = None, group=None, group_src: int | None = None) -> None:
+    """Rank i's ``scatter_object_output_list[0]`` becomes rank ``src``'s ``scatter_object_input_list[i]``."""
+    if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
+        raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
+    g = _group(group)
+    if g is None:
+        return
+    root = _root(g, 0 if src is None and group_src is None else src, group_src, "scatter_object_list")
+    bad = g.rank() == root and (not isinstance(scatter_object_input_list, (list, tuple))
+                                or len(scatter_object_input_list) != g.size())
+    if g.rank() == root and not bad:
+        parts = [pickle.dumps(o) for o in scatter_object_input_list]
+        counts = [len(b) for b in parts]
+        send = [np.frombuffer(b"".join(parts), np.uint8), (counts, _displs(counts)), _MPI.BYTE]
+    else:
+        counts, send = [-1 if bad else 0] * g.size(), None  # -1: the source's input was wrong
+    n = np.empty(1, np.int64)
+    _poll([g._comm.Iscatter(np.array(counts, np.int64) if g.rank() == root else None, n, root=root)], g,
+          "scatter_object_list")
+    if n[0] < 0:  # every rank raises, rather than the others waiting for the source
+        raise ValueError(f"scatter_object_list: on the source rank (group rank {root}), "
+                         f"scatter_object_input_list must hold {g.size()} objects (one per rank of the group)")
+    buf = np.empty(int(n[0]), np.uint8)
+    _poll([g._comm.Iscatterv(send, buf, root=root)], g, "scatter_object_list")
+    scatter_object_output_list[0] = pickle.loads(buf.tobytes())  # noqa: S301 - from this job's own ranks
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
