@@ -221,7 +221,8 @@ def get_node_local_rank(fallback_rank: int | None = None) -> int:
 
 
 def is_torchelastic_launched() -> bool:
-    return False
+    """True in ranks started by torchrun's command line (``dynagrad.distributed.run``)."""
+    return os.getenv("TORCHELASTIC_RUN_ID") is not None
 
 
 def is_initialized() -> bool:
