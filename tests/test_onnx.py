@@ -17,7 +17,7 @@ rng = np.random.default_rng(0)
 
 def _export(model, args, **kw):
     buf = io.BytesIO()
-    proto = torch.onnx.export(model, args, buf, **kw)
+    proto = torch.onnx.export(model, args, buf, **kw).model_proto
     return proto, ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
 
 
@@ -40,7 +40,7 @@ def _ops(proto):
 
 def test_mlp():
     proto = _check(init_from_numpy(MLP(), 1), (torch.randn(8, 64),), input_names=["x"], output_names=["logits"])
-    assert proto.ir_version <= 13 and proto.opset_import[0].version == 17
+    assert proto.ir_version <= 13 and proto.opset_import[0].version == 20  # torch.onnx's default
     assert "Gemm" in _ops(proto) and "Relu" in _ops(proto)
     assert [i.name for i in proto.graph.input] == ["x"] and proto.graph.output[0].name == "logits"
     assert {"fc1.weight", "fc3.bias"} <= {t.name for t in proto.graph.initializer}
@@ -75,7 +75,7 @@ def test_rnn_classifier_dynamic_batch():
     args = (torch.randn(4, 12, 4), torch.zeros(1, 4, 32))
     other = (torch.randn(7, 12, 4), torch.randn(1, 7, 32))
     proto = _check(m, args, other, input_names=["x", "h"], dynamic_axes={"x": {0: "b"}, "h": {1: "b"}})
-    assert "Tanh" in _ops(proto) and "MatMul" in _ops(proto)
+    assert "RNN" in _ops(proto)
 
 
 @pytest.mark.parametrize("opset", [13, 17, 20])
@@ -90,7 +90,7 @@ def test_transformer(opset):
 def test_seq2seq_inference_gru_cells():
     m = init_from_numpy(Seq2Seq(), 7).eval()
     proto = _check(m, (torch.randn(2, 4, 6),))
-    assert "Sigmoid" in _ops(proto)
+    assert "GRU" in _ops(proto)
 
 
 def test_training_mode_batchnorm_is_refused():

@@ -19,48 +19,84 @@ The file has IR version 10 and the requested opset (default 17), so onnxruntime 
 from __future__ import annotations
 
 import logging
+import os
 
-__all__ = ["export", "is_in_onnx_export", "OnnxExporterError"]
+from . import errors
+from ._program import ONNXProgram
+from .errors import OnnxExporterError
+
+__all__ = ["export", "is_in_onnx_export", "OnnxExporterError", "ONNXProgram", "errors"]
 
 log = logging.getLogger("dynagrad.onnx")
 _exporting = [False]
 
 
-class OnnxExporterError(RuntimeError):
-    pass
-
-
 def is_in_onnx_export() -> bool:
+    """Whether an export is tracing the model now.
+
+    >>> import dynagrad
+    >>> dynagrad.onnx.is_in_onnx_export()
+    False
+    """
     return _exporting[0]
 
 
-def export(model, args, f, export_params: bool = True, verbose: bool = False, training=None,
-           input_names=None, output_names=None, dynamic_axes=None, opset_version: int | None = 17,
-           do_constant_folding: bool = True, keep_initializers_as_inputs=None, custom_opsets=None,
-           export_modules_as_functions=False, dynamo: bool = False, **kwargs):
-    """Export ``model(*args)`` to ONNX at ``f`` (a path or a binary file object). Returns the ModelProto."""
+def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool | None = None,
+           input_names=None, output_names=None, opset_version: int | None = None, dynamo: bool = True,
+           external_data: bool = True, dynamic_shapes=None, custom_translation_table=None, report: bool = False,
+           optimize: bool = True, verify: bool = False, profile: bool = False, dump_exported_program: bool = False,
+           artifacts_dir="." , export_params: bool = True, keep_initializers_as_inputs: bool = False,
+           dynamic_axes=None, training=None, operator_export_type=None, do_constant_folding: bool = True,
+           custom_opsets=None, export_modules_as_functions=False, autograd_inlining: bool = True):
+    """Export ``model(*args, **kwargs)`` to ONNX, written to ``f`` (a path or a binary file object) when given.
+
+    ``dynamic_axes`` ({input or output name: {dim: symbol} or [dims]}) or ``dynamic_shapes`` (keyed by
+    forward's parameter names, or one entry per argument; a dimension is a name, a ``Dim``-like object or
+    None) make those dimensions symbolic: the graph computes every size that follows them, or the export
+    raises ``OnnxExporterError`` naming the op and line that cannot. Returns an ``ONNXProgram`` with
+    ``dynamo=True`` (PyTorch's default), None with ``dynamo=False``, as ``torch.onnx.export`` does.
+
+    >>> import dynagrad, io
+    >>> m = dynagrad.nn.Linear(3, 2)
+    >>> prog = dynagrad.onnx.export(m, (dynagrad.randn(1, 3),), io.BytesIO(), input_names=["x"],
+    ...                             dynamic_axes={"x": {0: "batch"}})
+    >>> [d.dim_param or d.dim_value for d in prog.model_proto.graph.input[0].type.tensor_type.shape.dim]
+    ['batch', 3]
+    """
     try:
         import onnx  # noqa: F401
     except ImportError as e:
         raise ImportError("dynagrad.onnx.export needs the onnx package: pip install onnx (or "
                           "pip install 'dynagrad[onnx]')") from e
-    from ._export import export_model
+    from ._export import export_model, initializers_as_inputs
+    if isinstance(args, list):
+        args = tuple(args)
     if not isinstance(args, tuple):
         args = (args,)
-    kw = {}
-    if args and isinstance(args[-1], dict):
-        kw = args[-1]
+    kw = dict(kwargs or {})
+    if args and isinstance(args[-1], dict) and kwargs is None:
+        kw = args[-1]  # the legacy exporter's convention: a trailing dict holds keyword arguments
         args = args[:-1]
+    if custom_opsets:
+        raise OnnxExporterError("custom_opsets: dynagrad exports only the standard ONNX domain")
+    if export_modules_as_functions:
+        raise OnnxExporterError("export_modules_as_functions is not supported: modules are inlined")
+    if training is not None and getattr(training, "name", str(training)).upper().endswith("TRAINING"):
+        raise OnnxExporterError("training=TrainingMode.TRAINING is not supported: export in eval mode")
     _exporting[0] = True
     try:
         proto = export_model(model, args, kw, input_names=input_names, output_names=output_names,
-                             dynamic_axes=dynamic_axes, opset=opset_version or 17,
-                             fold=do_constant_folding, verbose=verbose)
+                             dynamic_axes=dynamic_axes, dynamic_shapes=dynamic_shapes,
+                             opset=opset_version or 20, fold=do_constant_folding, verbose=bool(verbose),
+                             export_params=export_params)
     finally:
         _exporting[0] = False
-    import onnx
-    if isinstance(f, (str, bytes)) or hasattr(f, "__fspath__"):
-        onnx.save(proto, f)
-    else:
-        f.write(proto.SerializeToString())
-    return proto
+    if keep_initializers_as_inputs:
+        proto = initializers_as_inputs(proto)
+    if f is not None:
+        import onnx
+        if isinstance(f, (str, bytes)) or hasattr(f, "__fspath__"):
+            onnx.save(proto, os.fspath(f))
+        else:
+            f.write(proto.SerializeToString())
+    return ONNXProgram(proto) if dynamo else None

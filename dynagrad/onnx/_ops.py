@@ -9,8 +9,8 @@ from onnx import helper, numpy_helper
 from ..compile.ir import Node, Value
 from ..compile.symbolic import Sym
 from ..compile.tracer import TensorArg
-from . import OnnxExporterError
 from ._export import _onnx_type
+from .errors import OnnxExporterError, UnsupportedOperatorError
 
 _INT_MAX = np.iinfo(np.int64).max
 
@@ -142,22 +142,73 @@ def convert(ctx: Ctx, n: Node) -> None:
             if fn is not None:
                 fn(ctx, n)
                 return
-        raise OnnxExporterError(f"dynagrad.onnx.export: no ONNX conversion for {n.target.__name__}")
+        raise UnsupportedOperatorError(f"dynagrad.onnx.export: no ONNX conversion for {n.target.__name__} "
+                                       f"(at {_site(n)})")
     if n.op == "np":
         fn = NP_CONVERTERS.get(n.target[2])
         if fn is None:
-            raise OnnxExporterError(f"dynagrad.onnx.export: no ONNX conversion for NumPy's {n.target[2]}")
+            raise UnsupportedOperatorError(f"dynagrad.onnx.export: no ONNX conversion for NumPy's {n.target[2]} "
+                                           f"(at {_site(n)})")
+        fn(ctx, n)
+        return
+    fn = LIFTED.get(n.op)
+    if fn is not None:
         fn(ctx, n)
         return
     raise OnnxExporterError(f"dynagrad.onnx.export: cannot export a {n.op} node")
 
 
+def _site(n: Node) -> str:
+    from ..compile.tracer import format_site
+    site = n.meta.get("where")
+    return format_site(site) if site is not None else "<unknown location>"
+
+
+# -- constants whose sizes follow dynamic axes (``_dynamic.lift_constants``) ----------------------------------
+
+def _full(ctx, n):
+    shape, value, dt = n.args
+    fill = numpy_helper.from_array(np.asarray([value], np.dtype(dt)), "value")
+    ctx.bind(n, ctx.add("ConstantOfShape", [ctx.ints(shape)], value=fill))
+
+
+def _range(ctx, n):
+    start, count, step, dt = n.args
+    dt = np.dtype(dt)
+    c = lambda v: ctx.initializer(np.asarray(v, dt))  # noqa: E731
+    cnt = ctx.add("Cast", [ctx.add("Squeeze", [ctx.ints([count]), ctx.initializer(np.asarray([0], np.int64))])],
+                  to=_onnx_type(dt))
+    limit = ctx.add("Add", [c(start), ctx.add("Mul", [cnt, c(step)])])
+    ctx.bind(n, ctx.add("Range", [c(start), limit, c(step)]))
+
+
+def _tri(ctx, n):
+    shape, k, lower, upper, dt = n.args
+    dt = np.dtype(dt)
+    ones = ctx.add("ConstantOfShape", [ctx.ints(shape)], value=numpy_helper.from_array(np.asarray([1], np.int64),
+                                                                                        "value"))
+    mask = ctx.add("Cast", [ctx.add("Trilu", [ones, ctx.initializer(np.asarray(k, np.int64))], upper=0)],
+                   to=_onnx_type(np.bool_))
+    lo, hi = ctx.initializer(np.asarray(lower, dt)), ctx.initializer(np.asarray(upper, dt))
+    ctx.bind(n, ctx.add("Where", [mask, lo, hi]))
+
+
+LIFTED = {"full": _full, "range": _range, "tri": _tri}
+
+
 # -- elementwise ----------------------------------------------------------------------------------------------
+
+def _value_dtype(x):
+    v = x.value if isinstance(x, TensorArg) else x
+    return np.dtype(v.dtype) if isinstance(v, Value) else None
+
 
 def _binary(op):
     def fn(ctx, n):
         dt = _dtype(n)
         a, b = n.args[:2]
+        if dt == np.bool_ and op not in ("And", "Or", "Xor"):  # a comparison: numbers take the tensor's dtype
+            dt = _value_dtype(a) or _value_dtype(b) or dt
         ctx.bind(n, ctx.add(op, [ctx.operand(a, dt), ctx.operand(b, dt)]))
     return fn
 
@@ -225,6 +276,28 @@ def _where(ctx, n):
     cond, a, b = n.args[:3]
     dt = _dtype(n)
     ctx.bind(n, ctx.add("Where", [ctx.operand(cond), ctx.operand(a, dt), ctx.operand(b, dt)]))
+
+
+@conv("MaskedFillBackward0")
+def _masked_fill(ctx, n):
+    a = n.args[0]
+    mask, value = n.kwargs.get("mask", n.args[1] if len(n.args) > 1 else None), \
+        n.kwargs.get("value", n.args[2] if len(n.args) > 2 else None)
+    dt = _dtype(n)
+    m = ctx.operand(mask)
+    if isinstance(mask, (Value, TensorArg)) and np.dtype((mask.value if isinstance(mask, TensorArg) else mask).dtype) \
+            != np.bool_:
+        m = ctx.add("Cast", [m], to=_onnx_type(np.bool_))
+    v = ctx.add("Cast", [ctx.operand(value)], to=_onnx_type(dt)) if isinstance(value, (Value, TensorArg)) \
+        else ctx.initializer(np.asarray(value, dt))
+    ctx.bind(n, ctx.add("Where", [m, v, ctx.operand(a)]))
+
+
+@conv("TrilBackward0")
+def _trilu(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.add("Trilu", [ctx.operand(n.args[0]), ctx.initializer(np.asarray(int(kw.get("k", 0)), np.int64))],
+                        upper=int(bool(kw.get("upper")))))
 
 
 # -- linear algebra ---------------------------------------------------------------------------------------------
@@ -306,16 +379,24 @@ def _cat(ctx, n):
 def _split(ctx, n):
     a = n.args[0]
     axis = int(n.kwargs["axis"])
-    dim = a.shape[axis]
-    bounds = [0] + [int(b) for b in n.kwargs["bounds"]] + [dim]
-    sizes = [hi - lo for lo, hi in zip(bounds, bounds[1:])]
-    if ctx.opset >= 13:
-        outs = ctx.add("Split", [ctx.operand(a), ctx.initializer(np.asarray(sizes, np.int64))], n_out=len(sizes),
-                       axis=axis)
-    else:
-        outs = ctx.add("Split", [ctx.operand(a)], n_out=len(sizes), axis=axis, split=sizes)
-    outs = [outs] if isinstance(outs, str) else outs
+    x = ctx.operand(a)
+    bounds = list(n.kwargs["bounds"])
+    if not any(isinstance(b, Sym) for b in bounds):
+        # Split needs every size; the last one is what is left (it may follow a dynamic axis): slices instead
+        bounds = [int(b) for b in bounds]
+    los = [0] + bounds
+    his = bounds + [_INT_MAX]
+    outs = [ctx.add("Slice", [x, ctx.ints([lo]), ctx.ints([hi]), ctx.ints([axis])]) for lo, hi in zip(los, his)]
     ctx.bind(n, *outs)
+
+
+@conv("UnbindOp")
+def _unbind(ctx, n):
+    a = n.args[0]
+    axis = int(n.kwargs["axis"])
+    x = ctx.operand(a)
+    ctx.bind(n, *[ctx.add("Gather", [x, ctx.initializer(np.asarray(k, np.int64))], axis=axis)
+                  for k in range(len(n.outputs))])
 
 
 @conv("SliceBackward0")
@@ -353,6 +434,29 @@ def _slice(ctx, n):
     if news:
         x = ctx.add("Unsqueeze", [x, ctx.initializer(np.asarray(news, np.int64))])
     ctx.bind(n, x)
+
+
+@conv("IndexBackward0")
+def _index(ctx, n):
+    """``x[..., idx, ...]`` with one integer index tensor among full slices: a Gather."""
+    a = n.args[0]
+    idx = n.kwargs["idx"]
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    if any(i is Ellipsis for i in idx):
+        k = idx.index(Ellipsis)
+        idx = idx[:k] + (slice(None),) * (len(a.shape) - len(idx) + 1) + idx[k + 1:]
+    arrays = [(d, i) for d, i in enumerate(idx) if not (isinstance(i, slice) and i == slice(None))]
+    if len(arrays) == 1:
+        d, i = arrays[0]
+        arr = ctx.array(i)
+        if isinstance(i, (Value, TensorArg, np.ndarray, list)) and (arr is None or np.asarray(arr).dtype.kind in "iu"):
+            ind = ctx.operand(np.asarray(arr, np.int64) if arr is not None else i)
+            if arr is None and np.dtype((i.value if isinstance(i, TensorArg) else i).dtype) != np.int64:
+                ind = ctx.add("Cast", [ind], to=7)
+            ctx.bind(n, ctx.add("Gather", [ctx.operand(a), ind], axis=d))
+            return
+    raise UnsupportedOperatorError(f"dynagrad.onnx.export: this advanced index is not exported (one integer index "
+                                   f"tensor among full slices is) (at {_site(n)})")
 
 
 # -- reductions and normalisation -------------------------------------------------------------------------------
@@ -460,70 +564,7 @@ def _sdpa(ctx, n):
     ctx.bind(n, out, p) if kw.get("weights") else ctx.bind(n, out)
 
 
-# -- recurrent layers, unrolled --------------------------------------------------------------------------------
-
-def _split_cols(ctx, x, parts: int):
-    if ctx.opset >= 18:
-        return ctx.add("Split", [x], n_out=parts, axis=1, num_outputs=parts)
-    return ctx.add("Split", [x], n_out=parts, axis=1)
-
-
-@conv("RNNTanhLayerBackward0", "GRULayerBackward0", "LSTMLayerBackward0")
-def _recurrent(ctx, n):
-    x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = n.args[:8]
-    kw = n.kwargs
-    if kw.get("batch_sizes") is not None or w_hr is not None and not isinstance(w_hr, str):
-        raise OnnxExporterError("packed sequences and LSTM projections are not exported")
-    mode = n.target.mode
-    cell, reverse = bool(kw.get("cell")), bool(kw.get("reverse"))
-    total, batch = x.shape[0], h0.shape[0]
-    steps = total // batch
-    hidden = w_hh.shape[1]
-    xw = ctx.add("MatMul", [ctx.operand(x), ctx.transposed(w_ih)])
-    if b_ih is not None:
-        xw = ctx.add("Add", [xw, ctx.operand(b_ih)])
-    # (T*B, G) -> (T, B, G): steps are taken along the first axis, whatever the batch size
-    xw = ctx.add("Reshape", [xw, ctx.ints([steps, -1, w_ih.shape[0]])])
-    whh = ctx.transposed(w_hh)
-    bhh = ctx.operand(b_hh) if b_hh is not None else None
-    h = ctx.operand(h0)
-    c = ctx.operand(c0) if c0 is not None else None
-    ys = [None] * steps
-    order = range(steps - 1, -1, -1) if reverse else range(steps)
-    gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[mode]
-    for t in order:
-        xt = ctx.add("Gather", [xw, ctx.initializer(np.asarray(t, np.int64))], axis=0)
-        xs = _split_cols(ctx, xt, gates) if gates > 1 else [xt]
-        hw = ctx.add("MatMul", [h, whh])
-        if bhh is not None:
-            hw = ctx.add("Add", [hw, bhh])
-        if mode in ("RNN_TANH", "RNN_RELU"):
-            pre = ctx.add("Add", [xs[0], hw])
-            h = ctx.add("Tanh" if mode == "RNN_TANH" else "Relu", [pre])
-        elif mode == "GRU":
-            hr, hz, hn = _split_cols(ctx, hw, 3)
-            r = ctx.add("Sigmoid", [ctx.add("Add", [xs[0], hr])])
-            z = ctx.add("Sigmoid", [ctx.add("Add", [xs[1], hz])])
-            nn = ctx.add("Tanh", [ctx.add("Add", [xs[2], ctx.add("Mul", [r, hn])])])
-            h = ctx.add("Add", [ctx.add("Mul", [ctx.add("Sub", [h, nn]), z]), nn])
-        else:
-            hi, hf, hg, ho = _split_cols(ctx, hw, 4)
-            i = ctx.add("Sigmoid", [ctx.add("Add", [xs[0], hi])])
-            f = ctx.add("Sigmoid", [ctx.add("Add", [xs[1], hf])])
-            g = ctx.add("Tanh", [ctx.add("Add", [xs[2], hg])])
-            o = ctx.add("Sigmoid", [ctx.add("Add", [xs[3], ho])])
-            c = ctx.add("Add", [ctx.add("Mul", [f, c]), ctx.add("Mul", [i, g])])
-            h = ctx.add("Mul", [o, ctx.add("Tanh", [c])])
-        ys[t] = h
-    y = ys[0] if steps == 1 else ctx.add("Reshape", [ctx.add("Concat", [
-        ctx.add("Unsqueeze", [h_t, ctx.initializer(np.asarray([0], np.int64))]) for h_t in ys], axis=0),
-        ctx.ints([-1, hidden])])
-    if cell:
-        ctx.bind(n, y, c) if mode == "LSTM" else ctx.bind(n, y)
-    elif mode == "LSTM":
-        ctx.bind(n, y, h, c)
-    else:
-        ctx.bind(n, y, h)
+# -- recurrent layers: moved to _rnn.py ------------------------------------------------------------------
 
 
 # -- NumPy calls ---------------------------------------------------------------------------------------------------
@@ -553,3 +594,21 @@ def _np_astype(ctx, n):
 
 NP_CONVERTERS["reshape"] = _np_reshape
 NP_CONVERTERS["astype"] = _np_astype
+
+
+def _np_where(ctx, n):
+    cond, a, b = n.args[:3]
+    dt = _dtype(n)
+    c = ctx.operand(cond)
+    if _value_dtype(cond) not in (None, np.dtype(np.bool_)):
+        c = ctx.add("Cast", [c], to=_onnx_type(np.bool_))
+
+    def side(x):
+        if _value_dtype(x) is None:
+            return ctx.operand(x, dt)
+        name = ctx.operand(x)
+        return name if _value_dtype(x) == dt else ctx.add("Cast", [name], to=_onnx_type(dt))
+    ctx.bind(n, ctx.add("Where", [c, side(a), side(b)]))
+
+
+NP_CONVERTERS["where"] = _np_where
