@@ -97,3 +97,104 @@ def test_training_mode_batchnorm_is_refused():
     m = ResNet(width=8).train()
     with pytest.raises(RuntimeError, match="eval"):
         torch.onnx.export(m, (torch.randn(2, 3, 112, 112),), io.BytesIO())
+
+
+# -- torch.onnx.export's signature and results ---------------------------------------------------------------------
+
+_TORCH_PARAMS = ["model", "args", "f", "kwargs", "verbose", "input_names", "output_names", "opset_version", "dynamo",
+                 "external_data", "dynamic_shapes", "custom_translation_table", "report", "optimize", "verify",
+                 "profile", "dump_exported_program", "artifacts_dir", "export_params", "keep_initializers_as_inputs",
+                 "dynamic_axes", "training", "operator_export_type", "do_constant_folding", "custom_opsets",
+                 "export_modules_as_functions", "autograd_inlining"]  # PyTorch 2.13's, in order
+
+
+def test_signature_matches_torch():
+    import inspect
+    ours = inspect.signature(torch.onnx.export).parameters
+    assert list(ours) == _TORCH_PARAMS
+    try:
+        import torch as real_torch
+    except ImportError:
+        return
+    theirs = inspect.signature(real_torch.onnx.export).parameters
+    assert list(ours) == list(theirs)
+    for name, p in theirs.items():
+        assert ours[name].kind == p.kind, name
+        if isinstance(p.default, (bool, int, str, type(None))):
+            assert ours[name].default == p.default, name
+
+
+class TwoArgs(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 3)
+
+    def forward(self, x, scale=None):
+        y = self.fc(x)
+        return y * scale if scale is not None else y
+
+
+def test_returns_onnx_program_path_file_object_and_none(tmp_path):
+    m = init_from_numpy(TwoArgs(), 3)
+    x = torch.randn(2, 4)
+    prog = torch.onnx.export(m, (x,))  # no file: the program only
+    assert isinstance(prog, torch.onnx.ONNXProgram) and prog.model_proto.graph.node
+    ref = m(torch.ones(2, 4)).detach().numpy()
+    np.testing.assert_allclose(prog(torch.ones(2, 4))[0].numpy(), ref, rtol=1e-5, atol=1e-6)
+    prog.save(tmp_path / "a.onnx")
+    buf = io.BytesIO()
+    prog.save(buf)
+    assert onnx.load(str(tmp_path / "a.onnx")) == onnx.load_from_string(buf.getvalue())
+    assert torch.onnx.export(m, (x,), tmp_path / "b.onnx", dynamo=False) is None  # a PathLike, legacy result
+    sess = ort.InferenceSession(str(tmp_path / "b.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: np.ones((2, 4), np.float32)})[0], ref,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_kwargs_and_dynamic_shapes_by_parameter_name():
+    m = init_from_numpy(TwoArgs(), 4)
+    x, s = torch.randn(2, 4), torch.randn(2, 1)
+    dims = {"x": {0: "batch"}, "scale": {0: "batch"}}
+    try:
+        from torch.export import Dim  # PyTorch's own Dim objects are accepted too
+        dims = {"x": {0: Dim("batch")}, "scale": (Dim("batch"), None)}
+    except ImportError:
+        pass
+    prog = torch.onnx.export(m, (x,), kwargs={"scale": s}, dynamic_shapes=dims, input_names=["x", "scale"])
+    inputs = prog.model_proto.graph.input
+    assert [d.dim_param or d.dim_value for d in inputs[0].type.tensor_type.shape.dim] == ["batch", 4]
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    x5, s5 = torch.randn(5, 4), torch.randn(5, 1)
+    np.testing.assert_allclose(sess.run(None, {"x": x5.numpy(), "scale": s5.numpy()})[0],
+                               m(x5, scale=s5).detach().numpy(), rtol=1e-5, atol=1e-6)
+    # a tuple with one entry per argument, and the legacy trailing dict of keyword arguments
+    prog = torch.onnx.export(m, (x, {"scale": s}), dynamic_shapes=(["b", None], {0: "b"}), dynamo=True)
+    assert prog.model_proto.graph.input[1].type.tensor_type.shape.dim[0].dim_param == "b"
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match=r"fails at other sizes \(b=3\).*mul of shapes"):
+        torch.onnx.export(m, (x, {"scale": s}), dynamic_shapes=([None, None], {0: "b"}))  # x's batch left static
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="not arguments of the model's forward"):
+        torch.onnx.export(m, (x,), dynamic_shapes={"y": {0: "b"}})
+
+
+def test_export_params_false_and_initializers_as_inputs():
+    m = init_from_numpy(MLP(), 9)
+    x = torch.randn(3, 64)
+    proto = torch.onnx.export(m, (x,), export_params=False, input_names=["x"]).model_proto
+    names = [i.name for i in proto.graph.input]
+    assert names[0] == "x" and "fc1.weight" in names and "fc1.weight" not in {t.name for t in proto.graph.initializer}
+    sess = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    sd = {k: v.numpy() for k, v in m.state_dict().items()}
+    feed = {"x": x.numpy(), **{n: sd[n] for n in names[1:]}}
+    np.testing.assert_allclose(sess.run(None, feed)[0], m(x).detach().numpy(), rtol=1e-4, atol=1e-5)
+    proto = torch.onnx.export(m, (x,), keep_initializers_as_inputs=True).model_proto
+    assert {t.name for t in proto.graph.initializer} <= {i.name for i in proto.graph.input}
+
+
+def test_bad_arguments():
+    m = TwoArgs()
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="opset_version 9"):
+        torch.onnx.export(m, (torch.randn(1, 4),), opset_version=9)
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="out of range"):
+        torch.onnx.export(m, (torch.randn(1, 4),), input_names=["x"], dynamic_axes={"x": {2: "b"}})
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="2 input_names for 1"):
+        torch.onnx.export(m, (torch.randn(1, 4),), input_names=["x", "y"])

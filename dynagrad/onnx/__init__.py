@@ -1,20 +1,24 @@
 """dynagrad.onnx: export a model to ONNX (``torch.onnx.export``), built with the ``onnx`` package's helpers.
 
 >>> import dynagrad, io
->>> m = dynagrad.nn.Linear(3, 2)
->>> buf = io.BytesIO()
->>> dynagrad.onnx.export(m, (dynagrad.randn(1, 3),), buf, input_names=["x"])  # doctest: +SKIP
+>>> m = dynagrad.nn.GRU(4, 8)
+>>> prog = dynagrad.onnx.export(m, (dynagrad.randn(5, 3, 4),), io.BytesIO(), input_names=["x"],
+...                             dynamic_axes={"x": {0: "seq", 1: "batch"}})
+>>> [n.op_type for n in prog.model_proto.graph.node if n.op_type == "GRU"]
+['GRU']
 
 The model runs once under ``dynagrad.compile``'s tracer (no grad, in its current train/eval mode); the
 recorded graph is cleaned by the compiler's passes (dead code, common subexpressions and, with
 ``do_constant_folding``, everything computable from the parameters), and each primitive becomes ONNX
 nodes (``_ops.py``): linear layers Gemm/MatMul, convolutions Conv, normalisations BatchNormalization and
-LayerNormalization, recurrent layers unrolled into MatMul/Add/Tanh/Sigmoid steps, attention
-MatMul/Softmax. Parameters become initializers named as in ``state_dict``. Python values the program read
-(``if x.sum() > 0``) are fixed to the traced path, as in PyTorch's exporter (a warning names them).
-``dynamic_axes`` marks input/output dimensions as named symbols; reshapes whose sizes follow a dynamic
-dimension compute them from the input's shape (found by tracing again with that dimension changed).
-The file has IR version 10 and the requested opset (default 17), so onnxruntime loads it.
+LayerNormalization, recurrent layers ONNX's RNN/GRU/LSTM (``_rnn.py``), attention MatMul/Softmax.
+Parameters become initializers named as in ``state_dict``. Python values the program read
+(``if x.sum() > 0``) are fixed to the traced path, as in PyTorch's exporter (logged).
+``dynamic_axes``/``dynamic_shapes`` mark input dimensions as named symbols; the model is traced again at
+other sizes and every size that follows them is computed from the inputs' shapes in the graph
+(``_dynamic.py``); what cannot follow them makes the export raise ``OnnxExporterError`` with the op and the
+user's line. The file has IR version 10 and the requested opset (default 20, as PyTorch's), so onnxruntime
+loads it.
 """
 from __future__ import annotations
 
