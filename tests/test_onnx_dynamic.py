@@ -409,3 +409,25 @@ def test_inconsistent_axis_sizes_are_refused():
     with pytest.raises(torch.onnx.errors.OnnxExporterError, match="'b' has size 2 in one input and 4"):
         torch.onnx.export(m, (torch.randn(2, 3), torch.randn(4, 3)), io.BytesIO(), input_names=["a", "c"],
                           dynamic_axes={"a": {0: "b"}, "c": {0: "b"}})
+
+
+class Packed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(3, 4)
+
+    def forward(self, x):
+        packed = nn.utils.rnn.pack_padded_sequence(x, [4, 2])
+        _, h = self.rnn(packed)
+        return h
+
+
+def test_packed_sequences_are_refused_with_the_line():
+    with pytest.raises(torch.onnx.errors.UnsupportedOperatorError, match=r"PackPaddedSequence.*test_onnx_dynamic.py"):
+        torch.onnx.export(Packed(), (torch.randn(4, 2, 3),), io.BytesIO())
+
+
+def test_batch_one_example_exports_for_other_batches():
+    m = init_from_numpy(Recurrent("gru", num_layers=2, bidirectional=True), 19).eval()
+    _check_sizes(m, lambda t, b: (torch.randn(t, b, 4),), ["x"], {"x": {0: "seq", 1: "batch"}},
+                 sizes=[(1, 1), (6, 4), (3, 2)])
