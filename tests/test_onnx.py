@@ -198,3 +198,29 @@ def test_bad_arguments():
         torch.onnx.export(m, (torch.randn(1, 4),), input_names=["x"], dynamic_axes={"x": {2: "b"}})
     with pytest.raises(torch.onnx.errors.OnnxExporterError, match="2 input_names for 1"):
         torch.onnx.export(m, (torch.randn(1, 4),), input_names=["x", "y"])
+
+
+class StateIn(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = torch.nn.LSTM(3, 4)
+
+    def forward(self, x, hc):
+        return self.rnn(x, hc)
+
+
+def test_default_input_names_are_forward_parameters_and_unknown_axes_are_refused():
+    m = init_from_numpy(StateIn(), 10).eval()
+    args = (torch.randn(5, 2, 3), (torch.randn(1, 2, 4), torch.randn(1, 2, 4)))
+    axes = {"x": {0: "seq", 1: "batch"}, "hc_0": {1: "batch"}, "hc_1": {1: "batch"}}
+    prog = torch.onnx.export(m, args, dynamic_axes=axes)
+    assert [i.name for i in prog.model_proto.graph.input] == ["x", "hc_0", "hc_1"]
+    sess = ort.InferenceSession(prog.model_proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    x, h, c = torch.randn(7, 3, 3), torch.randn(1, 3, 4), torch.randn(1, 3, 4)
+    outs = sess.run(None, {"x": x.numpy(), "hc_0": h.numpy(), "hc_1": c.numpy()})
+    y, (hn, cn) = m(x, (h, c))
+    for o, r in zip(outs, (y, hn, cn)):
+        np.testing.assert_allclose(o, r.detach().numpy(), rtol=1e-4, atol=1e-5)
+    # a name that is no input or output: PyTorch warns and exports a fixed axis; dynagrad refuses
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match=r"dynamic_axes names \['input'\]"):
+        torch.onnx.export(m, args, dynamic_axes={"input": {0: "seq"}})

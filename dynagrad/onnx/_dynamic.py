@@ -108,6 +108,28 @@ def from_dynamic_shapes(model, args, kwargs, dynamic_shapes, flat) -> dict:
     return out
 
 
+def leaf_names(model, args, kwargs) -> list:
+    """Default ONNX input names, one per tensor argument: forward's parameter names (``hx_0``, ``hx_1`` for
+    the tensors of a tuple argument), as PyTorch's dynamo exporter names them."""
+    out: list = []
+
+    def walk(x, label):
+        if isinstance(x, Tensor):
+            out.append(label)
+        elif type(x) in (tuple, list):
+            for k, y in enumerate(x):
+                walk(y, f"{label}_{k}")
+        elif type(x) is dict:
+            for k, y in x.items():
+                walk(y, f"{label}_{k}")
+
+    for a, name in zip(args, _param_names(model, len(args))):
+        walk(a, name)
+    for k, v in kwargs.items():
+        walk(v, k)
+    return out
+
+
 def _param_names(model, n: int) -> list:
     fn = getattr(model, "forward", model)
     try:

@@ -50,7 +50,7 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
     input_names = list(input_names or [])
     if len(input_names) > len(tensor_pos):
         raise OnnxExporterError(f"{len(input_names)} input_names for {len(tensor_pos)} tensor inputs")
-    input_names += [f"input_{k}" for k in range(len(input_names), len(tensor_pos))]
+    input_names += _dynamic.leaf_names(model, args, kwargs)[len(input_names):]
     dyn = _dynamic.from_dynamic_axes(dynamic_axes, input_names, flat)
     if dynamic_shapes is not None:
         for i, dims in _dynamic.from_dynamic_shapes(model, args, kwargs, dynamic_shapes, flat).items():
@@ -90,6 +90,10 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
     outs = list(out_node.args) if out_node is not None else []
     output_names = list(output_names or [])
     output_names += [f"output_{k}" for k in range(len(output_names), len(outs))]
+    unknown = [k for k in (dynamic_axes or {}) if k not in input_names and k not in output_names]
+    if unknown:
+        raise OnnxExporterError(f"dynamic_axes names {unknown}, which are neither inputs ({input_names}) nor "
+                                f"outputs ({output_names[:len(outs)]}) of the exported graph")
     graph_outputs = []
     out_dyn = {}
     for k, v in (dynamic_axes or {}).items():
