@@ -173,8 +173,8 @@ def test_seq2seq_gru_layers_dynamic_batch_and_both_lengths():
 
 # -- nanoGPT, attention, Transformer layers ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("flash", [True, False])
-def test_nanogpt_dynamic_batch_and_sequence(flash):
+@pytest.mark.parametrize("flash,opset", [(True, 20), (False, 20), (False, 13)])
+def test_nanogpt_dynamic_batch_and_sequence(flash, opset):
     cfg = GPTConfig(block_size=16, vocab_size=23, n_layer=2, n_head=2, n_embd=16, flash=flash)
     torch.manual_seed(0)
     m = GPT(cfg).eval()
@@ -199,9 +199,9 @@ def test_nanogpt_dynamic_batch_and_sequence(flash):
 
     # exported at the full block size: shorter sequences slice the causal buffer with the traced length
     sizes = [(16, 2), (5, 3), (1, 1), (12, 4)]
-    _check_sizes(Logits(m), make, ["idx"], {"idx": {0: "batch", 1: "seq"}}, sizes=sizes)
+    _check_sizes(Logits(m), make, ["idx"], {"idx": {0: "batch", 1: "seq"}}, sizes=sizes, opset_version=opset)
     # GPT.forward itself: the last position's logits, and the loss output is None
-    _check_sizes(m, make, ["idx"], {"idx": {0: "batch", 1: "seq"}}, sizes=[(7, 2), (3, 5)])
+    _check_sizes(m, make, ["idx"], {"idx": {0: "batch", 1: "seq"}}, sizes=[(7, 2), (3, 5)], opset_version=opset)
 
 
 class SDPA(nn.Module):
@@ -272,8 +272,8 @@ def test_multihead_attention_dynamic(batch_first, need_weights, masks):
     _check_sizes(m, make, names, {k: v for k, v in axes.items() if k in names})
 
 
-@pytest.mark.parametrize("norm_first,activation", [(False, "relu"), (True, "gelu")])
-def test_transformer_encoder_and_decoder_layers(norm_first, activation):
+@pytest.mark.parametrize("norm_first,activation,opset", [(False, "relu", 20), (True, "gelu", 20), (True, "gelu", 13)])
+def test_transformer_encoder_and_decoder_layers(norm_first, activation, opset):
     class EncDec(nn.Module):
         def __init__(self):
             super().__init__()
@@ -294,7 +294,7 @@ def test_transformer_encoder_and_decoder_layers(norm_first, activation):
         return (torch.from_numpy(rng.standard_normal((b, t, 8)).astype(np.float32)),
                 torch.from_numpy(rng.standard_normal((b, t + 1, 8)).astype(np.float32)))
 
-    _check_sizes(m, make, ["src", "tgt"], {"src": {0: "b", 1: "s"}, "tgt": {0: "b", 1: "t"}})
+    _check_sizes(m, make, ["src", "tgt"], {"src": {0: "b", 1: "s"}, "tgt": {0: "b", 1: "t"}}, opset_version=opset)
 
 
 def test_nn_transformer_with_masks():
@@ -339,11 +339,12 @@ class Pieces(nn.Module):
         return (s @ c).view(b, 2, t, 3).transpose(1, 2).contiguous().view(b, t, -1)
 
 
-def test_embedding_norm_gelu_softmax_view_chains():
+@pytest.mark.parametrize("opset", [13, 17, 20])
+def test_embedding_norm_gelu_softmax_view_chains(opset):
     m = init_from_numpy(Pieces(), 16).eval()
     rng = np.random.default_rng(17)
     _check_sizes(m, lambda t, b: (torch.from_numpy(rng.integers(0, 13, (b, t))),), ["idx"],
-                 {"idx": {0: "batch", 1: "seq"}})
+                 {"idx": {0: "batch", 1: "seq"}}, opset_version=opset)
 
 
 def test_conv_pool_batchnorm_dynamic_batch():
@@ -431,3 +432,19 @@ def test_batch_one_example_exports_for_other_batches():
     m = init_from_numpy(Recurrent("gru", num_layers=2, bidirectional=True), 19).eval()
     _check_sizes(m, lambda t, b: (torch.randn(t, b, 4),), ["x"], {"x": {0: "seq", 1: "batch"}},
                  sizes=[(1, 1), (6, 4), (3, 2)])
+
+
+class TrilOfOnes(nn.Module):
+    """A causal mask built in forward from the length (tril of ones), and a triu of the scores."""
+
+    def forward(self, x):
+        t = x.size(1)
+        mask = torch.ones(t, t).tril()
+        att = (x @ x.transpose(1, 2)).masked_fill(mask == 0, float("-inf")).softmax(-1)
+        return att @ x + torch.triu(x @ x.transpose(1, 2), diagonal=1).sum(-1, keepdim=True)
+
+
+@pytest.mark.parametrize("opset", [13, 20])
+def test_masks_built_from_the_length(opset):
+    _check_sizes(TrilOfOnes(), lambda t, b: (torch.randn(b, t, 3),), ["x"], {"x": {0: "b", 1: "t"}},
+                 opset_version=opset)

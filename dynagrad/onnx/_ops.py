@@ -182,13 +182,25 @@ def _range(ctx, n):
     ctx.bind(n, ctx.add("Range", [c(start), limit, c(step)]))
 
 
+def _tri_mask(ctx, rows: str, cols: str, k: int, upper: bool) -> str:
+    """The bool mask ``j - i <= k`` (``>= k`` when ``upper``) for an (rows, cols) matrix, from two Ranges:
+    Trilu needs opset 14 and no integer or bool inputs in onnxruntime."""
+    zero, one = ctx.initializer(np.asarray(0, np.int64)), ctx.initializer(np.asarray(1, np.int64))
+    i = ctx.add("Unsqueeze", [ctx.add("Range", [zero, rows, one]), ctx.initializer(np.asarray([1], np.int64))])
+    j = ctx.add("Unsqueeze", [ctx.add("Range", [zero, cols, one]), ctx.initializer(np.asarray([0], np.int64))])
+    d = ctx.add("Sub", [j, i])
+    kk = ctx.initializer(np.asarray(k, np.int64))
+    return ctx.add("GreaterOrEqual" if upper else "LessOrEqual", [d, kk])
+
+
+def _scalar(ctx, size) -> str:
+    return ctx.add("Squeeze", [ctx.ints([size]), ctx.initializer(np.asarray([0], np.int64))])
+
+
 def _tri(ctx, n):
     shape, k, lower, upper, dt = n.args
     dt = np.dtype(dt)
-    ones = ctx.add("ConstantOfShape", [ctx.ints(shape)], value=numpy_helper.from_array(np.asarray([1], np.int64),
-                                                                                        "value"))
-    mask = ctx.add("Cast", [ctx.add("Trilu", [ones, ctx.initializer(np.asarray(k, np.int64))], upper=0)],
-                   to=_onnx_type(np.bool_))
+    mask = _tri_mask(ctx, _scalar(ctx, shape[0]), _scalar(ctx, shape[1]), k, False)
     lo, hi = ctx.initializer(np.asarray(lower, dt)), ctx.initializer(np.asarray(upper, dt))
     ctx.bind(n, ctx.add("Where", [mask, lo, hi]))
 
@@ -295,9 +307,15 @@ def _masked_fill(ctx, n):
 
 @conv("TrilBackward0")
 def _trilu(ctx, n):
+    """tril/triu as a mask of the input's own last two sizes (any opset, any dtype)."""
     kw = n.kwargs
-    ctx.bind(n, ctx.add("Trilu", [ctx.operand(n.args[0]), ctx.initializer(np.asarray(int(kw.get("k", 0)), np.int64))],
-                        upper=int(bool(kw.get("upper")))))
+    x = ctx.operand(n.args[0])
+    nd = len(n.args[0].shape)
+    shape = ctx.add("Shape", [x])
+    size = lambda j: ctx.add("Gather", [shape, ctx.initializer(np.asarray(j, np.int64))], axis=0)  # noqa: E731
+    mask = _tri_mask(ctx, size(nd - 2), size(nd - 1), int(kw.get("k", 0)), bool(kw.get("upper")))
+    zero = ctx.initializer(np.zeros((), _dtype(n)))
+    ctx.bind(n, ctx.add("Where", [mask, x, zero]))
 
 
 # -- linear algebra ---------------------------------------------------------------------------------------------
