@@ -190,10 +190,17 @@ def test_export_params_false_and_initializers_as_inputs():
     assert {t.name for t in proto.graph.initializer} <= {i.name for i in proto.graph.input}
 
 
+def test_old_opset_exports_at_13_with_a_warning(caplog):
+    # tutorials ask for opset 10-12; PyTorch 2.13 warns and keeps a newer opset when it cannot convert
+    with caplog.at_level("WARNING", logger="dynagrad.onnx"):
+        prog = torch.onnx.export(TwoArgs(), (torch.randn(1, 4),), opset_version=11)
+    assert prog.model_proto.opset_import[0].version == 13 and "opset_version 11" in caplog.text
+
+
 def test_bad_arguments():
     m = TwoArgs()
-    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="opset_version 9"):
-        torch.onnx.export(m, (torch.randn(1, 4),), opset_version=9)
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="opset_version 30"):
+        torch.onnx.export(m, (torch.randn(1, 4),), opset_version=30)
     with pytest.raises(torch.onnx.errors.OnnxExporterError, match="out of range"):
         torch.onnx.export(m, (torch.randn(1, 4),), input_names=["x"], dynamic_axes={"x": {2: "b"}})
     with pytest.raises(torch.onnx.errors.OnnxExporterError, match="2 input_names for 1"):

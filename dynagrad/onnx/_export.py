@@ -41,8 +41,13 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
     import onnx
     from onnx import helper
 
-    if opset > 26 or opset < 13:
+    if opset > 26:
         raise OnnxExporterError(f"opset_version {opset} is not supported (13 to 26)")
+    if opset < 13:
+        # PyTorch's exporter does the same below its lowest opset (18): a warning, and a higher opset kept
+        log.warning("Setting ONNX exporter to use operator set version 13 because the requested opset_version %s "
+                    "is a lower version than dynagrad has conversions for", opset)
+        opset = 13
     flat, spec, result, tr = _trace(model, args, kwargs)
     g = tr.graph
     _dynamic.lift_constants(g)
