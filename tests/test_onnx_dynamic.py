@@ -448,3 +448,61 @@ class TrilOfOnes(nn.Module):
 def test_masks_built_from_the_length(opset):
     _check_sizes(TrilOfOnes(), lambda t, b: (torch.randn(b, t, 3),), ["x"], {"x": {0: "b", 1: "t"}},
                  opset_version=opset)
+
+
+class Reductions(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 6, batch_first=True)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        vals, idx = out.max(dim=1)
+        return (out.mean(dim=1), out[:, -1, :], vals, idx, out.min(dim=-1).values, out.amin(dim=1),
+                out.var(dim=1), out.std(dim=(0, 1), unbiased=False), torch.logsumexp(out, dim=1),
+                out.cumsum(dim=1), out.gather(1, idx.unsqueeze(1)))
+
+
+class Activations(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(5, 5)
+        self.prelu = nn.PReLU()
+        self.acts = [nn.SiLU(), nn.Mish(), nn.LeakyReLU(0.2), nn.ELU(0.7), nn.SELU(), nn.CELU(1.3),
+                     nn.Hardtanh(-0.5, 0.4), nn.Hardsigmoid(), nn.Hardswish(), nn.Softplus(2.0, 1.0), nn.LogSigmoid(),
+                     nn.Threshold(0.1, -2.0), nn.ReLU6(), nn.GELU(), nn.Tanh(), nn.Sigmoid()]
+
+    def forward(self, x):
+        h = self.fc(x) * 3
+        outs = [a(h) for a in self.acts] + [self.prelu(h)]
+        return torch.stack(outs, 1)
+
+
+class Shapes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 4, 3)
+        self.gn = nn.GroupNorm(2, 4)
+        self.inorm = nn.InstanceNorm2d(4, affine=True)
+        self.prelu = nn.PReLU(4)
+
+    def forward(self, x):
+        y = self.prelu(self.inorm(self.gn(self.conv(F.pad(x, (1, 2, 0, 1))))))
+        y = torch.flip(y, (1, 3)).repeat(1, 2, 1, 1)
+        return F.pad(y, (1, 1), value=0.5), y.flatten(1).unsqueeze(0).squeeze(0)
+
+
+@pytest.mark.parametrize("which", ["reductions", "activations", "shapes"])
+def test_more_layers_at_other_sizes(which):
+    rng = np.random.default_rng(20)
+    if which == "reductions":
+        m, make = Reductions(), lambda t, b: (torch.from_numpy(rng.standard_normal((b, t, 4)).astype(np.float32)),)
+        axes = {"x": {0: "b", 1: "t"}}
+    elif which == "activations":
+        m, make = Activations(), lambda t, b: (torch.from_numpy(rng.standard_normal((b, t, 5)).astype(np.float32)),)
+        axes = {"x": {0: "b", 1: "t"}}
+    else:
+        m, make = Shapes(), lambda t, b: (torch.from_numpy(rng.standard_normal((b, 2, 6, t + 4)).astype(np.float32)),)
+        axes = {"x": {0: "b", 3: "w"}}
+    m = init_from_numpy(m, 21).eval()
+    _check_sizes(m, make, ["x"], axes)

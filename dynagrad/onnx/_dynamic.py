@@ -335,6 +335,8 @@ def generalise(model, args, kwargs, flat, g: Graph, dyn: dict, trace, unflatten)
     subs: dict = {}
     for k, entries in enumerate(zip(sig0, *sigs)):
         a0 = entries[0]
+        if all(e[0] == "guard" for e in entries):
+            continue  # a value read (a bounds check): data, not sizes; the export drops it (ops show a path change)
         for b in entries[1:]:
             if a0[0] != b[0] or a0[1] != b[1] or a0[4] != b[4] or a0[5] != b[5]:
                 _refuse(g, k, order, "depends on their sizes in a way the graph cannot compute")

@@ -283,6 +283,130 @@ def _gelu(ctx, n):
     ctx.bind(n, ctx.add("Mul", [ctx.add("Mul", [x, t]), c(0.5)]))
 
 
+def _c(ctx, n, v):
+    return ctx.initializer(np.asarray(v, _dtype(n)))
+
+
+@conv("SiluBackward0")
+def _silu(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Mul", [x, ctx.add("Sigmoid", [x])]))
+
+
+@conv("MishBackward0")
+def _mish(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Mul", [x, ctx.add("Tanh", [ctx.add("Softplus", [x])])]))
+
+
+@conv("LeakyReluBackward0")
+def _leaky_relu(ctx, n):
+    ctx.bind(n, ctx.add("LeakyRelu", [ctx.operand(n.args[0])], alpha=float(n.kwargs["slope"])))
+
+
+@conv("EluBackward0")
+def _elu(ctx, n):
+    """ELU, SELU and CELU: ``scale * x`` above 0, ``scale * alpha * (exp(x * input_scale) - 1)`` below."""
+    kw = n.kwargs
+    x = ctx.operand(n.args[0])
+    alpha, scale, iscale = float(kw["alpha"]), float(kw["scale"]), float(kw["input_scale"])
+    neg = ctx.add("Mul", [ctx.add("Sub", [ctx.add("Exp", [ctx.add("Mul", [x, _c(ctx, n, iscale)])]), _c(ctx, n, 1)]),
+                          _c(ctx, n, scale * alpha)])
+    pos = ctx.add("Mul", [x, _c(ctx, n, scale)])
+    ctx.bind(n, ctx.add("Where", [ctx.add("Greater", [x, _c(ctx, n, 0)]), pos, neg]))
+
+
+@conv("HardtanhBackward0")
+def _hardtanh(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.add("Clip", [ctx.operand(n.args[0]), _c(ctx, n, kw["lo"]), _c(ctx, n, kw["hi"])]))
+
+
+@conv("HardsigmoidBackward0")
+def _hardsigmoid(ctx, n):
+    ctx.bind(n, ctx.add("HardSigmoid", [ctx.operand(n.args[0])], alpha=1 / 6, beta=0.5))
+
+
+@conv("HardswishBackward0")
+def _hardswish(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Mul", [x, ctx.add("HardSigmoid", [x], alpha=1 / 6, beta=0.5)]))
+
+
+@conv("SoftplusBackward0")
+def _softplus(ctx, n):
+    kw = n.kwargs
+    x = ctx.operand(n.args[0])
+    beta, thr = float(kw["beta"]), float(kw["threshold"])
+    bx = ctx.add("Mul", [x, _c(ctx, n, beta)])
+    soft = ctx.add("Div", [ctx.add("Softplus", [bx]), _c(ctx, n, beta)])
+    ctx.bind(n, ctx.add("Where", [ctx.add("Greater", [bx, _c(ctx, n, thr)]), x, soft]))
+
+
+@conv("LogSigmoidBackward0")
+def _logsigmoid(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Neg", [ctx.add("Softplus", [ctx.add("Neg", [x])])]))
+
+
+@conv("ThresholdBackward0")
+def _threshold(ctx, n):
+    kw = n.kwargs
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Where", [ctx.add("Greater", [x, _c(ctx, n, kw["threshold"])]), x, _c(ctx, n, kw["value"])]))
+
+
+@conv("PreluKernelBackward0")
+def _prelu(ctx, n):
+    x, w = n.args[:2]
+    slope = ctx.add("Reshape", [ctx.operand(w), ctx.ints(n.kwargs["wshape"])])
+    ctx.bind(n, ctx.add("PRelu", [ctx.operand(x), slope]))
+
+
+@conv("ConstantPadNdBackward0")
+def _pad(ctx, n):
+    """F.pad's (last dim first, before/after pairs; negative crops) as ONNX Pad's (all begins, all ends)."""
+    x = n.args[0]
+    nd = len(x.shape)
+    pads = list(n.kwargs["pads"])
+    begin, end = [0] * nd, [0] * nd
+    for i in range(len(pads) // 2):
+        begin[nd - 1 - i], end[nd - 1 - i] = pads[2 * i], pads[2 * i + 1]
+    value = n.kwargs.get("value") or 0
+    ctx.bind(n, ctx.add("Pad", [ctx.operand(x), ctx.ints(begin + end), _c(ctx, n, value)], mode="constant"))
+
+
+@conv("RepeatBackward0")
+def _repeat(ctx, n):
+    x = n.args[0]
+    reps = list(n.kwargs["reps"])
+    name = ctx.operand(x)
+    extra = len(reps) - len(x.shape)
+    if extra > 0:
+        name = ctx.add("Unsqueeze", [name, ctx.initializer(np.arange(extra, dtype=np.int64))])
+    ctx.bind(n, ctx.add("Tile", [name, ctx.ints(reps)]))
+
+
+@conv("FlipBackward0")
+def _flip(ctx, n):
+    x = n.args[0]
+    axes = n.kwargs["axes"]
+    axes = [int(a) % len(x.shape) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
+    k = len(axes)
+    ctx.bind(n, ctx.add("Slice", [ctx.operand(x), ctx.ints([-1] * k), ctx.ints([-_INT_MAX] * k), ctx.ints(axes),
+                                  ctx.ints([-1] * k)]))
+
+
+@conv("GatherBackward0")
+def _gather(ctx, n):
+    x = n.args[0]
+    idx = n.kwargs.get("index", n.args[1] if len(n.args) > 1 else None)
+    ind = ctx.operand(idx)
+    if _value_dtype(idx) not in (None, np.dtype(np.int64)):
+        ind = ctx.add("Cast", [ind], to=7)
+    ctx.bind(n, ctx.add("GatherElements", [ctx.operand(x), ind], axis=int(n.kwargs["axis"])))
+
+
 @conv("WhereBackward0")
 def _where(ctx, n):
     cond, a, b = n.args[:3]
@@ -496,8 +620,52 @@ def _mean(ctx, n):
 @conv("AmaxBackward0")
 def _amax(ctx, n):
     kw = n.kwargs
-    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceMax", 18,
+    op = "ReduceMax" if kw.get("is_max", True) else "ReduceMin"
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), op, 18, keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("MaxBackward0")
+def _max_dim(ctx, n):
+    """max/min along one dim: (values, indices)."""
+    kw = n.kwargs
+    axis, keep, is_max = int(kw["axis"]), int(bool(kw.get("keepdims"))), kw.get("is_max", True)
+    x = ctx.operand(n.args[0])
+    vals = ctx.axes([x], [axis], "ReduceMax" if is_max else "ReduceMin", 18, keepdims=keep)
+    idx = ctx.add("ArgMax" if is_max else "ArgMin", [x], axis=axis, keepdims=keep)
+    ctx.bind(n, vals, idx)
+
+
+@conv("VarBackward0")
+def _var(ctx, n):
+    kw = n.kwargs
+    dt = _dtype(n)
+    x = ctx.operand(n.args[0])
+    axes = kw.get("axes")
+    axes = list(range(len(n.args[0].shape))) if axes is None else \
+        [int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
+    xc = ctx.add("Sub", [x, ctx.axes([x], axes, "ReduceMean", 18, keepdims=1)])
+    ss = ctx.axes([ctx.add("Mul", [xc, xc])], axes, "ReduceSum", 13, keepdims=int(bool(kw.get("keepdims"))))
+    denom = ctx.add("Cast", [ctx.add("Sub", [ctx.ints([kw["n"]]), ctx.initializer(np.asarray([kw["correction"]],
+                                                                                           np.int64))])],
+                    to=_onnx_type(dt))
+    denom = ctx.add("Max", [denom, ctx.initializer(np.zeros(1, dt))])
+    v = ctx.add("Div", [ss, ctx.add("Reshape", [denom, ctx.initializer(np.asarray([], np.int64))])])
+    ctx.bind(n, ctx.add("Sqrt", [v]) if n.target.__name__ == "StdBackward0" else v)
+
+
+@conv("LogsumexpBackward0")
+def _logsumexp(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceLogSumExp", 18,
                          keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("CumsumBackward0")
+def _cumsum(ctx, n):
+    x = ctx.operand(n.args[0])
+    if np.dtype(n.args[0].dtype) != _dtype(n):
+        x = ctx.add("Cast", [x], to=_onnx_type(_dtype(n)))
+    ctx.bind(n, ctx.add("CumSum", [x, ctx.initializer(np.asarray(int(n.kwargs["axis"]), np.int64))]))
 
 
 @conv("SoftmaxBackward0")
@@ -518,8 +686,6 @@ def _norm(ctx, n):
     axes, eps = tuple(kw["axes"]), float(kw["eps"])
     stats = kw.get("stats")
     nd = len(x.shape)
-    if kw.get("inner_shape") is not None:
-        raise OnnxExporterError("group norm is not exported")
     if stats is not None:  # batch norm in eval mode: the running statistics
         c = x.shape[1]
         mean, var = (np.asarray(ctx.array(s), dt).reshape(-1) for s in stats)
@@ -530,9 +696,15 @@ def _norm(ctx, n):
         ctx.bind(n, ctx.add("BatchNormalization", [ctx.operand(x), scale, bias, ctx.initializer(mean),
                                                     ctx.initializer(var)], epsilon=eps))
         return
-    if axes != tuple(range(nd - len(axes), nd)) or kw.get("stats_out") is not None:
+    if kw.get("stats_out") is not None:
         raise OnnxExporterError("batch norm in training mode is not exported: call model.eval() first")
-    norm_shape = x.shape[nd - len(axes):]
+    norm_shape = tuple(x.shape[nd - len(axes):])
+    wshape = tuple(kw.get("wshape") or ())
+    if kw.get("inner_shape") is not None or axes != tuple(range(nd - len(axes), nd)) or \
+            (w is not None or b is not None) and not (wshape[len(wshape) - len(axes):] == norm_shape and
+                                                      all(d == 1 for d in wshape[:len(wshape) - len(axes)])):
+        _general_norm(ctx, n)  # instance and group norm: weights per channel, not per normalised element
+        return
     scale = ctx.operand(w) if w is not None else ctx.initializer(np.ones(norm_shape, dt))
     if w is not None and tuple(w.shape) != tuple(norm_shape):
         scale = ctx.add("Reshape", [scale, ctx.ints(norm_shape)])
@@ -551,6 +723,28 @@ def _norm(ctx, n):
     rstd = ctx.add("Reciprocal", [ctx.add("Sqrt", [ctx.add("Add", [var, ctx.initializer(np.asarray(eps, dt))])])])
     y = ctx.add("Mul", [ctx.add("Mul", [xc, rstd]), scale])
     ctx.bind(n, ctx.add("Add", [y, ins[2]]) if b is not None else y)
+
+
+def _general_norm(ctx, n):
+    """Group and instance norm (and any other axes): the input viewed as ``inner_shape``, its statistics over
+    ``axes``, then weight and bias viewed as ``wshape``, and the result in the input's shape."""
+    x, w, b = n.args[:3]
+    kw = n.kwargs
+    dt = _dtype(n)
+    xs = ctx.operand(x)
+    inner = kw.get("inner_shape")
+    v = ctx.add("Reshape", [xs, ctx.ints(inner)]) if inner is not None else xs
+    axes = [int(a) for a in kw["axes"]]
+    xc = ctx.add("Sub", [v, ctx.axes([v], axes, "ReduceMean", 18, keepdims=1)])
+    var = ctx.axes([ctx.add("Mul", [xc, xc])], axes, "ReduceMean", 18, keepdims=1)
+    y = ctx.add("Div", [xc, ctx.add("Sqrt", [ctx.add("Add", [var, ctx.initializer(np.asarray(kw["eps"], dt))])])])
+    if w is not None:
+        y = ctx.add("Mul", [y, ctx.add("Reshape", [ctx.operand(w), ctx.ints(kw["wshape"])])])
+    if b is not None:
+        y = ctx.add("Add", [y, ctx.add("Reshape", [ctx.operand(b), ctx.ints(kw["wshape"])])])
+    if inner is not None:
+        y = ctx.add("Reshape", [y, ctx.add("Shape", [xs])])
+    ctx.bind(n, y)
 
 
 # -- embedding, attention ------------------------------------------------------------------------------------
