@@ -231,3 +231,23 @@ def test_default_input_names_are_forward_parameters_and_unknown_axes_are_refused
     # a name that is no input or output: PyTorch warns and exports a fixed axis; dynagrad refuses
     with pytest.raises(torch.onnx.errors.OnnxExporterError, match=r"dynamic_axes names \['input'\]"):
         torch.onnx.export(m, args, dynamic_axes={"input": {0: "seq"}})
+
+
+def test_training_mode_and_verify():
+    m = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout(0.5), torch.nn.BatchNorm1d(3))
+    m[2].eval()  # a frozen submodule: its own flag comes back as it was
+    x = torch.randn(4, 3)
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match=r"dropout in training mode.*model.eval\(\)"):
+        torch.onnx.export(m, (x,))  # dynamo=True keeps the model's mode, as PyTorch's dynamo exporter
+    buf = io.BytesIO()
+    assert torch.onnx.export(m, (x,), buf, dynamo=False, verify=True) is None  # legacy: eval mode for the export
+    assert m.training and m[1].training and not m[2].training
+    sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    m.eval()
+    np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0], m(x).detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match="TRAINING is not supported"):
+        torch.onnx.export(m, (x,), training=torch.onnx.TrainingMode.TRAINING, dynamo=False)
+    prog = torch.onnx.export(m, (x,), verify=True)
+    prog.optimize()
+    assert torch.onnx.TrainingMode.EVAL == 0 and torch.onnx.OperatorExportTypes.ONNX == 0

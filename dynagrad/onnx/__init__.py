@@ -22,6 +22,7 @@ loads it.
 """
 from __future__ import annotations
 
+import enum
 import logging
 import os
 
@@ -29,7 +30,26 @@ from . import errors
 from ._program import ONNXProgram
 from .errors import OnnxExporterError
 
-__all__ = ["export", "is_in_onnx_export", "OnnxExporterError", "ONNXProgram", "errors"]
+__all__ = ["export", "is_in_onnx_export", "OnnxExporterError", "ONNXProgram", "errors", "TrainingMode",
+           "OperatorExportTypes"]
+
+
+class TrainingMode(enum.IntEnum):
+    """``training=`` of the legacy exporter (``dynamo=False``): EVAL exports in eval mode (the default),
+    PRESERVE in the model's own mode; TRAINING is refused (dynagrad exports inference graphs)."""
+
+    EVAL = 0
+    PRESERVE = 1
+    TRAINING = 2
+
+
+class OperatorExportTypes(enum.IntEnum):
+    """``operator_export_type=``: only ONNX (standard operators) is supported."""
+
+    ONNX = 0
+    ONNX_ATEN = 1
+    ONNX_ATEN_FALLBACK = 2
+    ONNX_FALLTHROUGH = 3
 
 log = logging.getLogger("dynagrad.onnx")
 _exporting = [False]
@@ -85,22 +105,50 @@ def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool 
         raise OnnxExporterError("custom_opsets: dynagrad exports only the standard ONNX domain")
     if export_modules_as_functions:
         raise OnnxExporterError("export_modules_as_functions is not supported: modules are inlined")
-    if training is not None and getattr(training, "name", str(training)).upper().endswith("TRAINING"):
-        raise OnnxExporterError("training=TrainingMode.TRAINING is not supported: export in eval mode")
+    mode = _mode_name(training)
+    if mode == "TRAINING":
+        raise OnnxExporterError("training=TrainingMode.TRAINING is not supported: dynagrad exports inference "
+                                "graphs (call model.eval(), or leave training at its default)")
+    if operator_export_type is not None and _mode_name(operator_export_type) not in ("ONNX", "0"):
+        raise OnnxExporterError(f"operator_export_type={operator_export_type}: only OperatorExportTypes.ONNX "
+                                f"(standard operators) is supported")
+    if custom_translation_table:
+        raise OnnxExporterError("custom_translation_table maps PyTorch's ATen ops to ONNX Script functions; "
+                                "dynagrad has no ATen ops to map")
+    # the legacy exporter (dynamo=False) exports in eval mode unless told to preserve the model's; the
+    # modules' own flags are put back afterwards
+    modes = None
+    if not dynamo and mode in (None, "EVAL") and hasattr(model, "modules") and hasattr(model, "train"):
+        modes = [(mod, mod.training) for mod in model.modules()]
+        model.train(False)
     _exporting[0] = True
     try:
         proto = export_model(model, args, kw, input_names=input_names, output_names=output_names,
                              dynamic_axes=dynamic_axes, dynamic_shapes=dynamic_shapes,
                              opset=opset_version or 20, fold=do_constant_folding, verbose=bool(verbose),
                              export_params=export_params)
+        prog = ONNXProgram(proto)
+        if verify:  # in the mode the model was exported in
+            _exporting[0] = False
+            prog.verify(model, args, kw)
     finally:
         _exporting[0] = False
+        for mod, was in modes or ():
+            mod.training = was
     if keep_initializers_as_inputs:
         proto = initializers_as_inputs(proto)
+        prog = ONNXProgram(proto)
     if f is not None:
         import onnx
         if isinstance(f, (str, bytes)) or hasattr(f, "__fspath__"):
             onnx.save(proto, os.fspath(f))
         else:
             f.write(proto.SerializeToString())
-    return ONNXProgram(proto) if dynamo else None
+    return prog if dynamo else None
+
+
+def _mode_name(x) -> str | None:
+    if x is None:
+        return None
+    name = getattr(x, "name", None)
+    return str(name if name is not None else x).split(".")[-1].upper()

@@ -407,6 +407,12 @@ def _gather(ctx, n):
     ctx.bind(n, ctx.add("GatherElements", [ctx.operand(x), ind], axis=int(n.kwargs["axis"])))
 
 
+@conv("NativeDropoutBackward0")
+def _dropout(ctx, n):
+    raise OnnxExporterError(f"dynagrad.onnx.export: dropout in training mode is not exported: call model.eval() "
+                            f"first, or export with dynamo=False (which exports in eval mode) (at {_site(n)})")
+
+
 @conv("WhereBackward0")
 def _where(ctx, n):
     cond, a, b = n.args[:3]
