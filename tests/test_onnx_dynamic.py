@@ -506,3 +506,14 @@ def test_more_layers_at_other_sizes(which):
         axes = {"x": {0: "b", 3: "w"}}
     m = init_from_numpy(m, 21).eval()
     _check_sizes(m, make, ["x"], axes)
+
+
+@pytest.mark.parametrize("kind", ["tanh", "relu", "lstm", "gru", "lstm_proj"])
+def test_recurrent_float64_as_scan(kind):
+    # onnxruntime runs ONNX's RNN/GRU/LSTM in float32 only: float64 layers become Scans of PyTorch's cell
+    m = init_from_numpy(Recurrent(kind, num_layers=2, bidirectional=True), 22).double().eval()
+    rng = np.random.default_rng(23)
+    sess = _session(m, (torch.from_numpy(rng.standard_normal((5, 3, 4))),), input_names=["x"],
+                    dynamic_axes={"x": {0: "seq", 1: "batch"}})
+    for t, b in [(5, 3), (8, 1), (2, 4)]:
+        _run_at(sess, m, (torch.from_numpy(rng.standard_normal((t, b, 4))),), rtol=1e-12, atol=1e-12)

@@ -4,8 +4,9 @@ dynagrad runs one layer and direction as one primitive on the packed ``(T*B, I)`
 ONNX operator on ``(T, B, I)`` (``T`` taken as -1, ``B`` read from the initial state's shape, so nothing
 about either size is baked in). PyTorch's gate order is converted to ONNX's: LSTM (i, f, g, o) to
 (i, o, f, c), GRU (r, z, n) to (z, r, h) with ``linear_before_reset=1`` (PyTorch's reset gate multiplies
-``W_hn h + b_hn``). ONNX's LSTM has no output projection, so an LSTM with ``proj_size`` becomes a ``Scan``
-whose body is one step of the projected cell.
+``W_hn h + b_hn``). ONNX's LSTM has no output projection, and onnxruntime runs the recurrent operators in
+float32 only, so an LSTM with ``proj_size`` and any layer in another dtype becomes a ``Scan`` whose body is
+one step of PyTorch's cell.
 """
 from __future__ import annotations
 
@@ -67,8 +68,8 @@ def recurrent(ctx: Ctx, n) -> None:
         shape = ctx.add("Concat", [ctx.initializer(np.asarray([-1], np.int64)), _dim(ctx, h0s, 0),
                                    ctx.initializer(np.asarray([n_in], np.int64))], axis=0)
         x3 = ctx.add("Reshape", [xs, shape])
-    if proj:
-        y3, h_n, c_n = _projected_lstm(ctx, n, x3, h0s, ctx.operand(c0), reverse, hid)
+    if proj or np.dtype(n.out.dtype) != np.float32:  # onnxruntime runs ONNX's recurrent ops in float32 only
+        y3, h_n, c_n = _scan_layer(ctx, n, x3, h0s, ctx.operand(c0) if mode == "LSTM" else None, reverse, mode, hid)
     else:
         idx = _rows(_ORDER[mode], hid)
         ins = [x3, _gathered(ctx, w_ih, idx), _gathered(ctx, w_hh, idx)]
@@ -99,39 +100,67 @@ def recurrent(ctx: Ctx, n) -> None:
     ctx.bind(n, y, h_n, c_n) if mode == "LSTM" else ctx.bind(n, y, h_n)
 
 
-def _projected_lstm(ctx: Ctx, n, x3: str, h0: str, c0: str, reverse: bool, hid: int):
-    """An LSTM with ``proj_size`` as a Scan over time: (Y (T, B, P), h_n, c_n)."""
+def _scan_layer(ctx: Ctx, n, x3: str, h0: str, c0: str | None, reverse: bool, mode: str, hid: int):
+    """One layer as a Scan over time, its body one step of PyTorch's cell: (Y (T, B, H), h_n, c_n or None).
+    For what ONNX's recurrent operators cannot do (LSTM projections) or onnxruntime does not run (float64)."""
     _, _, _, w_ih, w_hh, b_ih, b_hh, w_hr = n.args[:8]
+    proj = w_hr is not None and not isinstance(w_hr, str)
     dt = np.dtype(n.out.dtype)
-    elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}.get(dt)
+    elem = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE,
+            np.dtype(np.float16): TensorProto.FLOAT16}.get(dt)
     if elem is None:
-        raise UnsupportedOperatorError(f"dynagrad.onnx.export: an LSTM with proj_size in {dt} (at {_site(n)})")
-    # the input projection of every step in one MatMul, outside the loop
-    xw = ctx.add("MatMul", [x3, ctx.transposed(w_ih)])
+        raise UnsupportedOperatorError(f"dynagrad.onnx.export: a recurrent layer in {dt} (at {_site(n)})")
+    xw = ctx.add("MatMul", [x3, ctx.transposed(w_ih)])  # every step's input projection in one MatMul
     if b_ih is not None:
-        xw = ctx.add("Add", [xw, ctx.add("Add", [ctx.operand(b_ih), ctx.operand(b_hh)])])
+        xw = ctx.add("Add", [xw, ctx.operand(b_ih)])
     whh = ctx.transposed(w_hh)
-    whr = ctx.transposed(w_hr)
+    bhh = ctx.operand(b_hh) if b_hh is not None else None
+    whr = ctx.transposed(w_hr) if proj else None
+    lstm = mode == "LSTM"
     outer = ctx.nodes
     ctx.nodes = []
-    h_in, c_in, x_in = ctx.fresh("h_in"), ctx.fresh("c_in"), ctx.fresh("x_in")
-    g = ctx.add("Add", [x_in, ctx.add("MatMul", [h_in, whh])])
-    i, f, gg, o = ctx.add("Split", [g, ctx.initializer(np.asarray([hid] * 4, np.int64))], n_out=4, axis=1)
-    c = ctx.add("Add", [ctx.add("Mul", [ctx.add("Sigmoid", [f]), c_in]),
-                        ctx.add("Mul", [ctx.add("Sigmoid", [i]), ctx.add("Tanh", [gg])])])
-    h = ctx.add("MatMul", [ctx.add("Mul", [ctx.add("Sigmoid", [o]), ctx.add("Tanh", [c])]), whr])
-    h_out, c_out, y_out = ctx.fresh("h_out"), ctx.fresh("c_out"), ctx.fresh("y_out")
-    ctx.nodes += [helper.make_node("Identity", [h], [h_out]), helper.make_node("Identity", [c], [c_out]),
-                  helper.make_node("Identity", [h], [y_out])]
-    body_nodes = ctx.nodes
+    h_in, x_in = ctx.fresh("h_in"), ctx.fresh("x_in")
+    c_in = ctx.fresh("c_in") if lstm else None
+    gh = ctx.add("MatMul", [h_in, whh])
+    if bhh is not None:
+        gh = ctx.add("Add", [gh, bhh])
+    sizes = lambda k: ctx.initializer(np.asarray([hid] * k, np.int64))  # noqa: E731
+    if mode in ("RNN_TANH", "RNN_RELU"):
+        h = ctx.add("Tanh" if mode == "RNN_TANH" else "Relu", [ctx.add("Add", [x_in, gh])])
+    elif mode == "GRU":
+        xr, xz, xn = ctx.add("Split", [x_in, sizes(3)], n_out=3, axis=1)
+        hr, hz, hn = ctx.add("Split", [gh, sizes(3)], n_out=3, axis=1)
+        r = ctx.add("Sigmoid", [ctx.add("Add", [xr, hr])])
+        z = ctx.add("Sigmoid", [ctx.add("Add", [xz, hz])])
+        nn = ctx.add("Tanh", [ctx.add("Add", [xn, ctx.add("Mul", [r, hn])])])
+        h = ctx.add("Add", [ctx.add("Mul", [ctx.add("Sub", [h_in, nn]), z]), nn])
+    else:
+        g = ctx.add("Add", [x_in, gh])
+        i, f, gg, o = ctx.add("Split", [g, sizes(4)], n_out=4, axis=1)
+        c = ctx.add("Add", [ctx.add("Mul", [ctx.add("Sigmoid", [f]), c_in]),
+                            ctx.add("Mul", [ctx.add("Sigmoid", [i]), ctx.add("Tanh", [gg])])])
+        h = ctx.add("Mul", [ctx.add("Sigmoid", [o]), ctx.add("Tanh", [c])])
+        if proj:
+            h = ctx.add("MatMul", [h, whr])
+    h_out, y_out = ctx.fresh("h_out"), ctx.fresh("y_out")
+    body_nodes = ctx.nodes + [helper.make_node("Identity", [h], [h_out]), helper.make_node("Identity", [h], [y_out])]
+    states_in, states_out = [h_in], [h_out]
+    if lstm:
+        c_out = ctx.fresh("c_out")
+        body_nodes.append(helper.make_node("Identity", [c], [c_out]))
+        states_in.append(c_in)
+        states_out.append(c_out)
     ctx.nodes = outer
     vi = lambda name: helper.make_tensor_value_info(name, elem, None)  # noqa: E731
-    body = helper.make_graph(body_nodes, ctx.fresh("lstm_step"), [vi(h_in), vi(c_in), vi(x_in)],
-                             [vi(h_out), vi(c_out), vi(y_out)])
+    body = helper.make_graph(body_nodes, ctx.fresh("step"), [vi(v) for v in states_in + [x_in]],
+                             [vi(v) for v in states_out + [y_out]])
     d = [1 if reverse else 0]
-    h_n, c_n, y = ctx.add("Scan", [h0, c0, xw], n_out=3, body=body, num_scan_inputs=1,
-                          scan_input_directions=d, scan_output_directions=d)
-    return y, h_n, c_n
+    inits = [h0, c0] if lstm else [h0]
+    outs = ctx.add("Scan", inits + [xw], n_out=len(inits) + 1, body=body, num_scan_inputs=1,
+                   scan_input_directions=d, scan_output_directions=d)
+    if lstm:
+        return outs[2], outs[0], outs[1]
+    return outs[1], outs[0], None
 
 
 for _name in ("RNNTanhLayerBackward0", "GRULayerBackward0", "LSTMLayerBackward0"):
