@@ -95,8 +95,14 @@ def test_seq2seq_inference_gru_cells():
 
 def test_training_mode_batchnorm_is_refused():
     m = ResNet(width=8).train()
+    before = {k: v.clone() for k, v in m.state_dict().items()}
     with pytest.raises(RuntimeError, match="eval"):
         torch.onnx.export(m, (torch.randn(2, 3, 112, 112),), io.BytesIO())
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match=r"batch norm in training mode.*model.eval\(\)"):
+        torch.onnx.export(m, (torch.randn(2, 3, 112, 112),), input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    # the traces ran the model, but its running statistics and counters are as they were
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
 
 
 # -- torch.onnx.export's signature and results ---------------------------------------------------------------------

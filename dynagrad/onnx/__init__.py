@@ -117,6 +117,9 @@ def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool 
                                 "dynagrad has no ATen ops to map")
     # the legacy exporter (dynamo=False) exports in eval mode unless told to preserve the model's; the
     # modules' own flags are put back afterwards
+    # tracing runs the model: what its forward changes in place (running statistics, a step counter) is put
+    # back afterwards, so exporting leaves the model as it was
+    buffers = [(b, b._data.copy()) for b in model.buffers()] if hasattr(model, "buffers") else []
     modes = None
     if not dynamo and mode in (None, "EVAL") and hasattr(model, "modules") and hasattr(model, "train"):
         modes = [(mod, mod.training) for mod in model.modules()]
@@ -135,6 +138,11 @@ def export(model, args=(), f=None, *, kwargs: dict | None = None, verbose: bool 
         _exporting[0] = False
         for mod, was in modes or ():
             mod.training = was
+        for b, data in buffers:
+            if b._data.shape == data.shape and b._data.dtype == data.dtype:
+                b._data[...] = data
+            else:
+                b._data = data
     if keep_initializers_as_inputs:
         proto = initializers_as_inputs(proto)
         prog = ONNXProgram(proto)

@@ -50,6 +50,8 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
         opset = 13
     flat, spec, result, tr = _trace(model, args, kwargs)
     g = tr.graph
+    from ._ops import check_inference
+    check_inference(g)
     _dynamic.lift_constants(g)
     tensor_pos = [i for i, x in enumerate(flat) if isinstance(x, Tensor)]
     input_names = list(input_names or [])

@@ -413,6 +413,21 @@ def _dropout(ctx, n):
                             f"first, or export with dynamo=False (which exports in eval mode) (at {_site(n)})")
 
 
+def check_inference(g) -> None:
+    """Refuse training-mode layers before anything else looks at the graph (their batch statistics and random
+    masks are what would otherwise differ between traces)."""
+    for n in g.nodes:
+        if n.op != "op":
+            continue
+        names = {c.__name__ for c in n.target.__mro__}
+        if "NativeDropoutBackward0" in names:
+            _dropout(None, n)
+        if "NativeLayerNormBackward0" in names and n.kwargs.get("stats_out") is not None:
+            raise OnnxExporterError(f"dynagrad.onnx.export: batch norm in training mode is not exported: call "
+                                    f"model.eval() first, or export with dynamo=False (which exports in eval "
+                                    f"mode) (at {_site(n)})")
+
+
 @conv("WhereBackward0")
 def _where(ctx, n):
     cond, a, b = n.args[:3]
