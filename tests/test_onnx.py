@@ -257,3 +257,55 @@ def test_training_mode_and_verify():
     prog = torch.onnx.export(m, (x,), verify=True)
     prog.optimize()
     assert torch.onnx.TrainingMode.EVAL == 0 and torch.onnx.OperatorExportTypes.ONNX == 0
+
+
+SCRIPT = '''
+import numpy as np
+import onnxruntime as ort
+import torch
+import torch.nn as nn
+
+
+class RNNModel(nn.Module):  # the word language model example's shape
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Embedding(30, 8)
+        self.rnn = nn.LSTM(8, 12, 2, dropout=0.2)
+        self.decoder = nn.Linear(12, 30)
+
+    def forward(self, input, hidden):
+        output, hidden = self.rnn(self.encoder(input), hidden)
+        return self.decoder(output), hidden
+
+
+torch.manual_seed(0)
+model = RNNModel()
+hidden = (torch.zeros(2, 4, 12), torch.zeros(2, 4, 12))
+dummy = torch.randint(0, 30, (6, 4))
+torch.onnx.export(model, (dummy, hidden), "model.onnx", export_params=True, opset_version=11,
+                  do_constant_folding=True, input_names=["input", "h0", "c0"], output_names=["output", "hn", "cn"],
+                  dynamic_axes={"input": {0: "seq", 1: "batch"}, "h0": {1: "batch"}, "c0": {1: "batch"},
+                                "output": {0: "seq", 1: "batch"}}, dynamo=False)
+model.eval()
+sess = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+x = torch.randint(0, 30, (9, 3))
+h = (torch.randn(2, 3, 12), torch.randn(2, 3, 12))
+outs = sess.run(None, {"input": x.numpy(), "h0": h[0].numpy(), "c0": h[1].numpy()})
+with torch.no_grad():
+    ref, (hn, cn) = model(x, h)
+print("max error", max(float(np.abs(o - r.numpy()).max()) for o, r in zip(outs, (ref, hn, cn))))
+'''
+
+
+def test_pytorch_export_script_under_dynagrad_run(tmp_path):
+    import os
+    import subprocess
+    import sys
+    (tmp_path / "export.py").write_text(SCRIPT)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-m", "dynagrad.cli", "run", "export.py"], capture_output=True, text=True,
+                       cwd=tmp_path, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    err = float(r.stdout.split("max error")[-1])
+    assert err < 1e-5
