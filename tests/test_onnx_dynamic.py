@@ -492,7 +492,24 @@ class Shapes(nn.Module):
         return F.pad(y, (1, 1), value=0.5), y.flatten(1).unsqueeze(0).squeeze(0)
 
 
-@pytest.mark.parametrize("which", ["reductions", "activations", "shapes"])
+class Vision(nn.Module):
+    """Transposed convolution, upsampling, pools (ceil mode, adaptive), F.normalize and a size used as a number,
+    at other batch sizes, heights and widths."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.up = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1)
+
+    def forward(self, x):
+        y = F.relu(self.bn(self.conv(x)))
+        p = F.avg_pool2d(self.up(y) + F.interpolate(y[:, :2], scale_factor=2, mode="nearest"), 2)
+        z = F.adaptive_avg_pool2d(F.max_pool2d(p, 3, 2, ceil_mode=True), (1, 1)).flatten(1)
+        return F.normalize(p.flatten(2), dim=-1) * p.size(3), z / x.size(2)
+
+
+@pytest.mark.parametrize("which", ["reductions", "activations", "shapes", "vision"])
 def test_more_layers_at_other_sizes(which):
     rng = np.random.default_rng(20)
     if which == "reductions":
@@ -501,9 +518,15 @@ def test_more_layers_at_other_sizes(which):
     elif which == "activations":
         m, make = Activations(), lambda t, b: (torch.from_numpy(rng.standard_normal((b, t, 5)).astype(np.float32)),)
         axes = {"x": {0: "b", 1: "t"}}
-    else:
+    elif which == "shapes":
         m, make = Shapes(), lambda t, b: (torch.from_numpy(rng.standard_normal((b, 2, 6, t + 4)).astype(np.float32)),)
         axes = {"x": {0: "b", 3: "w"}}
+    else:
+        m = Vision()
+        m.train()
+        m(torch.randn(2, 3, 12, 12))  # running statistics of their own
+        make = lambda t, b: (torch.from_numpy(rng.standard_normal((b, 3, 2 * t + 4, 2 * t)).astype(np.float32)),)  # noqa: E731
+        axes = {"x": {0: "b", 2: "h", 3: "w"}}
     m = init_from_numpy(m, 21).eval()
     _check_sizes(m, make, ["x"], axes)
 
@@ -517,3 +540,14 @@ def test_recurrent_float64_as_scan(kind):
                     dynamic_axes={"x": {0: "seq", 1: "batch"}})
     for t, b in [(5, 3), (8, 1), (2, 4)]:
         _run_at(sess, m, (torch.from_numpy(rng.standard_normal((t, b, 4))),), rtol=1e-12, atol=1e-12)
+
+
+class PoolFlatten(nn.Module):
+    def forward(self, x):
+        return F.avg_pool2d(x, 2).flatten(1)  # 3 * (h // 2): a floor of the axis, which the graph cannot follow
+
+
+def test_floor_of_an_axis_is_refused_not_guessed():
+    with pytest.raises(torch.onnx.errors.OnnxExporterError, match=r"'h' cannot be honoured: .*test_onnx_dynamic"):
+        torch.onnx.export(PoolFlatten(), (torch.randn(2, 3, 8, 6),), input_names=["x"], dynamic_axes={"x": {2: "h"}})
+    _check_sizes(PoolFlatten(), lambda t, b: (torch.randn(b, 3, 8, 6),), ["x"], {"x": {0: "b"}})

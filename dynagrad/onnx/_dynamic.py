@@ -197,6 +197,11 @@ def lift_constants(g: Graph) -> None:
             step = int(a[1]) - int(a[0])
             if np.array_equal(a, int(a[0]) + step * np.arange(a.size, dtype=np.int64)):
                 n.op, n.args, n.kwargs = "range", (int(a[0]), int(a.size), step, a.dtype.str), {}
+            else:  # nearest-neighbour upsampling's source rows at an integer scale: i // q
+                for q in range(2, 9):
+                    if np.array_equal(a, np.arange(a.size) // q):
+                        n.op, n.args, n.kwargs = "rdiv", (int(a.size), q, a.dtype.str), {}
+                        break
         elif a.ndim == 2 and a.dtype.kind in "bf":
             form = _tri_form(a)
             if form is not None:
@@ -212,6 +217,9 @@ def lifted_value(n) -> np.ndarray:
     if n.op == "range":
         start, count, step, dt = n.args
         return (start + step * np.arange(count)).astype(np.dtype(dt))
+    if n.op == "rdiv":
+        count, q, dt = n.args
+        return (np.arange(count) // q).astype(np.dtype(dt))
     shape, k, lo, hi, dt = n.args
     return np.where(np.tri(shape[0], shape[1], k, bool), lo, hi).astype(np.dtype(dt))
 
@@ -243,7 +251,7 @@ def _where(g: Graph, i: int) -> str:
 
 def _describe(g: Graph, i: int) -> str:
     n = g.nodes[i]
-    if n.op in ("const", "full", "range", "tri"):
+    if n.op in ("const", "full", "range", "rdiv", "tri"):
         return f"a constant {n.out.describe()} made while tracing"
     if n.op == "guard":
         return f"a Python value read from a tensor ({n.meta.get('kind')})"
@@ -340,12 +348,25 @@ def generalise(model, args, kwargs, flat, g: Graph, dyn: dict, trace, unflatten)
         for b in entries[1:]:
             if a0[0] != b[0] or a0[1] != b[1] or a0[4] != b[4] or a0[5] != b[5]:
                 _refuse(g, k, order, "depends on their sizes in a way the graph cannot compute")
+        derived = _DERIVED.get(getattr(g.nodes[k].target, "__name__", None), ()) if a0[0] == "op" else ()
         for part in (2, 3):
-            ok = _match3(a0[part], [b[part] for b in entries[1:]], (k, "args" if part == 2 else "kwargs"), subs,
-                         example, points)
+            here = [e[part] for e in entries]
+            if part == 3 and derived:
+                here = [_blank(t, derived) for t in here]
+            ok = _match3(here[0], here[1:], (k, "args" if part == 2 else "kwargs"), subs, example, points)
             if not ok:
                 _refuse(g, k, order, "depends on their sizes in a way the graph cannot compute")
     symbolic.apply(g, subs)
+
+
+# keyword arguments that record a size the ONNX operator computes itself (a pooling's output size): left out
+# of the comparison, and not read by the converters
+_DERIVED = {"AvgPoolBackward": ("out",), "_ConvTransposeBackward": ("out",)}
+
+
+def _blank(template, keys):
+    """A kwargs template (``("dict", (key, value), ...)``) with the entries named in ``keys`` blanked."""
+    return tuple((e[0], None) if isinstance(e, tuple) and e and e[0] in keys else e for e in template)
 
 
 def _first_mismatch(sig0, sig1) -> int:

@@ -172,7 +172,7 @@ def _known_values(g: Graph, fold: bool) -> dict:
             known[n.out.id] = np.asarray(n.target)
         elif n.op == "ext":
             known[n.out.id] = np.asarray(n.target._data)
-        elif n.op in ("full", "range", "tri") and not n.meta.get("symbolic"):
+        elif n.op in ("full", "range", "rdiv", "tri") and not n.meta.get("symbolic"):
             known[n.out.id] = _dynamic.lifted_value(n)
         elif fold and n.op in ("op", "np") and not n.meta.get("symbolic"):
             ins = n.inputs()

@@ -66,6 +66,10 @@ class Ctx:
             return name
         if isinstance(x, np.ndarray):
             return self.initializer(x)
+        if isinstance(x, Sym):  # a size used as a number (``x / x.size(1)``): read from the input's shape
+            scalar = self.add("Squeeze", [self.sym(x), self.initializer(np.asarray([0], np.int64))])
+            return scalar if dtype is None or np.dtype(dtype) == np.int64 else \
+                self.add("Cast", [scalar], to=_onnx_type(np.dtype(dtype)))
         return self.initializer(np.asarray(x, dtype=dtype))
 
     def bind(self, n: Node, *names) -> None:
@@ -205,7 +209,16 @@ def _tri(ctx, n):
     ctx.bind(n, ctx.add("Where", [mask, lo, hi]))
 
 
-LIFTED = {"full": _full, "range": _range, "tri": _tri}
+def _rdiv(ctx, n):
+    count, q, dt = n.args
+    zero, one = ctx.initializer(np.asarray(0, np.int64)), ctx.initializer(np.asarray(1, np.int64))
+    rows = ctx.add("Range", [zero, _scalar(ctx, count), one])
+    rows = ctx.add("Div", [rows, ctx.initializer(np.asarray(q, np.int64))])
+    dt = np.dtype(dt)
+    ctx.bind(n, rows if dt == np.int64 else ctx.add("Cast", [rows], to=_onnx_type(dt)))
+
+
+LIFTED = {"full": _full, "range": _range, "rdiv": _rdiv, "tri": _tri}
 
 
 # -- elementwise ----------------------------------------------------------------------------------------------
@@ -493,6 +506,23 @@ def _conv(ctx, n):
                         pads=[p[0] for p in pads] + [p[1] for p in pads]))
 
 
+@conv("_ConvTransposeBackward")
+def _conv_transpose(ctx, n):
+    x, w, b = n.args[:3]
+    kw = n.kwargs
+    pads = [tuple(p) for p in kw["pads"]]
+    K = w.shape[2:]
+    # the traced output size gives output_padding (a module constant, so it holds at every input size)
+    extra = []
+    for i, k in enumerate(K):
+        full = (x.shape[2 + i] - 1) * kw["stride"][i] + kw["dil"][i] * (k - 1) + 1
+        extra.append(int(n.out.shape[2 + i]) - (full - pads[i][0] - pads[i][1]))
+    ins = [ctx.operand(x), ctx.operand(w)] + ([ctx.operand(b)] if b is not None else [])
+    ctx.bind(n, ctx.add("ConvTranspose", ins, strides=list(kw["stride"]), dilations=list(kw["dil"]),
+                        group=int(kw["groups"]), pads=[p[0] for p in pads] + [p[1] for p in pads],
+                        output_padding=extra))
+
+
 @conv("MaxPoolWithIndicesBackward")
 def _maxpool(ctx, n):
     kw = n.kwargs
@@ -672,6 +702,13 @@ def _var(ctx, n):
     denom = ctx.add("Max", [denom, ctx.initializer(np.zeros(1, dt))])
     v = ctx.add("Div", [ss, ctx.add("Reshape", [denom, ctx.initializer(np.asarray([], np.int64))])])
     ctx.bind(n, ctx.add("Sqrt", [v]) if n.target.__name__ == "StdBackward0" else v)
+
+
+@conv("NormBackward1")
+def _norm2(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceL2", 18,
+                         keepdims=int(bool(kw.get("keepdims")))))
 
 
 @conv("LogsumexpBackward0")
