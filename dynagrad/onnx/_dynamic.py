@@ -298,9 +298,9 @@ def _variant_sizes(order: list, size: dict, first: dict | None = None) -> dict:
     return new
 
 
-def generalise(model, args, kwargs, flat, g: Graph, dyn: dict, trace, unflatten) -> None:
+def generalise(model, args, kwargs, flat, g: Graph, dyn: dict, trace, unflatten) -> list:
     """Make ``g`` (traced at the example sizes, constants lifted) follow the dynamic dimensions ``dyn``, or
-    raise OnnxExporterError naming what cannot."""
+    raise OnnxExporterError naming what cannot. Returns the outputs' dimensions (``_output_dims``)."""
     order: list = []
     size: dict = {}
     for i, dims in dyn.items():
@@ -314,7 +314,7 @@ def generalise(model, args, kwargs, flat, g: Graph, dyn: dict, trace, unflatten)
                 size[name] = n
     sig0 = symbolic.signature(g)
     keys = [(i, j) for i, dims in dyn.items() for j in dims]
-    sigs, points = [], []
+    sigs, points, out_shapes = [], [], []
     first = None
     for _ in range(2):
         new = _variant_sizes(order, size, first)
@@ -339,6 +339,8 @@ def generalise(model, args, kwargs, flat, g: Graph, dyn: dict, trace, unflatten)
                                  "size)")
         sigs.append(sig)
         points.append({(i, j): new[dyn[i][j]] for i, j in keys})
+        out = g2.output_node()
+        out_shapes.append([v.shape for v in out.args] if out is not None else [])
     example = {(i, j): size[dyn[i][j]] for i, j in keys}
     subs: dict = {}
     for k, entries in enumerate(zip(sig0, *sigs)):
@@ -357,6 +359,25 @@ def generalise(model, args, kwargs, flat, g: Graph, dyn: dict, trace, unflatten)
             if not ok:
                 _refuse(g, k, order, "depends on their sizes in a way the graph cannot compute")
     symbolic.apply(g, subs)
+    return _output_dims(g, out_shapes, example, points, {(i, j): dyn[i][j] for i, j in keys})
+
+
+def _output_dims(g: Graph, variants: list, example: dict, points: list, names: dict) -> list:
+    """Per output, its dimensions as ONNX shapes them: the size where all traces agree, the axis's name where
+    it is one (``seq``), else None (a size computed from the axes)."""
+    out = g.output_node()
+    dims = []
+    for k, v in enumerate(out.args if out is not None else []):
+        shape = []
+        for j, n in enumerate(v.shape or ()):
+            ys = [sh[k][j] if k < len(sh) and sh[k] is not None and j < len(sh[k]) else None for sh in variants]
+            if all(y == n for y in ys):
+                shape.append(n)
+                continue
+            e = _solve3(n, ys, example, points) if None not in ys else None
+            shape.append(names[e.syms[0]] if e is not None and len(e.syms) == 1 and e.k == 1 and e.c == 0 else None)
+        dims.append(shape)
+    return dims
 
 
 # keyword arguments that record a size the ONNX operator computes itself (a pooling's output size): left out

@@ -59,11 +59,12 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
         raise OnnxExporterError(f"{len(input_names)} input_names for {len(tensor_pos)} tensor inputs")
     input_names += _dynamic.leaf_names(model, args, kwargs)[len(input_names):]
     dyn = _dynamic.from_dynamic_axes(dynamic_axes, input_names, flat)
+    out_dims = None
     if dynamic_shapes is not None:
         for i, dims in _dynamic.from_dynamic_shapes(model, args, kwargs, dynamic_shapes, flat).items():
             dyn.setdefault(i, {}).update(dims)
     if dyn:
-        _dynamic.generalise(model, args, kwargs, flat, g, dyn, _graph, _unflatten)
+        out_dims = _dynamic.generalise(model, args, kwargs, flat, g, dyn, _graph, _unflatten)
     sites = {n.meta.get("where") for n in g.nodes if n.op == "guard" and not n.meta.get("free")}
     for site in sites:
         log.info("dynagrad.onnx.export: the model reads a tensor value at %s; the exported graph is fixed to "
@@ -106,12 +107,13 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
     for k, v in (dynamic_axes or {}).items():
         if k in output_names:
             out_dyn[k] = v if isinstance(v, dict) else {a: f"{k}_dynamic_axes_{a + 1}" for a in v}
-    for name, v in zip(output_names, outs):
+    for k, (name, v) in enumerate(zip(output_names, outs)):
         src = ctx.operand(v)
         ctx.nodes.append(helper.make_node("Identity", [src], [name]))
-        shape = [out_dyn.get(name, {}).get(j, n) for j, n in enumerate(v.shape)]
-        if dyn and name not in out_dyn:
-            shape = [None] * len(v.shape)  # sizes may follow the dynamic inputs
+        # with dynamic inputs, an output dimension is what the traces at other sizes showed: fixed, an axis's
+        # name, or unnamed; a name given in dynamic_axes wins
+        found = out_dims[k] if out_dims is not None and k < len(out_dims) else list(v.shape)
+        shape = [out_dyn.get(name, {}).get(j, found[j]) for j in range(len(v.shape))]
         graph_outputs.append(helper.make_tensor_value_info(name, _onnx_type(np.dtype(v.dtype)), shape))
     graph = helper.make_graph(ctx.nodes, type(model).__name__ if not callable(model) or hasattr(model, "forward")
                               else getattr(model, "__name__", "graph"), graph_inputs, graph_outputs,

@@ -758,7 +758,7 @@ def _norm(ctx, n):
         raise OnnxExporterError("batch norm in training mode is not exported: call model.eval() first")
     norm_shape = tuple(x.shape[nd - len(axes):])
     wshape = tuple(kw.get("wshape") or ())
-    if kw.get("inner_shape") is not None or axes != tuple(range(nd - len(axes), nd)) or \
+    if kw.get("inner_shape") is not None or axes != tuple(range(nd - len(axes), nd)) or w is None or \
             (w is not None or b is not None) and not (wshape[len(wshape) - len(axes):] == norm_shape and
                                                       all(d == 1 for d in wshape[:len(wshape) - len(axes)])):
         _general_norm(ctx, n)  # instance and group norm: weights per channel, not per normalised element
