@@ -1,14 +1,16 @@
 """Dynamic axes: which input dimensions are symbols, and a traced graph whose sizes follow them.
 
-The model is traced at the example sizes and twice more with every dynamic dimension changed (each symbol
-by a different amount, so two axes of equal example size are told apart). ``compile.symbolic``'s matching then
-finds the integers of the graph that are the same function of the symbols in all three traces (a reshape
-to ``(T * B, 8)``, a slice ``[:T]``); those become shape computations in the ONNX graph. Constants the
-program made while tracing (``torch.zeros(1, B, H)``, ``torch.arange(T)``, ``torch.triu(torch.full((T, T),
--inf), 1)``) are first rewritten as ``full``/``range``/``tri`` nodes whose sizes are arguments, so they
-generalise too. Anything else that differs between the traces (a Python loop over a length, a branch on a
-size, a constant whose values depend on it) cannot follow the axis: the export raises, naming the op and
-the user's line, rather than writing a model that fails at other sizes.
+The model is traced at the example sizes and twice more with the dynamic dimensions changed (chosen so
+that no two symbols move in proportion across the three traces, and smaller than the example's where they
+can be, for models with a size limit). ``compile.symbolic``'s signatures of the traces are compared node by
+node; every integer that differs is solved as the simplest of ``k*S``, ``k*S*T``, ``S + c``, ``k*S + c``
+that fits all three (a reshape to ``(T * B, 8)``, a slice ``[:T]``) and becomes a shape computation in the
+ONNX graph. Constants the program made while tracing (``torch.zeros(1, B, H)``, ``torch.arange(T)``, causal
+masks such as ``torch.triu(torch.full((T, T), -inf), 1)``, nearest upsampling's ``i // q`` rows) are first
+rewritten as ``full``/``range``/``tri``/``rdiv`` nodes whose sizes are arguments, so they generalise too.
+Anything else that differs between the traces (a Python loop over a length, a branch on a size, a floor of
+a size, a constant whose values depend on it) cannot follow the axis: the export raises, naming the op and
+the user's line, rather than writing a model that fails, or is wrong, at other sizes.
 """
 from __future__ import annotations
 
