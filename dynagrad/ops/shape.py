@@ -386,8 +386,14 @@ class FlipBackward0(Op):
         return (g.flip(self.axes),)
 
 
-def flip(x, *dims):
-    """A copy with the order of elements reversed along ``dims``."""
+def flip(x, *dims, **kwargs):
+    """A copy with the order of elements reversed along ``dims`` (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or
+    ``flip(x, dims=(0, 1))``)."""
+    if kwargs:
+        if set(kwargs) != {"dims"} or dims:
+            bad = next((k for k in kwargs if k != "dims"), "dims")
+            raise TypeError(f"flip() got an unexpected keyword argument '{bad}'")
+        dims = (kwargs["dims"],)
     dims = _shape_arg(dims)
     axes = tuple(normalize_dim(d, x._data.ndim) for d in dims)
     if len(set(axes)) != len(axes):
