@@ -197,6 +197,21 @@ class DivBackward0(Op):
         return ga, (-ga * a / b if self.edges[1][0] is not None else None)
 
 
+def _pow_array(a, b):
+    """``a ** b`` on arrays, with PyTorch's CPU kernel's exact forms for the common number exponents of
+    float32/float64 tensors (x*x*x for 3, 1/(x*x) for -2, 1/sqrt(x) for -0.5): the same bits, and 30x
+    faster than NumPy's general power for 3 (minGPT's tanh GELU cubes its input)."""
+    if type(b) is float or type(b) is int:
+        if type(a) is _nd and a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+            if b == 3:
+                return a * a * a
+            if b == -2:
+                return 1 / (a * a)
+            if b == -0.5:
+                return 1 / xp.sqrt(a)
+    return a ** b
+
+
 class PowBackward0(Op):
     """x ** y for Tensors and numbers on either side."""
 
@@ -204,13 +219,16 @@ class PowBackward0(Op):
     save_output = True
 
     def forward(ctx, a, b):
-        return a ** b
+        return _pow_array(a, b)
 
     def backward(self, g, a, b, out):
         ga = gb = None
         if self.edges[0][0] is not None:
-            if isinstance(b, (int, float)):
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+            if isinstance(b, (int, float)):  # PyTorch's order: grad * (b * a ** (b - 1))
+                if b == 0:
+                    ga = g * 0
+                else:
+                    ga = g * (b * (_pow_array(a, b - 1) if type(a) is _nd else a ** (b - 1)))
             else:
                 ga = g * b * a ** (b - 1)
         if self.edges[1][0] is not None:
