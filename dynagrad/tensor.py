@@ -601,4 +601,4 @@ def bump_version(t: Tensor) -> None:
     vc[1] = _source.user_frame(2)
 
 
-_function._tensor_cls = Tensor
+_function._bind_tensor(Tensor)

@@ -33,3 +33,38 @@ def test_pow_by_a_number_is_pytorchs_product(dtype, exponent):
     _same(yd.detach().numpy(), expected.astype(dtype))
     if exponent == 3:
         _same(xd.grad.numpy(), g * (3.0 * (x * x)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (1, False), ((0, 2), True), (-1, True)])
+def test_mean_without_ndarray_mean_gives_its_bits(dtype, dim, keepdim):
+    x = np.random.default_rng(1).standard_normal((3, 5, 7)).astype(dtype)
+    got = dynagrad.tensor(x).mean(dim, keepdim).numpy()
+    axis = dim if dim is None or isinstance(dim, int) else tuple(dim)
+    _same(got, np.asarray(x.mean(axis=axis, keepdims=keepdim)))
+    if HAVE_TORCH and dtype != "float16":
+        t = torch.tensor(x).mean() if dim is None else torch.tensor(x).mean(dim, keepdim)
+        np.testing.assert_allclose(got, t.numpy(), rtol=1e-6)
+
+
+def test_slicing_fast_path_is_a_view_with_pytorchs_errors():
+    x = dynagrad.arange(6.0, requires_grad=True)
+    y = x * 1
+    s = y[1:4]
+    assert s._base is y and s._vc is y._vc and np.shares_memory(s._data, y._data)
+    s.sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="step must be greater than zero"):
+        y[::-1]
+    with pytest.raises(IndexError, match="indexing a tensor of shape"):
+        dynagrad.zeros(())[1:2]
+
+
+def test_masked_fill_converts_the_value_to_the_tensors_dtype():
+    m = dynagrad.tensor([True, False, True])
+    assert dynagrad.tensor([1, 2, 3]).masked_fill(m, 7.9).tolist() == [7, 2, 7]
+    assert dynagrad.tensor([1.0, 2.0, 3.0]).masked_fill(m, float("-inf")).tolist() == [-np.inf, 2.0, -np.inf]
+    f16 = dynagrad.tensor([1.0, 2.0], dtype=dynagrad.float16).masked_fill(dynagrad.tensor([True, False]), 1e-4)
+    assert f16.dtype == dynagrad.float16 and f16[0].item() == float(np.float16(1e-4))
+    with pytest.raises(RuntimeError, match="must be broadcastable"):
+        dynagrad.zeros(2, 3).masked_fill(dynagrad.tensor([True, False]), 1.0)
