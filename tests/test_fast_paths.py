@@ -2,6 +2,9 @@
 where torch is absent with the NumPy expression PyTorch's CPU kernel is known to compute."""
 from __future__ import annotations
 
+import importlib.util
+import math
+
 import numpy as np
 import pytest
 
@@ -68,3 +71,53 @@ def test_masked_fill_converts_the_value_to_the_tensors_dtype():
     assert f16.dtype == dynagrad.float16 and f16[0].item() == float(np.float16(1e-4))
     with pytest.raises(RuntimeError, match="must be broadcastable"):
         dynagrad.zeros(2, 3).masked_fill(dynagrad.tensor([True, False]), 1.0)
+
+
+def _both_paths(fn):
+    """fn() with the numba kernels off, then on (when numba is installed): the results must be equal."""
+    from dynagrad import _jit
+    before = _jit.enabled()
+    try:
+        _jit.set_enabled(False)
+        ref = fn()
+        if importlib.util.find_spec("numba") is None:
+            return ref, None
+        _jit.set_enabled(True)
+        return ref, fn()
+    finally:
+        _jit.set_enabled(before)
+
+
+def test_blocked_gelu_is_the_whole_array_formula_bit_for_bit():
+    from dynagrad.nn import _ops
+    x = (np.random.default_rng(0).standard_normal(3 * _ops._JIT_BLOCK + 5) * 3).astype(np.float32)
+    x[:5] = [0.0, -0.0, np.inf, -np.inf, np.nan]
+    g = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    cdf = _ops._erf_array(x * _ops._SQRT1_2)
+    cdf += 1
+    cdf *= 0.5
+    grad = g * (cdf + x * (np.exp(-0.5 * (x * x)) * _ops._INV_SQRT_2PI))
+
+    def run():
+        out, c = _ops._gelu_erf_blocked(x)
+        return out, c, _ops._gelu_erf_grad_blocked(g, x, c)
+    ref, jit = _both_paths(run)
+    for got in (ref, jit):
+        if got is not None:
+            _same(got[0], x * cdf)
+            _same(got[1], cdf)
+            _same(got[2], grad)
+
+
+def test_gelu_on_a_large_tensor_matches_pytorch():
+    x = np.random.default_rng(2).standard_normal((70, 1000)).astype(np.float32)
+    xd = dynagrad.tensor(x, requires_grad=True)
+    y = dynagrad.nn.functional.gelu(xd)
+    y.sum().backward()
+    if HAVE_TORCH:
+        xt = torch.tensor(x, requires_grad=True)
+        yt = torch.nn.functional.gelu(xt)
+        yt.sum().backward()
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert abs(float(y[0, 0]) - x[0, 0] * 0.5 * (1 + math.erf(x[0, 0] / math.sqrt(2)))) < 1e-6

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .. import _jit
 from ..autograd.function import Op
 from ..backend import xp
 from ..ops import elementwise as E
@@ -71,6 +72,147 @@ def _erf_array(x):
 
 def _erf(x):
     return E.erf(x) if _t(x) else _erf_array(x)
+
+
+# Elements per block of the blocked elementwise chains below: their handful of float32 temporaries of this
+# size stay in a core's L2 cache while NumPy makes its passes, where whole-array passes each allocate a
+# temporary and stream it through memory. Measured on nanoGPT's GELU (12x64x512 float32, 1 thread): the
+# erf GELU forward 4.4 ms whole-array, 2.2 ms in blocks of 16k (4k: 3.2 ms; 64k: 2.9 ms).
+_BLOCK = 1 << 14
+_JIT_BLOCK = 1 << 16  # numba's loops make one pass per kernel: larger blocks, fewer calls (0.68 vs 0.72 ms)
+
+
+def _contiguous_f32(*arrays) -> bool:
+    """Whether the blocked float32 kernels apply: C-contiguous float32 arrays of at least two blocks."""
+    for a in arrays:
+        if type(a) is not xp.ndarray or a.dtype != xp.float32 or not a.flags.c_contiguous:
+            return False
+    return arrays[0].size >= 2 * _BLOCK
+
+
+def _erf_into(z, out, a, t):
+    """``out = erf(z)`` with :func:`_erf_array`'s operations in its order (the same bits), in place."""
+    xp.abs(z, out=a)
+    xp.multiply(a, 0.3275911, out=t)
+    t += 1.0
+    xp.reciprocal(t, out=t)
+    xp.multiply(t, 1.061405429, out=out)
+    out -= 1.453152027
+    out *= t
+    out += 1.421413741
+    out *= t
+    out -= 0.284496736
+    out *= t
+    out += 0.254829592
+    out *= t
+    a *= a
+    xp.negative(a, out=a)
+    xp.exp(a, out=a)
+    out *= a
+    xp.subtract(1.0, out, out=out)
+    xp.copysign(out, z, out=out)
+
+
+def _gelu_erf_blocked(x):
+    """(x * cdf, cdf) with cdf = 0.5 * (1 + erf(x / sqrt(2))), block by block (the bits of the
+    whole-array formula in GeluBackward0.forward), through numba's kernels when it is installed."""
+    out, cdf = xp.empty_like(x), xp.empty_like(x)
+    xf, of, cf = x.reshape(-1), out.reshape(-1), cdf.reshape(-1)
+    jit = _jit.enabled()
+    block = _JIT_BLOCK if jit else _BLOCK
+    z, a, t = (xp.empty(block, x.dtype) for _ in range(3))
+    n = xf.size
+    for i in range(0, n, block):
+        j = min(i + block, n)
+        m = j - i
+        xb, cb = xf[i:j], cf[i:j]
+        if jit:  # z for the polynomial, a for exp's argument
+            _k_erf_parts(xb, z[:m], a[:m])
+            xp.exp(a[:m], out=a[:m])
+            _k_gelu_finish(xb, z[:m], a[:m], of[i:j], cb)
+            continue
+        xp.multiply(xb, _SQRT1_2, out=z[:m])
+        _erf_into(z[:m], cb, a[:m], t[:m])
+        cb += 1
+        cb *= 0.5
+        xp.multiply(xb, cb, out=of[i:j])
+    return out, cdf
+
+
+def _gelu_erf_grad_blocked(g, x, cdf):
+    """g * (cdf + x * pdf(x)), block by block (the bits of the whole-array formula)."""
+    gx = xp.empty_like(x)
+    gf, xf, cf, of = g.reshape(-1), x.reshape(-1), cdf.reshape(-1), gx.reshape(-1)
+    jit = _jit.enabled()
+    block = _JIT_BLOCK if jit else _BLOCK
+    q = xp.empty(block, x.dtype)
+    n = xf.size
+    for i in range(0, n, block):
+        j = min(i + block, n)
+        qb, xb = q[:j - i], xf[i:j]
+        if jit:
+            _k_gauss_arg(xb, qb)
+            xp.exp(qb, out=qb)
+            _k_gelu_grad_finish(gf[i:j], xb, cf[i:j], qb, of[i:j])
+            continue
+        xp.multiply(xb, xb, out=qb)
+        qb *= -0.5
+        xp.exp(qb, out=qb)
+        qb *= _INV_SQRT_2PI
+        qb *= xb
+        qb += cf[i:j]
+        xp.multiply(gf[i:j], qb, out=of[i:j])
+    return gx
+
+
+# numba twins of the blocked NumPy steps above: the same float32 operations in the same order (NumPy casts
+# a Python number to float32 for a float32 array, so the constants are float32 here), exp left to NumPy
+_F = xp.float32
+_K_S, _K_P, _K_ONE, _K_HALF = _F(_SQRT1_2), _F(0.3275911), _F(1.0), _F(0.5)
+_K_C5, _K_C4, _K_C3, _K_C2, _K_C1 = _F(1.061405429), _F(1.453152027), _F(1.421413741), _F(0.284496736), \
+    _F(0.254829592)
+_K_NEG_HALF, _K_INV_SQRT_2PI = _F(-0.5), _F(_INV_SQRT_2PI)
+
+
+@_jit.kernel
+def _k_erf_parts(x, poly, arg):
+    """poly = erf's polynomial in t = 1 / (1 + p|z|) times t, arg = -z*z, for z = x / sqrt(2)."""
+    for i in range(x.shape[0]):
+        z = x[i] * _K_S
+        a = abs(z)
+        t = _K_ONE / (a * _K_P + _K_ONE)
+        p = t * _K_C5
+        p = p - _K_C4
+        p = p * t
+        p = p + _K_C3
+        p = p * t
+        p = p - _K_C2
+        p = p * t
+        p = p + _K_C1
+        poly[i] = p * t
+        arg[i] = -(a * a)
+
+
+@_jit.kernel
+def _k_gelu_finish(x, poly, e, out, cdf):
+    """erf = sign(z) * (1 - poly * exp(-z*z)); cdf = (erf + 1) * 0.5; out = x * cdf."""
+    for i in range(x.shape[0]):
+        erf = math.copysign(_K_ONE - poly[i] * e[i], x[i] * _K_S)
+        c = (erf + _K_ONE) * _K_HALF
+        cdf[i] = c
+        out[i] = x[i] * c
+
+
+@_jit.kernel
+def _k_gauss_arg(x, arg):
+    for i in range(x.shape[0]):
+        arg[i] = (x[i] * x[i]) * _K_NEG_HALF
+
+
+@_jit.kernel
+def _k_gelu_grad_finish(g, x, cdf, e, out):
+    for i in range(x.shape[0]):
+        out[i] = g[i] * ((e[i] * _K_INV_SQRT_2PI) * x[i] + cdf[i])
 
 
 def _softplus(x):
@@ -546,12 +688,16 @@ class GeluBackward0(_CachingOp):
             ctx.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh(_TANH_K * (x + 0.044715 * (x * x * x))))
-        cdf = _erf_array(x * _SQRT1_2)
-        cdf += 1
-        cdf *= 0.5
+        if _contiguous_f32(x):
+            out, cdf = _gelu_erf_blocked(x)
+        else:
+            cdf = _erf_array(x * _SQRT1_2)
+            cdf += 1
+            cdf *= 0.5
+            out = x * cdf
         if ctx is not None:
             ctx.cdf = cdf  # erf is the costly part: keep it for backward
-        return x * cdf
+        return out
 
     def backward(self, g, x):
         if self.approximate == "tanh":
@@ -560,6 +706,8 @@ class GeluBackward0(_CachingOp):
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_TANH_K * (1 + 0.134145 * x2))
             return (g * d,)
         cdf = 0.5 * (1 + _erf(x * _SQRT1_2)) if _t(g) else self.cdf
+        if not _t(g) and _contiguous_f32(x, g, cdf):
+            return (_gelu_erf_grad_blocked(g, x, cdf),)
         pdf = _exp(-0.5 * (x * x)) * _INV_SQRT_2PI
         return (g * (cdf + x * pdf),)
 
