@@ -504,26 +504,36 @@ class NativeLayerNormBackward0(_CachingOp):
         if inner_shape is not None:
             x = x.reshape(inner_shape)
         add = xp.add.reduce
+        rows = _trailing_rows(x, axes, stats, inner_shape, w)  # numba's fused steps apply (layer norm)
         if stats is None:
             n = 1
             for a in axes:
                 n *= x.shape[a]
             mean = add(x, axis=axes, keepdims=True) * (1.0 / n)
-            xc = x - mean
-            sq = xc * xc
+            if rows:
+                xc, sq = xp.empty_like(x), xp.empty_like(x)
+                _k_center(x.reshape(rows, -1), mean.reshape(-1), xc.reshape(rows, -1), sq.reshape(rows, -1))
+            else:
+                xc = x - mean
+                sq = xc * xc
             var = add(sq, axis=axes, keepdims=True) * (1.0 / n)
         else:
             mean, var = stats
             xc = x - mean
             sq = None
         rstd = 1.0 / xp.sqrt(var + eps)
-        xhat = xp.multiply(xc, rstd, out=xc)
-        if w is not None:
-            out = xp.multiply(xhat, w.reshape(wshape), out=sq) if sq is not None else xhat * w.reshape(wshape)
+        if rows:  # xhat in place of xc, the output in place of sq
+            _k_scale_shift(xc.reshape(rows, -1), rstd.reshape(-1), w.reshape(-1), b.reshape(-1) if b is not None
+                           else w.reshape(-1)[:0], sq.reshape(rows, -1))
+            xhat, out = xc, sq
         else:
-            out = xhat.copy() if ctx is not None else xhat
-        if b is not None:
-            out += b.reshape(wshape)
+            xhat = xp.multiply(xc, rstd, out=xc)
+            if w is not None:
+                out = xp.multiply(xhat, w.reshape(wshape), out=sq) if sq is not None else xhat * w.reshape(wshape)
+            else:
+                out = xhat.copy() if ctx is not None else xhat
+            if b is not None:
+                out += b.reshape(wshape)
         if stats_out is not None:
             stats_out.extend((mean, var))
         if ctx is not None:
@@ -543,22 +553,38 @@ class NativeLayerNormBackward0(_CachingOp):
         add = xp.add.reduce
         param_axes = tuple(i for i, s in enumerate(wshape) if s == 1)
         gx = gw = gb = None
-        if nw:
+        rows = _trailing_rows(g, axes, self.stats, inner, w, xhat) if nx else 0
+        if rows:  # numba: g * w, (g * w) * xhat and g * xhat in one pass
+            g2 = g.reshape(rows, -1)
+            gxhat, t = xp.empty_like(g), xp.empty_like(g)
+            gwt = xp.empty_like(g) if nw else g
+            _k_ln_grad_parts(g2, xhat.reshape(rows, -1), w.reshape(-1), gxhat.reshape(rows, -1),
+                             t.reshape(rows, -1), gwt.reshape(rows, -1) if nw else g2[:0], nw)
+            if nw:
+                gw = (add(gwt, axis=param_axes) if param_axes else gwt).reshape(w.shape)
+        elif nw:
             t = g * xhat
             gw = (add(t, axis=param_axes) if param_axes else t).reshape(w.shape)
         if nb:
             gb = (add(g, axis=param_axes) if param_axes else g).reshape(self.bshape)
         if nx:
-            gxhat = g * w.reshape(wshape) if w is not None else g
+            if not rows:
+                gxhat = g * w.reshape(wshape) if w is not None else g
             if self.stats is None:
                 n = xhat.size // rstd.size
                 m1 = add(gxhat, axis=axes, keepdims=True) * (1.0 / n)
-                t = gxhat * xhat
+                if not rows:
+                    t = gxhat * xhat
                 m2 = add(t, axis=axes, keepdims=True) * (1.0 / n)
-                xp.multiply(xhat, m2, out=t)
-                gx = gxhat - m1 if gxhat is g else xp.subtract(gxhat, m1, out=gxhat)
-                gx -= t
-                gx *= rstd
+                if rows:
+                    _k_ln_grad_finish(gxhat.reshape(rows, -1), xhat.reshape(rows, -1), m1.reshape(-1),
+                                      m2.reshape(-1), rstd.reshape(-1), t.reshape(rows, -1))
+                    gx = t
+                else:
+                    xp.multiply(xhat, m2, out=t)
+                    gx = gxhat - m1 if gxhat is g else xp.subtract(gxhat, m1, out=gxhat)
+                    gx -= t
+                    gx *= rstd
             else:
                 gx = gxhat * rstd
             if inner is not None:
@@ -607,6 +633,71 @@ class NativeLayerNormBackward0(_CachingOp):
 
 class NativeBatchNormBackward0(NativeLayerNormBackward0):
     pass
+
+
+def _trailing_rows(x, axes, stats, inner_shape, w=True, *more) -> int:
+    """Rows of the (rows, n) view for numba's layer-norm steps, or 0 where NumPy's path runs (no numba,
+    small or non-float32/64 input, statistics given, or a norm that does not reduce the trailing dims)."""
+    if stats is not None or inner_shape is not None or w is None or not _jit.enabled():
+        return 0
+    if x.size < _BLOCK or x.dtype.kind != "f" or x.dtype.itemsize < 4 or axes[-1] != x.ndim - 1 \
+            or axes != tuple(range(x.ndim - len(axes), x.ndim)) or not x.flags.c_contiguous:
+        return 0
+    for a in more:
+        if a.dtype != x.dtype or not a.flags.c_contiguous:
+            return 0
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return x.size // n
+
+
+# numba twins of the layer-norm steps (the same operations in the same order; reductions stay NumPy's)
+
+@_jit.kernel
+def _k_center(x, mean, xc, sq):
+    for i in range(x.shape[0]):
+        m = mean[i]
+        for j in range(x.shape[1]):
+            c = x[i, j] - m
+            xc[i, j] = c
+            sq[i, j] = c * c
+
+
+@_jit.kernel
+def _k_scale_shift(xc, rstd, w, b, out):
+    """xhat = xc * rstd into xc; out = xhat * w (+ b when b is not empty)."""
+    bias = b.shape[0] > 0
+    for i in range(xc.shape[0]):
+        r = rstd[i]
+        for j in range(xc.shape[1]):
+            h = xc[i, j] * r
+            xc[i, j] = h
+            o = h * w[j]
+            if bias:
+                o = o + b[j]
+            out[i, j] = o
+
+
+@_jit.kernel
+def _k_ln_grad_parts(g, xhat, w, gxhat, t, gwt, want_gw):
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            gv = g[i, j]
+            h = xhat[i, j]
+            gh = gv * w[j]
+            gxhat[i, j] = gh
+            t[i, j] = gh * h
+            if want_gw:
+                gwt[i, j] = gv * h
+
+
+@_jit.kernel
+def _k_ln_grad_finish(gxhat, xhat, m1, m2, rstd, out):
+    for i in range(gxhat.shape[0]):
+        a, b, r = m1[i], m2[i], rstd[i]
+        for j in range(gxhat.shape[1]):
+            out[i, j] = ((gxhat[i, j] - a) - xhat[i, j] * b) * r
 
 
 class NativeGroupNormBackward0(NativeLayerNormBackward0):
