@@ -121,3 +121,64 @@ def test_gelu_on_a_large_tensor_matches_pytorch():
         np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(xd.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
     assert abs(float(y[0, 0]) - x[0, 0] * 0.5 * (1 + math.erf(x[0, 0] / math.sqrt(2)))) < 1e-6
+
+
+@pytest.mark.parametrize("cls,kw", [
+    ("AdamW", dict(lr=1e-3, betas=(0.9, 0.99), weight_decay=0.1)),
+    ("Adam", dict(lr=1e-2, weight_decay=0.01, amsgrad=True)),
+    ("Adam", dict(lr=1e-2, betas=(0.3, 0.9), maximize=True)),
+    ("AdamW", dict(lr=5e-4, betas=(0.9, 0.95), eps=1e-6, amsgrad=True)),
+])
+def test_adam_kernel_is_numpys_update_bit_for_bit(cls, kw):
+    rng = np.random.default_rng(3)
+    shapes = [(70, 100), (5000,), (3, 4)]  # large (kernel), large, small (flat)
+    p0 = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
+
+    def run():
+        ps = [dynagrad.nn.Parameter(dynagrad.tensor(a.copy())) for a in p0]
+        opt = getattr(dynagrad.optim, cls)(ps, **kw)
+        for gs in grads:
+            for p, g in zip(ps, gs):
+                p.grad = dynagrad.tensor(g)
+            opt.step()
+        return [p.detach().numpy().copy() for p in ps] + [v._data.copy() for st in opt.state.values()
+                                                          for v in st.values()]
+    ref, jit = _both_paths(run)
+    if jit is not None:
+        for a, b in zip(ref, jit):
+            _same(a, b)
+    if HAVE_TORCH:
+        ps = [torch.nn.Parameter(torch.tensor(a.copy())) for a in p0]
+        opt = getattr(torch.optim, cls)(ps, **kw)
+        for gs in grads:
+            for p, g in zip(ps, gs):
+                p.grad = torch.tensor(g)
+            opt.step()
+        for a, p in zip(ref, ps):
+            np.testing.assert_allclose(a, p.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,ns,bias", [((12, 64, 128), (128,), True), ((40, 30, 20), (30, 20), False)])
+def test_layer_norm_kernels_are_numpys_steps_bit_for_bit(shape, ns, bias):
+    rng = np.random.default_rng(4)
+    x, g = rng.standard_normal(shape).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    w, b = rng.standard_normal(ns).astype(np.float32), rng.standard_normal(ns).astype(np.float32)
+
+    def run():
+        xd, wd = dynagrad.tensor(x, requires_grad=True), dynagrad.tensor(w, requires_grad=True)
+        bd = dynagrad.tensor(b, requires_grad=True) if bias else None
+        y = dynagrad.nn.functional.layer_norm(xd, ns, wd, bd)
+        y.backward(dynagrad.tensor(g))
+        return [y.detach().numpy(), xd.grad.numpy(), wd.grad.numpy()] + ([bd.grad.numpy()] if bias else [])
+    ref, jit = _both_paths(run)
+    if jit is not None:
+        for a, c in zip(ref, jit):
+            _same(a, c)
+    if HAVE_TORCH:
+        xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+        bt = torch.tensor(b, requires_grad=True) if bias else None
+        yt = torch.nn.functional.layer_norm(xt, ns, wt, bt)
+        yt.backward(torch.tensor(g))
+        for a, t in zip(ref, [yt, xt.grad, wt.grad] + ([bt.grad] if bias else [])):
+            np.testing.assert_allclose(a, t.detach().numpy(), rtol=1e-4, atol=1e-4)
