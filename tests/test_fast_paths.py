@@ -182,3 +182,41 @@ def test_layer_norm_kernels_are_numpys_steps_bit_for_bit(shape, ns, bias):
         yt.backward(torch.tensor(g))
         for a, t in zip(ref, [yt, xt.grad, wt.grad] + ([bt.grad] if bias else [])):
             np.testing.assert_allclose(a, t.detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("special", [False, True])
+def test_relu_backward_kernel_is_the_masked_product(special):
+    from dynagrad.ops import _dual as D
+    rng = np.random.default_rng(5)
+    v = np.maximum(rng.standard_normal(70000).astype(np.float32), 0)
+    g = rng.standard_normal(70000).astype(np.float32)
+    v[:3] = [np.nan, 0.0, 1.0]
+    if special:  # a non-finite gradient where the mask is off becomes 0, as PyTorch's select
+        g[1:3] = [np.inf, np.nan]
+    ref, jit = _both_paths(lambda: D.mask_positive(g, v))
+    expected = np.where(v > 0, g, np.float32(0)) if special else g * (v > 0)
+    for got in (ref, jit):
+        if got is not None:
+            _same(got, expected)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kw,bias", [
+    ((20, 16, 28, 28), (32, 16, 3, 3), dict(padding=1), True),  # the blocked path (ConvNet's second layer)
+    ((4, 3, 30, 31), (8, 3, 5, 3), dict(padding=2, stride=(1, 2)), True),
+    ((2, 4, 20, 20), (6, 4, 3, 3), dict(dilation=2), False),
+])
+def test_conv_kernels_give_numpys_bits(x_shape, w_shape, kw, bias):
+    rng = np.random.default_rng(6)
+    x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+
+    def run():
+        xd, wd = dynagrad.tensor(x, requires_grad=True), dynagrad.tensor(w, requires_grad=True)
+        bd = dynagrad.tensor(b, requires_grad=True) if bias else None
+        y = dynagrad.nn.functional.conv2d(xd, wd, bd, **kw)
+        y.backward(dynagrad.ones_like(y) * 0.3)
+        return [y.detach().numpy(), xd.grad.numpy(), wd.grad.numpy()] + ([bd.grad.numpy()] if bias else [])
+    ref, jit = _both_paths(run)
+    if jit is not None:
+        for a, c in zip(ref, jit):
+            _same(a, c)

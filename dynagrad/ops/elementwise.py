@@ -579,7 +579,7 @@ sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, out: g * out * (1 - out), sav
 erf = _unary("erf", _erf_array, lambda g, x, out: g * (2 / math.sqrt(math.pi)) * D.exp(-(x * x)), save_in=True)
 reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, out: -g * out * out, save_out=True)
 abs = _unary("abs", xp.abs, lambda g, x, out: g * D.sign(x), save_in=True, float_only=False)  # noqa: A001
-relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask(g, _val(out) > 0),
+relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask_positive(g, out),
               save_out=True, float_only=False)
 sign = _unary("sign", xp.sign, zero_grad=True, float_only=False)
 floor = _unary("floor", xp.floor, zero_grad=True, float_only=False)
