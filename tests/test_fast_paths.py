@@ -220,3 +220,20 @@ def test_conv_kernels_give_numpys_bits(x_shape, w_shape, kw, bias):
     if jit is not None:
         for a, c in zip(ref, jit):
             _same(a, c)
+
+
+@pytest.mark.parametrize("shape", [(1120, 1000), (12, 4, 64, 64), (3000, 7)])
+def test_row_softmax_kernels_give_numpys_bits(shape):
+    from dynagrad.ops import _rows
+    rng = np.random.default_rng(7)
+    a, g = (rng.standard_normal(shape) * 5).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    a.reshape(-1)[:3] = [np.nan, np.inf, -np.inf]
+    a[-1] = -np.inf  # a fully masked row gives NaN, as in PyTorch
+    p = np.nan_to_num(_rows.softmax_last(a))
+    ref, jit = _both_paths(lambda: (_rows.softmax_last(a), _rows.log_softmax_last(a), _rows.softmax_grad_last(g, p),
+                                    _rows.softmax_last_inplace(a.copy())))
+    e = np.exp(a - a.max(-1, keepdims=True))
+    _same(ref[0], e / e.sum(-1, keepdims=True))
+    if jit is not None:
+        for x, y in zip(ref, jit):
+            _same(x, y)

@@ -13,6 +13,7 @@ from .. import _jit
 from ..autograd.function import Op
 from ..backend import xp
 from ..ops import elementwise as E
+from ..ops._rows import log_softmax_last
 from ..tensor import Tensor
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -448,8 +449,7 @@ class LogSoftmaxNllBackward(_NllCore):
 
     def forward(ctx, x, target, weight, ignore_index, reduction, smoothing, class_axis):
         x2 = _flatten_classes(x, class_axis)
-        s = x2 - x2.max(axis=1, keepdims=True)
-        s -= xp.log(xp.exp(s).sum(axis=1, keepdims=True))
+        s = log_softmax_last(x2)
         if ctx is not None:
             ctx.in_shape, ctx.class_axis, ctx.logp = x.shape, class_axis, s
         return _NllCore._loss(ctx, s, target, weight, ignore_index, reduction, smoothing, target.shape)

@@ -14,6 +14,7 @@ from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor
 from . import _dual as D
+from . import _rows
 
 _nd = xp.ndarray
 
@@ -595,11 +596,15 @@ class SoftmaxBackward0(Op):
     def forward(ctx, a, axis):
         if ctx is not None:
             ctx.axis = axis
+        if axis == a.ndim - 1:
+            return _rows.softmax_last(a)
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
         e /= e.sum(axis=axis, keepdims=True)
         return e
 
     def backward(self, g, out):
+        if type(g) is _nd and self.axis == g.ndim - 1:
+            return (_rows.softmax_grad_last(g, out),)
         return (out * (g - D.sum(g * out, (self.axis,), True)),)
 
 
@@ -609,6 +614,8 @@ class LogSoftmaxBackward0(Op):
     def forward(ctx, a, axis):
         if ctx is not None:
             ctx.axis = axis
+        if axis == a.ndim - 1:
+            return _rows.log_softmax_last(a)
         s = a - a.max(axis=axis, keepdims=True)
         s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
         return s
