@@ -9,14 +9,13 @@ tensor([2., 4., 6.])
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from . import (
     _tensor_methods,  # attaches operators and methods to Tensor
     autograd,
     random,
 )
 from . import dtypes as _dtypes
+from ._device import get_default_device, set_default_device
 from ._printing import set_printoptions
 from ._threads import get_num_threads, set_num_threads
 from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
@@ -58,6 +57,8 @@ from .dtypes import (
     finfo,
     float,
     float16,
+    float8_e4m3fn,
+    float8_e5m2,
     float32,
     float64,
     get_default_dtype,
@@ -82,6 +83,7 @@ from .ops.elementwise import abs, pow, round  # noqa: A004
 from .ops.index import *  # noqa: F403
 from .ops.index import index_put_
 from .ops.linalg import *  # noqa: F403
+from .ops.math import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
 from .ops.shape import *  # noqa: F403
@@ -108,7 +110,8 @@ from .random import (
 from .tensor import Size, Tensor, device
 
 float = float  # noqa: PLW0127 - dynagrad.float is the dtype, as torch.float
-strided = "torch.strided"
+from ._device import layout, sparse_bsc, sparse_bsr, sparse_coo, sparse_csc, sparse_csr, strided
+
 contiguous_format = preserve_format = channels_last = "memory_format"
 
 
@@ -142,15 +145,35 @@ def can_cast(from_: dtype, to: dtype) -> bool:
 
 
 def set_default_tensor_type(t) -> None:
-    set_default_dtype({"torch.FloatTensor": float32, "torch.DoubleTensor": float64}.get(str(t), t))
+    """Deprecated PyTorch spelling of ``set_default_dtype``: ``torch.DoubleTensor`` or 'torch.DoubleTensor'."""
+    import warnings
+
+    from ._tensortype import resolve
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.", UserWarning,
+                  stacklevel=2)
+    dt, cuda, _ = resolve(t)
+    if cuda:
+        from .cuda._errors import not_compiled
+        raise not_compiled("set_default_tensor_type()")
+    set_default_dtype(dt)
 
 
 def get_num_interop_threads() -> int:
+    """1: dynagrad runs independent ops one after another (PyTorch's CPU build reports its inter-op pool)."""
     return 1
 
 
 def set_num_interop_threads(n: int) -> None:
-    pass
+    """Accepted: there is no inter-op thread pool to size."""
+    if int(n) < 1:
+        raise RuntimeError("Expected num_threads to be positive")
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """False: NumPy keeps subnormal floats, and dynagrad cannot switch the CPU to flush them (PyTorch returns
+    True where it could set the mode)."""
+    return False
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
@@ -171,12 +194,53 @@ def are_deterministic_algorithms_enabled() -> bool:
     return _threads._governor.deterministic
 
 
+_matmul_precision = "highest"
+
+
 def set_float32_matmul_precision(precision: str) -> None:
-    """Accepted for compatibility: NumPy's BLAS always computes float32 matmuls in full precision."""
+    """Record the float32 matmul precision ('highest', 'high', 'medium'). On the CPU every setting computes in
+    full float32, as PyTorch's CPU kernels do; ``torch.backends.cuda.matmul.allow_tf32`` reads this.
+
+    >>> import dynagrad
+    >>> dynagrad.set_float32_matmul_precision("high"); dynagrad.get_float32_matmul_precision()
+    'high'
+    >>> dynagrad.set_float32_matmul_precision("highest")
+    """
+    global _matmul_precision
+    if precision not in ("highest", "high", "medium"):
+        import warnings
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      f"setFloat32MatmulPrecision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _matmul_precision = precision
 
 
 def get_float32_matmul_precision() -> str:
-    return "highest"
+    return _matmul_precision
+
+
+class OutOfMemoryError(RuntimeError):
+    """``torch.OutOfMemoryError`` (also ``torch.cuda.OutOfMemoryError``): a device ran out of memory."""
+
+
+def get_device_module(device=None):  # noqa: F811 - PyTorch's parameter name
+    """The ``torch.<type>`` module of a device type: ``torch.cpu`` when none is given.
+
+    >>> import dynagrad
+    >>> dynagrad.get_device_module("cuda").__name__
+    'dynagrad.cuda'
+    """
+    import importlib
+
+    from ._device import device as device_cls
+    kind = "cpu" if device is None else (device if isinstance(device, device_cls) else device_cls(device)).type
+    if kind in ("cpu", "cuda", "mps", "xpu"):
+        return importlib.import_module(f".{kind}", __name__)
+    raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as 'torch.{kind}'.")
+
+
+def is_vulkan_available() -> bool:
+    return False
 
 
 def typename(obj) -> str:
@@ -187,70 +251,22 @@ def clamp_(t, min=None, max=None):  # noqa: A002, F811
     return t.clamp_(min, max)
 
 
-class _Cuda:
-    """``torch.cuda``: dynagrad runs on the CPU, so CUDA is never available."""
-
-    @staticmethod
-    def is_available() -> bool:
-        return False
-
-    @staticmethod
-    def device_count() -> int:
-        return 0
-
-    @staticmethod
-    def manual_seed(seed: int) -> None:  # noqa: F811
-        pass
-
-    manual_seed_all = manual_seed
-
-    @staticmethod
-    def synchronize(device=None) -> None:  # noqa: F811
-        pass
-
-    @staticmethod
-    def empty_cache() -> None:
-        pass
-
-    @staticmethod
-    def is_bf16_supported() -> bool:
-        return False
-
-
-cuda = _Cuda()
-
-
-class _Mps:
-    @staticmethod
-    def is_available() -> bool:
-        return False
-
-    @staticmethod
-    def is_built() -> bool:
-        return False
-
-
-class _Backends:
-    mps = _Mps()
-
-    class cudnn:  # noqa: N801
-        enabled = False
-        benchmark = False
-        deterministic = True
-
-        @staticmethod
-        def is_available() -> bool:
-            return False
-
-
-backends = _Backends()
-
 del annotations
 
 
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
                      "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
-                     "compile", "compiler"}
+                     "compile", "compiler", "cuda", "backends", "accelerator", "mps", "xpu", "version",
+                     "torch_version", "__config__", "sparse", "fx"}
+_LEGACY_TYPES = {"DoubleTensor", "FloatTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
+                 "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"}
+# torch.has_* flags: (value, deprecation message or None)
+_HAS = {"has_cuda": (False, "'has_cuda' is deprecated, please use 'torch.backends.cuda.is_built()'"),
+        "has_cudnn": (False, "'has_cudnn' is deprecated, please use 'torch.backends.cudnn.is_available()'"),
+        "has_mps": (False, "'has_mps' is deprecated, please use 'torch.backends.mps.is_built()'"),
+        "has_mkldnn": (False, "'has_mkldnn' is deprecated, please use 'torch.backends.mkldnn.is_available()'"),
+        "has_openmp": (False, None), "has_lapack": (True, None), "has_spectral": (True, None)}
+_AMP_NAMES = {"autocast", "is_autocast_enabled", "get_autocast_dtype", "is_autocast_available"}
 
 
 _SPECIAL_ALIASES = {"lgamma": "gammaln", "digamma": "digamma", "polygamma": "polygamma", "erfinv": "erfinv",
@@ -262,8 +278,22 @@ def __getattr__(name: str):
     import importlib
     if name in ("save", "load"):
         return getattr(importlib.import_module(".serialization", __name__), name)
-    if name == "autocast":
-        return importlib.import_module(".amp", __name__).autocast
+    if name == "__version__":
+        return importlib.import_module(".torch_version", __name__).__version__
+    if name in _AMP_NAMES:
+        return getattr(importlib.import_module(".amp.autocast_mode", __name__), name)
+    if name in _LEGACY_TYPES:
+        return importlib.import_module("._tensortype", __name__).top_level()[name]
+    if name in _HAS:
+        value, message = _HAS[name]
+        if message:
+            import warnings
+            warnings.warn(message, UserWarning, stacklevel=2)
+        return value
+    if name == "has_mkl":
+        return importlib.import_module(".backends.mkl", __name__).is_available()
+    if name == "sparse_coo_tensor":
+        return importlib.import_module(".sparse", __name__).sparse_coo_tensor
     if name in _SPECIAL_ALIASES:  # torch.lgamma, torch.digamma, ... live in dynagrad.special
         return getattr(importlib.import_module(".special", __name__), _SPECIAL_ALIASES[name])
     if name in _LAZY_SUBMODULES:

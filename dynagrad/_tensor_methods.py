@@ -11,6 +11,7 @@ from .backend import xp
 from .ops import elementwise as E
 from .ops import index as I
 from .ops import linalg as L
+from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
@@ -31,9 +32,21 @@ def _rev(fn):
     return r
 
 
+_NO = object()
+
+
+def _deprecated_overload(name: str, old: str, new: str) -> None:
+    import warnings
+    warnings.warn(f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one of the following "
+                  f"signatures instead:\n\t{name}({new})", UserWarning, stacklevel=3)
+
+
 def _binary_inplace(ufunc, outofplace, guard=None):
     """``x.add_(y)``: straight into memory when no graph is recorded (optimizer updates), else via the graph."""
-    def method(self, other, *, alpha=1):
+    def method(self, other, legacy_other=_NO, *, alpha=1):
+        if legacy_other is not _NO:  # PyTorch's deprecated add_(Number alpha, Tensor other), in old optimizers
+            _deprecated_overload(method.__name__, "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1")
+            other, alpha = legacy_other, other
         if guard is not None:
             guard(self, other)
         if not state.grad_enabled or not (self._requires_grad or (isinstance(other, _T) and other._requires_grad)):
@@ -283,8 +296,17 @@ _METHODS = {
     # not straightforward names
     "bernoulli": bernoulli, "multinomial": _random.multinomial,
     "view_as": S.view_as, "reshape_as": S.reshape_as,
-    "T": property(S.T), "mT": property(S.mT), "H": property(S.T), "mH": property(S.mT),
+    "T": property(S.T), "mT": property(S.mT), "H": property(lambda self: _conj(S.T(self))),
+    "mH": property(lambda self: _conj(S.mT(self))), "adjoint": lambda self: _conj(S.mT(self)),
 }
+
+def _conj(t):
+    """Conjugate for the Hermitian transposes (``.H``, ``.mH``); real tensors pass as they are."""
+    if t._data.dtype.kind != "c":
+        return t
+    from .ops.math import conj
+    return conj(t)
+
 
 _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
                  "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal", "abs",
@@ -294,7 +316,7 @@ _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "
                  "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
                  "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
-                 "xlogy", "sgn"]
+                 "xlogy", "sgn", "addr", "renorm"]
 
 _PLAIN = [
     # elementwise
@@ -324,10 +346,22 @@ _PLAIN = [
     "where",
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
-    "inverse", "det",
+    "inverse", "det", "logdet", "slogdet", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr",
+    "svd", "lu", "lu_solve", "matrix_power", "matrix_exp", "triangular_solve", "geqrf", "ormqr", "orgqr", "cross",
+    "addr", "dist", "renorm", "eig", "symeig", "lstsq",
+    # more math
+    "hypot", "copysign", "logaddexp", "logaddexp2", "fmax", "fmin", "gcd", "lcm", "bitwise_left_shift",
+    "bitwise_right_shift", "ldexp", "float_power", "nextafter", "heaviside", "i0", "deg2rad", "rad2deg", "conj",
+    "conj_physical", "resolve_conj", "resolve_neg", "angle", "isreal", "positive", "arccosh", "arcsinh",
+    "arctanh", "arctan2", "igamma", "igammac", "is_conj", "is_neg", "frexp", "is_signed",
 ]
 
-_MODULES = (E, R, S, I, L)
+_INPLACE_MORE = ["hypot", "copysign", "gcd", "lcm", "bitwise_left_shift", "bitwise_right_shift", "ldexp",
+                 "float_power", "nextafter", "heaviside", "i0", "deg2rad", "rad2deg", "conj_physical", "arccosh",
+                 "arcsinh", "arctanh", "arctan2", "igamma", "igammac", "absolute", "negative", "fix", "arccos",
+                 "arcsin", "arctan", "greater", "greater_equal", "less", "less_equal", "not_equal"]
+
+_MODULES = (E, R, S, I, L, M)
 
 
 def _lookup(name):
@@ -350,6 +384,17 @@ def _special_method(name):
     return method
 
 
+def _set_part(which):
+    def setter(self, value):
+        part = getattr(M, which)(self)
+        part.copy_(value) if which == "real" and self._data.dtype.kind != "c" else None
+        if self._data.dtype.kind == "c":
+            v = value._data if isinstance(value, _T) else value
+            setattr(self._data, which, v)
+            bump_version(self)
+    return setter
+
+
 def install() -> None:
     for name in _PLAIN:
         setattr(Tensor, name, _lookup(name))
@@ -368,8 +413,47 @@ def install() -> None:
                          ("logit", "logit"), ("sinc", "sinc")):
         setattr(Tensor, name, _special_method(target))
     Tensor.polygamma = lambda self, n: _special().polygamma(n, self)
+    Tensor.polygamma_ = lambda self, n: apply_inplace(self, lambda t: _special().polygamma(n, t))
+    Tensor.mvlgamma = lambda self, p: _special().multigammaln(self, p)
+    Tensor.mvlgamma_ = lambda self, p: apply_inplace(self, lambda t: _special().multigammaln(t, p))
+    for name in ("lgamma", "digamma", "erfinv", "erfc", "logit", "sinc"):
+        setattr(Tensor, name + "_", _unary_inplace(getattr(Tensor, name)))
+    for name in _INPLACE_MORE:
+        setattr(Tensor, name + "_", _unary_inplace(getattr(Tensor, name)))
+    Tensor.float_power_ = M.float_power_
+    Tensor.real = property(M.real, _set_part("real"))
+    Tensor.imag = property(M.imag, _set_part("imag"))
+    _install_deprecated_overloads()
     # __eq__ is defined, so hashing must be restated: tensors hash by identity, as in PyTorch
     Tensor.__hash__ = object.__hash__
+
+
+def _install_deprecated_overloads() -> None:
+    """PyTorch still accepts the pre-1.5 forms ``x.add(alpha, other)``, ``x.addcmul_(value, t1, t2)`` (with a
+    deprecation warning); optimizers copied from old code use them."""
+    def scaled(fn, name):
+        def method(self, other, *args, **kw):
+            if args and not isinstance(other, _T) and isinstance(args[0], _T):
+                _deprecated_overload(name, "Number alpha, Tensor other", "Tensor other, *, Number alpha = 1")
+                return fn(self, args[0], alpha=other, **kw)
+            return fn(self, other, *args, **kw)
+        method.__name__ = name
+        return method
+
+    def valued(fn, name):
+        def method(self, *args, **kw):
+            if len(args) == 3 and not isinstance(args[0], _T):
+                _deprecated_overload(name, "Number value, Tensor tensor1, Tensor tensor2",
+                                     "Tensor tensor1, Tensor tensor2, *, Number value = 1")
+                return fn(self, args[1], args[2], value=args[0], **kw)
+            return fn(self, *args, **kw)
+        method.__name__ = name
+        return method
+
+    for name in ("add", "sub"):
+        setattr(Tensor, name, scaled(getattr(Tensor, name), name))
+    for name in ("addcmul", "addcdiv", "addcmul_", "addcdiv_"):
+        setattr(Tensor, name, valued(getattr(Tensor, name), name))
 
 
 install()

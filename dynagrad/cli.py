@@ -2,7 +2,8 @@
 
     dynagrad train [--model mlp] [--epochs 15]     train a seed model on the bundled digits
     dynagrad run script.py [args...]               run a PyTorch script with `torch` resolving to dynagrad
-    dynagrad inspect FILE                          list what a checkpoint holds, without loading the data
+    dynagrad run -m module [args...]               the same for a module (pytest, a package's __main__)
+    dynagrad inspect FILE                          what a checkpoint holds and its format, without loading data
     dynagrad launch -n N script.py [args...]       N data-parallel ranks through MPI's mpiexec
     dynagrad bench [--only ops,...]                the side-by-side benchmarks (from a source checkout)
 """
@@ -13,10 +14,7 @@ import importlib
 import importlib.abc
 import importlib.util
 import os
-import re
-import runpy
 import sys
-import traceback
 
 # -- dynagrad run ----------------------------------------------------------------------------------------------
 
@@ -38,64 +36,31 @@ class TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return importlib.import_module(target)
         except ModuleNotFoundError as e:
             if e.name and (e.name == target or target.startswith(e.name + ".")):
-                raise ModuleNotFoundError(f"dynagrad does not provide `{spec.name}` (looked for {target}); this "
-                                          f"script needs a part of PyTorch dynagrad lacks", name=spec.name) from None
+                raise ModuleNotFoundError(f"No module named '{spec.name}': dynagrad does not implement this part "
+                                          f"of PyTorch (it would be {target})", name=spec.name) from None
             raise
 
     def exec_module(self, module):
         pass
 
 
-def _missing_name(exc: BaseException):
-    """'torch.foo.bar' when ``exc`` says a dynagrad module lacks an attribute, else None."""
-    if not isinstance(exc, AttributeError):
-        return None
-    m = re.match(r"module '(dynagrad(?:\.[\w.]+)?)' has no attribute '(\w+)'", str(exc))
-    if not m:
-        return None
-    return "torch" + m.group(1)[len("dynagrad"):] + "." + m.group(2)
-
-
-def _user_line(exc: BaseException, script: str) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
-    script = os.path.abspath(script)
-    for f in reversed(frames):
-        if os.path.abspath(f.filename) == script or "dynagrad" not in f.filename:
-            return f"{f.filename}:{f.lineno}: {f.line}"
-    return "<unknown>"
-
-
 def cmd_run(args) -> int:
-    sys.meta_path.insert(0, TorchAlias())
-    sys.argv = [args.script] + list(args.args)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(args.script)))
-    try:
-        runpy.run_path(args.script, run_name="__main__")
-    except SystemExit as e:
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except (AttributeError, ModuleNotFoundError) as e:
-        name = _missing_name(e)
-        if name is not None or isinstance(e, ModuleNotFoundError) and "dynagrad does not provide" in str(e):
-            traceback.print_exc()
-            what = f"`{name}`" if name else str(e)
-            print(f"\ndynagrad run: the script uses {what}, which dynagrad does not implement "
-                  f"(at {_user_line(e, args.script)}).", file=sys.stderr)
-            return 2
-        raise
-    return 0
+    from . import _run
+    _run.install(TorchAlias)
+    return _run.run(args.script, args.module, list(args.args))
 
 
 # -- dynagrad inspect ------------------------------------------------------------------------------------------
 
 def cmd_inspect(args) -> int:
+    """Tensors and every other entry of a checkpoint (any format dynagrad reads), and which format it is."""
     from . import serialization
     try:
         entries = serialization.inspect_file(args.file)
-    except (OSError, ValueError, RuntimeError) as e:
+    except (OSError, ValueError) as e:  # CheckpointError is a ValueError
         print(f"dynagrad inspect: {e}", file=sys.stderr)
         return 1
-    print(serialization.format_inspection(entries, args.file) if hasattr(serialization, "format_inspection")
-          else "\n".join(map(str, entries)))
+    print(serialization.format_inspection(entries, args.file))
     return 0
 
 
@@ -124,13 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="dynagrad", description="dynagrad: define-by-run deep learning on NumPy")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    tr = sub.add_parser("train", help="train a seed model on the bundled 8x8 digits")
+    tr = sub.add_parser("train", help="train a seed model on the bundled 8x8 digits",
+                        description="Train a seed model on the bundled 8x8 digits; write a checkpoint, the training "
+                                    "curves (PNG), drawings of the graph and TensorBoard logs, and say where.",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     from . import _train
     _train.add_arguments(tr)
     tr.set_defaults(fn=cmd_train)
 
-    rn = sub.add_parser("run", help="run a PyTorch script with `torch` resolving to dynagrad")
-    rn.add_argument("script")
+    rn = sub.add_parser("run", help="run a PyTorch script (or -m module) with `torch` resolving to dynagrad")
+    rn.add_argument("-m", dest="module", default=None, metavar="module",
+                    help="run a module as `python -m` does (its arguments follow it)")
+    rn.add_argument("script", nargs="?")
     rn.add_argument("args", nargs=argparse.REMAINDER)
     rn.set_defaults(fn=cmd_run)
 
@@ -149,8 +119,29 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _split_module_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``run [flags] -m module args...``: everything after the module belongs to it, not to argparse."""
+    if len(argv) >= 3 and argv[0] == "run":
+        for i in range(1, len(argv) - 1):
+            if argv[i] == "-m":
+                return argv[:i + 2], argv[i + 2:]
+            if not argv[i].startswith("-"):
+                break
+    return argv, []
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    head, module_args = _split_module_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(head)
+    if getattr(args, "fn", None) is cmd_run:
+        if args.module is not None:
+            if args.script is not None:
+                module_args = [args.script] + list(args.args) + module_args
+            args.script, args.args = None, module_args
+        elif args.script is None:
+            parser.error("run: give a script or -m module")
     return args.fn(args) or 0
 
 

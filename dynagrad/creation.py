@@ -95,7 +95,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
     >>> dynagrad.tensor([[1, 2], [3, 4]]).dtype
     torch.int64
     """
-    _check_device(device)
+    _check_device(device, True, pin_memory)
     d = dtypes.as_dtype(dtype) if dtype is not None else None
     arr = _infer_array(data, d)
     if isinstance(data, (Tensor, xp.ndarray)) or arr.base is not None:
@@ -108,7 +108,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_me
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """A tensor sharing memory with ``data`` when it is already a tensor or array of that dtype."""
-    _check_device(device)
+    _check_device(device, True)
     d = dtypes.as_dtype(dtype) if dtype is not None else None
     if isinstance(data, Tensor):
         return data if d is None or data.dtype is d else data.to(d)
@@ -158,22 +158,22 @@ def _dt(dtype, default=None):
 
 
 def zeros(*shape, size=None, dtype=None, device=None, requires_grad: bool = False, out=None,
-          layout=None) -> Tensor:
+          layout=None, pin_memory: bool = False) -> Tensor:
     """A tensor of zeros; ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
-    _check_device(device)
+    _check_device(device, True, pin_memory)
     return _make(xp.zeros(_shape(shape if size is None else (size,)), _dt(dtype)), requires_grad)
 
 
 def ones(*shape, size=None, dtype=None, device=None, requires_grad: bool = False, out=None,
-         layout=None) -> Tensor:
-    _check_device(device)
+         layout=None, pin_memory: bool = False) -> Tensor:
+    _check_device(device, True, pin_memory)
     return _make(xp.ones(_shape(shape if size is None else (size,)), _dt(dtype)), requires_grad)
 
 
 def empty(*shape, size=None, dtype=None, device=None, requires_grad: bool = False, out=None, layout=None,
           memory_format=None, pin_memory=False) -> Tensor:
     """An uninitialised tensor (here: zero-filled, so reading it is never undefined)."""
-    _check_device(device)
+    _check_device(device, True, pin_memory)
     return _make(xp.zeros(_shape(shape if size is None else (size,)), _dt(dtype)), requires_grad)
 
 
@@ -189,9 +189,10 @@ def _fill_dtype(value):
     return dtypes.get_default_dtype()
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, out=None, layout=None) -> Tensor:
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, out=None, layout=None,
+         pin_memory: bool = False) -> Tensor:
     """A tensor filled with ``fill_value`` (its dtype inferred from the value, as in PyTorch)."""
-    _check_device(device)
+    _check_device(device, True, pin_memory)
     d = dtypes.as_dtype(dtype) if dtype is not None else _fill_dtype(fill_value)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
@@ -215,14 +216,15 @@ def full_like(x, fill_value, *, dtype=None, device=None, requires_grad: bool = F
     return _make(xp.full(x._data.shape, fill_value, _dt(dtype, x.dtype)), requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False, out=None,
+           layout=None, pin_memory: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float.
 
     >>> import dynagrad
     >>> dynagrad.arange(5)
     tensor([0, 1, 2, 3, 4])
     """
-    _check_device(device)
+    _check_device(device, True, pin_memory)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -250,10 +252,11 @@ def range_(start, end, step=1, *, dtype=None, device=None, requires_grad: bool =
     return _make((start + xp.arange(n, dtype=xp.float64) * step).astype(d.numpy), requires_grad)
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
+def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False, out=None,
+             layout=None, pin_memory: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (filled from both ends, as
     PyTorch does, so the endpoint is exact)."""
-    _check_device(device)
+    _check_device(device, True, pin_memory)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
@@ -279,7 +282,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=N
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False, out=None) -> Tensor:
     """The identity matrix (``n`` x ``m``)."""
-    _check_device(device)
+    _check_device(device, True)
     return _make(xp.eye(n, m if m is not None else n, dtype=_dt(dtype)), requires_grad)
 
 

@@ -48,6 +48,22 @@ class dtype:
         return {float32: complex64, float64: complex128, float16: complex64}.get(self, self)
 
 
+_TORCH_SCALAR = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+                 "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
+                 "complex64": "ComplexFloat", "complex128": "ComplexDouble", "uint16": "UInt16",
+                 "uint32": "UInt32", "uint64": "UInt64"}
+
+
+def scalar_name(d) -> str:
+    """PyTorch's C++ name of a dtype ('Float', 'Long', 'Bool'), as its 'not implemented for' errors print it."""
+    return _TORCH_SCALAR.get(getattr(d, "name", str(d)), str(d))
+
+
+def not_implemented(op: str, d) -> NotImplementedError:
+    """The error PyTorch raises for a dtype an op's kernel does not support."""
+    return NotImplementedError(f'"{op}" not implemented for \'{scalar_name(d)}\'')
+
+
 def _by_name(name: str) -> dtype:
     return globals()[name]
 
@@ -68,17 +84,18 @@ int64 = long = dtype("int64", xp.int64)
 bool = dtype("bool", xp.bool_)  # noqa: A001 - the PyTorch name
 
 
-class _BFloat16(dtype):
-    """bfloat16, whose NumPy type comes from ml_dtypes, imported on first use.
+class _MLDtype(dtype):
+    """A dtype whose NumPy type comes from ml_dtypes (bfloat16, float8_e4m3fn, float8_e5m2), imported on
+    first use.
 
     ml_dtypes 0.7 takes about half a second to import (0.6 took 10 ms), five times the rest of
-    ``import dynagrad``; only programs that touch bfloat16 should pay for it.
+    ``import dynagrad``; only programs that touch these dtypes should pay for it.
     """
 
     __slots__ = ("_numpy",)
 
-    def __init__(self) -> None:
-        self.name, self.category, self.itemsize = "bfloat16", FLOAT, 2
+    def __init__(self, name: str = "bfloat16", itemsize: int = 2) -> None:
+        self.name, self.category, self.itemsize = name, FLOAT, itemsize
         self.is_floating_point, self.is_complex, self.is_signed = True, False, True
         self._numpy = None
 
@@ -89,17 +106,22 @@ class _BFloat16(dtype):
             try:
                 import ml_dtypes
             except ImportError:  # pragma: no cover - ml_dtypes is a core dependency
-                raise RuntimeError("bfloat16 needs the ml_dtypes package (pip install ml_dtypes)") from None
-            got = self._numpy = xp.dtype(ml_dtypes.bfloat16)
+                raise RuntimeError(f"{self.name} needs the ml_dtypes package (pip install ml_dtypes)") from None
+            got = self._numpy = xp.dtype(getattr(ml_dtypes, self.name))
             _FROM_NUMPY[got] = self
         return got
 
 
-bfloat16 = _BFloat16()
+_BFloat16 = _MLDtype
+bfloat16 = _MLDtype("bfloat16", 2)
+# float8: storage dtypes (checkpoints, .to(float32) and back), as PyTorch's; they promote with nothing
+float8_e4m3fn = _MLDtype("float8_e4m3fn", 1)
+float8_e5m2 = _MLDtype("float8_e5m2", 1)
+_ML = (bfloat16, float8_e4m3fn, float8_e5m2)
 
 ALL = [float16, float32, float64, complex64, complex128, uint8, uint16, uint32, uint64,
-       int8, int16, int32, int64, bool, bfloat16]
-_FROM_NUMPY = {d.numpy: d for d in ALL if d is not bfloat16}
+       int8, int16, int32, int64, bool, bfloat16, float8_e4m3fn, float8_e5m2]
+_FROM_NUMPY = {d.numpy: d for d in ALL if d not in _ML}
 
 _default_float = float32
 
@@ -110,7 +132,8 @@ def from_numpy(np_dtype) -> dtype:
         return _FROM_NUMPY[np_dtype]
     except KeyError:
         if "ml_dtypes" in _sys.modules:  # an ml_dtypes array can only exist once ml_dtypes is imported
-            bfloat16.numpy  # noqa: B018 - registers bfloat16 in _FROM_NUMPY
+            for d in _ML:
+                d.numpy  # noqa: B018 - registers the ml_dtypes types in _FROM_NUMPY
         try:
             return _FROM_NUMPY[xp.dtype(np_dtype)]
         except (KeyError, TypeError):
@@ -174,6 +197,9 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """PyTorch's promotion of two dtypes: the higher category wins, else NumPy's lattice."""
     if a is b:
         return a
+    if a in _FLOAT8 or b in _FLOAT8:
+        raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote {_title(a)} "
+                           f"and {_title(b)}")
     if a.category != b.category:
         hi, lo = (a, b) if a.category > b.category else (b, a)
         if hi.is_complex and lo.is_floating_point:  # float64 + complex64 -> complex128
@@ -183,6 +209,17 @@ def promote_types(a: dtype, b: dtype) -> dtype:
         other = b if a is bfloat16 else a
         return float32 if other is float16 else (other if other.itemsize > 2 else bfloat16)
     return _FROM_NUMPY[xp.promote_types(a.numpy, b.numpy)]
+
+
+_FLOAT8 = (float8_e4m3fn, float8_e5m2)
+
+
+def _title(d: dtype) -> str:
+    """PyTorch's ScalarType name, as its messages print it."""
+    return {"float8_e4m3fn": "Float8_e4m3fn", "float8_e5m2": "Float8_e5m2", "float32": "Float", "float64": "Double",
+            "float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
+            "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+            "complex128": "ComplexDouble"}.get(d.name, d.name.capitalize())
 
 
 def _scalar_category(v) -> int:

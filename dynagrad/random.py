@@ -9,6 +9,8 @@ import json
 import math
 
 from . import dtypes
+from ._device import _check_device
+from ._device import device as _device_cls
 from .backend import xp
 
 _SEED_MASK = (1 << 64) - 1
@@ -30,7 +32,11 @@ class Generator:
     """
 
     def __init__(self, device="cpu") -> None:
-        self.device = device
+        d = device if isinstance(device, _device_cls) else _device_cls(device)
+        if d.type not in ("cpu", "meta"):
+            raise RuntimeError(f"Cannot get {d.type.upper()} generator: dynagrad computes on the CPU only "
+                               f"(PyTorch's CPU build raises here too)")
+        self.device = d
         self.manual_seed(67280421310721)  # PyTorch's default seed
 
     def manual_seed(self, seed: int) -> Generator:
@@ -255,6 +261,7 @@ def random_full(shape, np_dtype, generator=None):
 
 def rand(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Uniform samples in [0, 1); ``rand(2, 3)``, ``rand((2, 3))`` or ``rand(size=(2, 3))``."""
+    _check_device(device, True)
     d = _float_dtype(dtype)
     return _finish(uniform_array(_size(shape if size is None else (size,)), 0, 1, d.numpy, generator),
                    requires_grad)
@@ -262,6 +269,7 @@ def rand(*shape, size=None, generator=None, dtype=None, device=None, requires_gr
 
 def randn(*shape, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     """Standard normal samples."""
+    _check_device(device, True)
     d = _float_dtype(dtype)
     return _finish(normal_array(_size(shape if size is None else (size,)), 0, 1, d.numpy, generator),
                    requires_grad)
@@ -269,6 +277,7 @@ def randn(*shape, size=None, generator=None, dtype=None, device=None, requires_g
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers in [low, high); ``randint(high, size)`` starts at 0."""
+    _check_device(device, True)
     if size is None:
         if high is None:
             raise TypeError("randint() missing required argument 'size'")
@@ -284,6 +293,7 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
 
 def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of 0..n-1."""
+    _check_device(device, True)
     d = dtypes.as_dtype(dtype) if dtype is not None else dtypes.int64
     gen = generator or default_generator
     # PyTorch's Fisher-Yates: swap i with i + random() % (n - i)
@@ -298,6 +308,7 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad=F
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Normal samples; ``mean``/``std`` may be Tensors (broadcast) or numbers with ``size``."""
+    _check_device(device, True)
     from .tensor import Tensor
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
@@ -314,14 +325,17 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 
 def rand_like(x, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    _check_device(device, True)
     return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
 def randn_like(x, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    _check_device(device, True)
     return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
 def randint_like(x, low=0, high=None, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    _check_device(device, True)
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(x.shape), dtype=dtype or x.dtype)

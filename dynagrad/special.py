@@ -32,7 +32,7 @@ from .distributions._special import (
     polygamma,
 )
 from .ops import _dual as D
-from .ops.elementwise import _float_input, erf, exp2, expm1, log1p, sigmoid, xlogy
+from .ops.elementwise import _float_input, _refuse, erf, exp2, expm1, log1p, sigmoid, xlog1py, xlogy
 from .ops.reduce import log_softmax as _log_softmax
 from .ops.reduce import logsumexp as _logsumexp
 from .ops.reduce import softmax as _softmax
@@ -46,20 +46,30 @@ psi = digamma
 expit = sigmoid
 
 
-def logit(x, eps: float | None = None):
+class LogitBackward0(Op):
+    save = (0,)
+
+    def forward(ctx, a, eps):
+        if ctx is not None:
+            ctx.eps = eps
+        z = a if eps is None else xp.clip(a, eps, 1 - eps)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.asarray(xp.log(z / (1 - z)))
+
+    def backward(self, g, x):
+        # PyTorch: g / (x (1 - x)), NaN outside [0, 1] (eps=None) or 0 outside [eps, 1 - eps]
+        xv = x if D.is_array(x) else x._data
+        if self.eps is None:
+            bad = (xv < 0) | (xv > 1)
+            return (D.where(bad, xp.nan, g / (x * (1 - x))),)
+        inside = (xv >= self.eps) & (xv <= 1 - self.eps)
+        return (D.mask(g / (x * (1 - x)), inside),)
+
+
+def logit(input, eps: float | None = None):  # noqa: A002
     """log(p / (1 - p)), with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given."""
-    x = _float_input(x)
-    if eps is not None:
-        x = x.clamp(eps, 1 - eps)
-    return x.log() - (-x).log1p()
-
-
-def xlog1py(x, y):
-    """x * log1p(y), 0 where x == 0."""
-    from .ops.index import where
-    x, y = _as_tensors(x, y)
-    r = x * y.log1p()
-    return where(x == 0, r * 0, r)
+    _refuse("logit_cpu", input, "c")
+    return LogitBackward0.apply(_float_input(input), eps=eps)
 
 
 def entr(x):

@@ -9,6 +9,7 @@ import weakref
 from typing import Any
 
 from . import _source, dtypes
+from ._device import _CPU, _NO_ACCELERATOR, _check_device, _device_error, device
 from .autograd import function as _function
 from .backend import xp
 
@@ -37,51 +38,6 @@ class Size(tuple):
         return Size(out) if isinstance(item, slice) else out
 
 
-class device:
-    """Where a tensor lives. dynagrad computes on the CPU; ``device('cuda')`` is accepted as a name only."""
-
-    def __init__(self, type: str | device = "cpu", index: int | None = None) -> None:  # noqa: A002
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        if ":" in type:
-            type, idx = type.split(":", 1)
-            index = int(idx)
-        self.type = type
-        self.index = index
-
-    def __repr__(self) -> str:
-        return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
-
-    def __str__(self) -> str:
-        return self.type + (f":{self.index}" if self.index is not None else "")
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            other = device(other)
-        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
-
-    def __hash__(self) -> int:
-        return hash((self.type, self.index))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
-_CPU = device("cpu")
-
-
-def _check_device(dev) -> None:
-    if dev is None:
-        return
-    kind = dev.type if isinstance(dev, device) else str(dev).split(":")[0]
-    if kind not in ("cpu", "meta"):
-        raise RuntimeError(f"dynagrad runs on the CPU only; device '{dev}' is not available "
-                           f"(torch.cuda.is_available() is False here)")
-
-
 class Tensor:
     """An n-dimensional array that records the operations applied to it for automatic differentiation.
 
@@ -104,7 +60,7 @@ class Tensor:
                            dtype=dtypes.get_default_dtype().numpy)
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            arr = xp.empty(tuple(shape), dtype=dtypes.get_default_dtype().numpy)
+            arr = xp.empty(tuple(shape) if args else (0,), dtype=dtypes.get_default_dtype().numpy)
         _init(self, arr)
 
     @staticmethod
@@ -197,6 +153,24 @@ class Tensor:
         return False
 
     @property
+    def is_sparse_csr(self) -> bool:
+        return False
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        """The sparse COO tensor of the nonzero entries (see ``dynagrad.sparse``)."""
+        from .sparse import to_sparse
+        return to_sparse(self, sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
+
+    def to_sparse_coo(self):
+        return self.to_sparse()
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+        return self if dtype is None else self.to(dtype)
+
+    def is_coalesced(self) -> bool:
+        raise RuntimeError("is_coalesced expected sparse coordinate tensor layout but got Strided")
+
+    @property
     def is_quantized(self) -> bool:
         return False
 
@@ -205,8 +179,9 @@ class Tensor:
         return False
 
     @property
-    def layout(self) -> str:
-        return "torch.strided"
+    def layout(self):
+        from ._device import strided
+        return strided
 
     @property
     def ndim(self) -> int:
@@ -452,12 +427,12 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self
 
-    def cuda(self, *args, **kwargs) -> Tensor:
-        _check_device("cuda")
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+        _check_cuda_arg(device)
         return self
 
-    def pin_memory(self) -> Tensor:
-        return self
+    def pin_memory(self, device=None) -> Tensor:
+        raise RuntimeError(_NO_ACCELERATOR + "; pinned memory is for copying to an accelerator")
 
     def is_pinned(self) -> bool:
         return False
@@ -486,26 +461,29 @@ class Tensor:
                 dev = a
             elif isinstance(a, bool):
                 pass
+            elif isinstance(a, int):
+                dev = a
             elif a is not None:
                 raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
-        _check_device(dev)
+        if dev is not None:
+            _check_device(dev)
         out = self if dt is None else _cast(self, dtypes.as_dtype(dt))
         if copy and out is self:
             out = self.clone()
         return out
 
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """With no argument, the legacy type name ('torch.FloatTensor'); otherwise a cast to the dtype a
+        dtype, legacy type or type name gives (``x.type(torch.DoubleTensor)``)."""
+        from . import _tensortype
         if dtype is None:
-            return "torch." + {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-                               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-                               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
-                               "bfloat16": "BFloat16Tensor"}.get(self.dtype.name, self.dtype.name)
-        if isinstance(dtype, str):
-            names = {"FloatTensor": dtypes.float32, "DoubleTensor": dtypes.float64, "HalfTensor": dtypes.float16,
-                     "LongTensor": dtypes.int64, "IntTensor": dtypes.int32, "ByteTensor": dtypes.uint8,
-                     "BoolTensor": dtypes.bool, "ShortTensor": dtypes.int16, "CharTensor": dtypes.int8}
-            dtype = names.get(dtype.split(".")[-1], dtype)
-        return _cast(self, dtypes.as_dtype(dtype))
+            return _tensortype.type_name(self)
+        dt, cuda, sparse = _tensortype.resolve(dtype)
+        if cuda:
+            raise RuntimeError(f"Cannot initialize CUDA without ATen_cuda library: {dtype} needs a CUDA build "
+                               f"(dynagrad computes on the CPU only)")
+        out = _cast(self, dt)
+        return out.to_sparse() if sparse and not out.is_sparse else out
 
     def type_as(self, other: Tensor) -> Tensor:
         return _cast(self, other.dtype)
@@ -543,7 +521,14 @@ class Tensor:
     def cfloat(self) -> Tensor:
         return _cast(self, dtypes.complex64)
 
+    def new(self, *args, device=None) -> Tensor:
+        """Legacy ``x.new(sizes...)`` / ``x.new(data)``: a tensor of ``x``'s dtype (as ``torch.FloatTensor(...)``)."""
+        from ._tensortype import _construct
+        _check_device(device, True)
+        return _construct(self.dtype, args, "Tensor.new")
+
     def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         from .creation import tensor
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
@@ -554,16 +539,31 @@ class Tensor:
         return t.requires_grad_(requires_grad) if requires_grad else t
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full(size, 0, dtype, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full(size, 1, dtype, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full(size, 0, dtype, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        _check_device(device, True)
         return self._new_full((size,), fill_value, dtype, requires_grad)
+
+
+def _check_cuda_arg(dev) -> None:
+    """``.cuda(device)``: PyTorch checks the argument names a CUDA device, then fails for lack of CUDA."""
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        raise RuntimeError(_NO_ACCELERATOR)
+    if dev is not None:
+        d = dev if isinstance(dev, device) else device(dev)
+        if d.type != "cuda":
+            raise RuntimeError("Invalid device, must be cuda device")
+    raise _device_error("cuda")
 
 
 def _init(t: Tensor, arr) -> None:

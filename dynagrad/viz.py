@@ -1,12 +1,91 @@
 """Draw the autograd graph behind a tensor: Graphviz DOT (``make_dot``) and Mermaid (``to_mermaid``).
 
-Nodes show the op, its output shape and dtype; leaves that are parameters show their names; saved values
-can be listed. The walk is iterative, so deep graphs (long RNN unrolls) draw without recursion errors.
+Nodes show the op, its output shape and dtype and the user's line that ran it; leaves that are parameters
+show their names; saved values can be listed. Inside ``record_modules(model)`` every op also records the
+module that ran it, and the drawings show it (``fc1 (Linear)``). The walk is iterative, so deep graphs
+(long RNN unrolls) draw without recursion errors.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
+from .autograd import state as _state
 from .autograd.graph import _RELEASED, Node
 from .tensor import Tensor
+
+
+class record_modules:  # noqa: N801 - a context manager, named like PyTorch's lower-case ones
+    """Label every graph node created inside the ``with`` block with the module whose forward ran it.
+
+    The label is the module's path in ``model`` and its class (``fc1 (Linear)``; ``Net`` for the root;
+    the class alone for a module outside ``model``, such as a loss); ``make_dot``/``to_mermaid`` show it.
+    Without ``model`` the first module called is the root. Recording uses a global forward pre-hook and
+    hook and the graph's record hook only while the block runs, so ordinary steps pay nothing.
+
+    >>> import dynagrad
+    >>> from dynagrad import nn
+    >>> net = nn.Sequential(nn.Linear(3, 2), nn.ReLU())
+    >>> with record_modules(net):
+    ...     out = net(dynagrad.randn(4, 3, requires_grad=True)).sum()
+    >>> [module_of(n) for n in (out.grad_fn, out.grad_fn.next_functions[0][0])]
+    [None, '1 (ReLU)']
+    """
+
+    def __init__(self, model=None) -> None:
+        self.model = model
+        self._names: dict | None = None
+        self._stack: list = []
+        self._handles: list = []
+        self._prev_hook = None
+
+    def _name(self, module) -> str:
+        if self._names is None:
+            root = self.model if self.model is not None else module
+            self._names = {id(m): name for name, m in root.named_modules()}
+        name = self._names.get(id(module))
+        cls = type(module).__name__
+        return f"{name} ({cls})" if name else cls
+
+    def _pre(self, module, args) -> None:
+        self._stack.append(self._name(module))
+
+    def _post(self, module, args, output) -> None:
+        if self._stack:
+            self._stack.pop()
+
+    def _record(self, node) -> None:
+        if self._stack:
+            node._viz_module = self._stack[-1]
+        if self._prev_hook is not None:
+            self._prev_hook(node)
+
+    def __enter__(self) -> record_modules:
+        from .nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
+        self._handles = [register_module_forward_pre_hook(self._pre),
+                         register_module_forward_hook(self._post, always_call=True)]
+        self._prev_hook = _state.record_hook
+        _state.record_hook = self._record
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        _state.record_hook = self._prev_hook
+        self._stack.clear()
+
+
+def module_of(node) -> str | None:
+    """The module label ``record_modules`` gave ``node`` (a ``grad_fn``), or None."""
+    return getattr(node, "_viz_module", None)
+
+
+def where(node) -> str | None:
+    """``file.py:12``: the user's line that ran the op of ``node``, or None."""
+    src = getattr(node, "source", None)
+    return f"{os.path.basename(src[0])}:{src[1]}" if src else None
 
 
 def _shape(meta) -> str:
@@ -47,13 +126,15 @@ def _param_names(params) -> dict:
 def _describe(n, names, show_saved):
     if isinstance(n, Node):
         title = n.name()
-        detail = [_shape(m) for m in n.meta]
+        module = module_of(n)
+        detail = ([module] if module else []) + [_shape(m) for m in n.meta]
         if show_saved and n.saved and n.saved is not _RELEASED:
             for _, arr, _, _ in n.saved:
                 if arr is not None and hasattr(arr, "shape"):
                     detail.append(f"saved {tuple(arr.shape)}")
-        if n.source:
-            detail.append(f"{n.source[0].rsplit('/', 1)[-1]}:{n.source[1]}")
+        line = where(n)
+        if line:
+            detail.append(line)
         return "op", title, detail
     name = names.get(id(n))
     shape = f"({', '.join(map(str, n.shape))}) {n.dtype.name}"
@@ -158,4 +239,41 @@ def to_mermaid(var, params=None, show_saved: bool = False) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["make_dot", "to_mermaid", "DotSource", "Tensor"]
+RENDER_HINT = ("no picture, as Graphviz's `dot` is not installed: paste {mmd} into https://mermaid.live, or install "
+               "Graphviz (apt-get install graphviz; brew install graphviz) and run `dot -Tsvg {dot} -o {svg}`")
+
+
+def save_drawings(var, base: str, params=None, formats: tuple = ("svg",)) -> dict:
+    """Write the graph of ``var`` as ``base.dot`` and ``base.mmd``, and render ``base.svg`` (each of
+    ``formats``) with Graphviz's ``dot`` when it is on PATH.
+
+    Returns ``{"dot": path, "mmd": path, "rendered": [paths], "hint": None or a sentence saying how to
+    render or view the drawing without Graphviz}``.
+
+    >>> import dynagrad, tempfile, os
+    >>> w = dynagrad.ones(2, requires_grad=True)
+    >>> out = save_drawings((w * 2).sum(), os.path.join(tempfile.mkdtemp(), "g"), params={"w": w})
+    >>> os.path.basename(out["dot"]), os.path.basename(out["mmd"])
+    ('g.dot', 'g.mmd')
+    """
+    dot = make_dot(var, params=params)
+    written = {"dot": base + ".dot", "mmd": base + ".mmd", "rendered": [], "hint": None}
+    with open(written["dot"], "w") as f:
+        f.write(dot.source)
+    with open(written["mmd"], "w") as f:
+        f.write(to_mermaid(var, params=params) + "\n")
+    if shutil.which("dot") is None:
+        written["hint"] = RENDER_HINT.format(dot=written["dot"], svg=base + ".svg", mmd=written["mmd"])
+        return written
+    for fmt in formats:
+        out = f"{base}.{fmt}"
+        proc = subprocess.run(["dot", f"-T{fmt}", written["dot"], "-o", out], capture_output=True, text=True)
+        if proc.returncode != 0:
+            written["hint"] = f"`dot -T{fmt}` failed: {proc.stderr.strip()[:300]}"
+            break
+        written["rendered"].append(out)
+    return written
+
+
+__all__ = ["make_dot", "to_mermaid", "save_drawings", "record_modules", "module_of", "where", "DotSource",
+           "Tensor"]

@@ -89,7 +89,7 @@ def test_package_has_no_sklearn_or_torch_dependency():
 
 
 def test_digits_license_file():
-    path = os.path.join(os.path.dirname(datasets.__file__), "data", "DIGITS_LICENSE.txt")
+    path = os.path.join(os.path.dirname(os.path.dirname(datasets.__file__)), "data", "DIGITS_LICENSE.txt")
     text = open(path, encoding="utf-8").read()
     for needle in ("CC BY 4.0", "Alpaydin", "Kaynak", "UCI", "BSD 3-Clause", "scikit-learn"):
         assert needle in text
@@ -150,30 +150,44 @@ def test_read_idx_rejects_bad_files(tmp_path):
 
 
 def test_mnist_reads_torchvision_layout(tmp_path):
+    pytest.importorskip("PIL")
+    from dynagrad.vision import transforms as T
+
     ref = make_mnist(str(tmp_path))
     train, test = MNIST(tmp_path), MNIST(str(tmp_path), train=False)
     assert len(train) == 5 and len(test) == 3
     img, label = train[2]
-    assert tuple(img.shape) == (1, 28, 28) and img.dtype == dynagrad.float32
-    np.testing.assert_allclose(img.numpy()[0], ref["train"][0][2] / 255.0, rtol=1e-6)
+    # torchvision hands out PIL images of mode "L" (and int targets), so PIL transforms apply
+    assert type(img).__module__.startswith("PIL") and img.mode == "L" and img.size == (28, 28)
+    np.testing.assert_array_equal(np.asarray(img), ref["train"][0][2])
     assert isinstance(label, int) and label == ref["train"][1][2]
     assert train.data.dtype == dynagrad.uint8 and train.targets.dtype == dynagrad.int64
     np.testing.assert_array_equal(test.targets.numpy(), ref["t10k"][1])
     assert train.raw_folder == os.path.join(str(tmp_path), "MNIST", "raw")
-    got = MNIST(tmp_path, transform=lambda a: (a.dtype, a.shape), target_transform=str)[0]
-    assert got == ((np.dtype(np.uint8), (28, 28)), str(ref["train"][1][0]))
+    got = MNIST(tmp_path, transform=lambda a: (a.mode, a.size), target_transform=str)[0]
+    assert got == (("L", (28, 28)), str(ref["train"][1][0]))
     # torchvision users subset by assigning to .data/.targets.
     train.data, train.targets = train.data[:2], train.targets[:2]
     assert len(train) == 2 and [y for _, y in train] == ref["train"][1][:2].tolist()
-    xb, yb = next(iter(DataLoader(MNIST(tmp_path), batch_size=4)))
+    xb, yb = next(iter(DataLoader(MNIST(tmp_path, transform=T.ToTensor()), batch_size=4)))
     assert tuple(xb.shape) == (4, 1, 28, 28) and yb.dtype == dynagrad.int64
+    np.testing.assert_allclose(xb.numpy()[2, 0], ref["train"][0][2] / 255.0, rtol=1e-6)
+
+
+def test_mnist_without_pillow_gives_arrays(tmp_path, monkeypatch):
+    ref = make_mnist(str(tmp_path))
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)
+    img, _ = MNIST(tmp_path)[1]
+    assert isinstance(img, np.ndarray) and img.dtype == np.uint8
+    np.testing.assert_array_equal(img, ref["train"][0][1])
 
 
 def test_fashion_mnist_folder_and_classes(tmp_path):
     make_mnist(str(tmp_path), name="FashionMNIST")
     ds = FashionMNIST(tmp_path, train=False)
     assert len(ds) == 3 and ds.classes[9] == "Ankle boot"
-    with pytest.raises(RuntimeError, match="MNIST data not found"):
+    with pytest.raises(RuntimeError, match="MNIST: Dataset not found"):
         MNIST(tmp_path)  # FashionMNIST files do not make an MNIST folder
 
 

@@ -230,8 +230,13 @@ def test_row_softmax_kernels_give_numpys_bits(shape):
     a.reshape(-1)[:3] = [np.nan, np.inf, -np.inf]
     a[-1] = -np.inf  # a fully masked row gives NaN, as in PyTorch
     p = np.nan_to_num(_rows.softmax_last(a))
-    ref, jit = _both_paths(lambda: (_rows.softmax_last(a), _rows.log_softmax_last(a), _rows.softmax_grad_last(g, p),
-                                    _rows.softmax_last_inplace(a.copy())))
+    def run():
+        s = a.copy()
+        top = _rows.softmax_last_inplace(s)
+        return _rows.softmax_last(a), _rows.log_softmax_last(a), _rows.softmax_grad_last(g, p), s, top
+
+    ref, jit = _both_paths(run)
+    _same(ref[4], a.max(-1, keepdims=True))
     e = np.exp(a - a.max(-1, keepdims=True))
     _same(ref[0], e / e.sum(-1, keepdims=True))
     if jit is not None:

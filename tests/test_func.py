@@ -62,7 +62,7 @@ def assert_close(a, b, rtol=1e-6, atol=1e-8):
 
 
 def _solve(m):
-    return m.solve if m is dynagrad else m.linalg.solve
+    return m.linalg.solve
 
 
 def both(make, inputs, **vkw):

@@ -229,4 +229,4 @@ def test_dynagrad_run_reports_missing_torch_names(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "dynagrad.cli", "run", str(script)], capture_output=True, text=True)
     assert "sum 2.0" in proc.stdout
     assert proc.returncode == 2
-    assert "torch.definitely_not_a_function" in proc.stderr and "uses_missing.py:5" in proc.stderr
+    assert "torch.definitely_not_a_function" in proc.stderr and "uses_missing.py, line 5" in proc.stderr

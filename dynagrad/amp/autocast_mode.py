@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 
 from .. import dtypes
 from ..autograd import state
@@ -28,7 +29,8 @@ def _policy(cls) -> str:
     p = _policy_cache.get(cls)
     if p is None:
         name = cls.__name__
-        p = "lower" if _LOWER.match(name) else ("fp32" if _FP32.search(name) else "promote")
+        p = getattr(cls, "autocast_policy", None) or (
+            "lower" if _LOWER.match(name) else ("fp32" if _FP32.search(name) else "promote"))
         _policy_cache[cls] = p
     return p
 
@@ -63,24 +65,34 @@ class autocast:  # noqa: N801 - PyTorch's name
     torch.bfloat16
     """
 
-    def __init__(self, device_type: str = "cpu", dtype=None, enabled: bool = True,
+    def __init__(self, device_type: str, dtype=None, enabled: bool = True,
                  cache_enabled: bool | None = None) -> None:
-        if device_type not in ("cpu", "cuda"):
-            raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'")
+        from ..tensor import device as _device
+        if not isinstance(device_type, str):
+            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+        _device(device_type)  # PyTorch's RuntimeError for a name that is no device type
         if dtype is None:
             dtype = dtypes.bfloat16 if device_type == "cpu" else dtypes.float16
         dtype = dtypes.as_dtype(dtype)
-        if dtype not in (dtypes.bfloat16, dtypes.float16):
-            raise RuntimeError(f"In CPU autocast, but the target dtype is not supported. Disabling autocast.\n"
-                               f"CPU Autocast only supports dtype of torch.bfloat16, torch.float16 currently "
-                               f"(got {dtype}).")
-        if device_type == "cuda":
-            enabled = False  # no CUDA here; PyTorch warns and disables too
+        if device_type == "cpu" and enabled and dtype not in (dtypes.bfloat16, dtypes.float16):
+            warnings.warn("In CPU autocast, but the target dtype is not supported. Disabling autocast.\n"
+                          "CPU Autocast only supports dtypes of torch.bfloat16, torch.float16 currently.",
+                          UserWarning, stacklevel=2)
+            enabled = False
+        if device_type == "cuda" and enabled:
+            warnings.warn("CUDA is not available or torch_xla is imported. Disabling autocast.", UserWarning,
+                          stacklevel=2)
+            enabled = False
+        # autocast for another device type changes no CPU op, as in PyTorch
         self.device_type, self.fast_dtype, self.enabled = device_type, dtype, enabled
+        self._active = enabled and device_type == "cpu"
 
     def __enter__(self):
         self._prev = state.autocast_dtype
-        state.autocast_dtype = self.fast_dtype.numpy if self.enabled else None
+        if self._active:
+            state.autocast_dtype = self.fast_dtype.numpy
+        elif self.device_type == "cpu":
+            state.autocast_dtype = None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -94,26 +106,32 @@ class autocast:  # noqa: N801 - PyTorch's name
         return wrapper
 
 
-def get_autocast_dtype(device_type: str = "cpu"):
+def get_autocast_dtype(device_type: str):
+    """The low-precision dtype autocast uses for ``device_type`` (PyTorch's defaults: bfloat16 on the CPU,
+    float16 elsewhere)."""
+    if device_type != "cpu":
+        return dtypes.float16
     return dtypes.from_numpy(state.autocast_dtype) if state.autocast_dtype is not None else dtypes.bfloat16
 
 
-def is_autocast_enabled(device_type: str = "cpu") -> bool:
-    return state.autocast_dtype is not None
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """Whether autocast is on for ``device_type``; with no argument PyTorch asks about CUDA (never here)."""
+    return device_type == "cpu" and state.autocast_dtype is not None
 
 
 def is_autocast_available(device_type: str) -> bool:
-    return device_type == "cpu"
+    """Whether autocast knows ``device_type`` (PyTorch answers for the device type, not for a device)."""
+    return device_type in ("cpu", "cuda", "mps", "xpu", "xla", "hpu", "ipu", "mtia", "maia", "privateuseone")
 
 
-def custom_fwd(fwd=None, *, device_type: str = "cpu", cast_inputs=None):
+def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
     """Decorator for custom Function.forward (accepted; autocast state is left as is)."""
     if fwd is None:
         return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
     return fwd
 
 
-def custom_bwd(bwd=None, *, device_type: str = "cpu"):
+def custom_bwd(bwd=None, *, device_type: str):
     if bwd is None:
         return functools.partial(custom_bwd, device_type=device_type)
     return bwd

@@ -27,12 +27,16 @@ class GradScaler:
     tensor([0.7000, 0.7000], requires_grad=True)
     """
 
-    def __init__(self, device: str = "cpu", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
+    def __init__(self, device: str = "cuda", init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
                  backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True) -> None:
         if growth_factor <= 1.0:
             raise ValueError("The growth factor must be > 1.0.")
         if backoff_factor >= 1.0:
             raise ValueError("The backoff factor must be < 1.0.")
+        if enabled and device == "cuda":  # PyTorch's default device; with no GPU the scaler turns itself off
+            warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
+                          UserWarning, stacklevel=2)
+            enabled = False
         self._device = device
         self._enabled = enabled
         self._init_scale = init_scale

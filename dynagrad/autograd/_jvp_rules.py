@@ -363,6 +363,13 @@ def _unary_rule(fn):
     return lambda p, t, o, kw: fn(p[0], t[0], o)
 
 
+def _abs_jvp(x, t, o):
+    if x._data.dtype.kind == "c":  # d|z| = Re(conj(sgn z) dz)
+        from ..ops.math import conj, real
+        return real(conj(x.sgn()) * t)
+    return t * x.sign()
+
+
 def _unary_rules():
     from ..ops import elementwise as E
     ln2, ln10 = math.log(2.0), math.log(10.0)
@@ -392,7 +399,7 @@ def _unary_rules():
         "sigmoid": lambda x, t, o: t * (o * (1 - o)),
         "erf": lambda x, t, o: t * ((-(x * x)).exp() * c),
         "reciprocal": lambda x, t, o: -(t * (o * o)),
-        "abs": lambda x, t, o: t * x.sign(),
+        "abs": _abs_jvp,
         "relu": lambda x, t, o: t * _mask(o > 0, o),
         "frac": lambda x, t, o: t,
     }
@@ -511,33 +518,372 @@ def _r_einsum(p, t, out, kw):
     return res
 
 
-def _r_inverse(p, t, out, kw):
-    return -(out @ t[0] @ out)
+# -- torch.linalg (dynagrad/linalg): PyTorch's forward-mode formulas ------------------------------------------
+
+def _la():
+    import dynagrad.linalg as la
+    return la
+
+
+def _mH(x):  # noqa: N802
+    from ..linalg._common import mH
+    return mH(x)
+
+
+def _tr(x):
+    return x.diagonal(0, -2, -1).sum(-1)
+
+
+def _cplx(x, like):
+    """``x`` in the complex dtype of ``like`` (for tangents of real inputs to complex-valued results)."""
+    return x.to(like.dtype) if x.dtype != like.dtype else x
+
+
+def _r_inv_ex(p, t, out, kw):
+    inv = out[0]
+    return -(inv @ t[0] @ inv), None
 
 
 def _r_det(p, t, out, kw):
-    from ..ops.linalg import InverseBackward0
+    from ..ops.index import where
     a, ta = p[0], t[0]
-    inv_t = InverseBackward0.apply(a).transpose(-1, -2)
-    nd = a.ndim
-    return out * _sum(inv_t * ta, (nd - 2, nd - 1), False)
+    x = _la().solve_ex(a, ta.to(a.dtype)).result
+    tr = _tr(x)
+    return where(out == 0, 0.0, tr * out)
 
 
-def _r_solve(p, t, out, kw):
-    from ..ops.linalg import SolveBackward
-    a, (ta, tb) = p[0], t
-    vector = kw["vector"]
+def _r_slogdet(p, t, out, kw):
+    from ..linalg._complex import imag, real
+    a, ta = p[0], t[0]
+    sign = out[0]
+    tr = _tr(_la().solve_ex(a, ta.to(a.dtype)).result)
+    if a.is_complex():
+        return 1j * imag(tr) * sign, real(tr)
+    return _zeros_like(sign), tr
+
+
+def _r_solve_ex(p, t, out, kw):
+    a, b = p
+    ta, tb = t
+    left, vector = kw["left"], kw["vector"]
+    x = out[0]
+    xm = x.unsqueeze(-1) if vector else x
+    rhs = None if tb is None else (tb.unsqueeze(-1) if vector else tb)
+    if ta is not None:
+        corr = ta @ xm if left else xm @ ta
+        rhs = -corr if rhs is None else rhs - corr
+    dx = _la().solve(a, rhs, left=left)
+    return (dx.squeeze(-1) if vector else dx), None
+
+
+def _r_solve_triangular(p, t, out, kw):
+    a, b = p
+    ta, tb = t
+    upper, left, unit = kw["upper"], kw["left"], kw["unitriangular"]
     rhs = tb
     if ta is not None:
-        x = out.unsqueeze(-1) if vector else out
-        corr = ta @ x
-        if vector:
-            corr = corr.squeeze(-1)
+        pa = ta.triu(int(unit)) if upper else ta.tril(-int(unit))
+        corr = pa @ out if left else out @ pa
         rhs = -corr if rhs is None else rhs - corr
-    r = SolveBackward.apply(a, rhs, vector=vector)
-    if r.grad_fn is not None and not hasattr(r.grad_fn, "vector"):
-        r.grad_fn.vector = vector
-    return r
+    return _la().solve_triangular(a, rhs, upper=upper, left=left, unitriangular=unit)
+
+
+def _r_cholesky_ex(p, t, out, kw):
+    la = _la()
+    upper = kw["upper"]
+    L = out[0]
+    low = _mH(L) if upper else L
+    d = la.solve_triangular(low, t[0], upper=False, left=True)
+    d = la.solve_triangular(_mH(low), d, upper=True, left=False)
+    from ..ops.shape import diag_embed
+    d = d.tril() - diag_embed(d.diagonal(0, -2, -1) * 0.5)
+    d = low @ d
+    return (_mH(d) if upper else d), None
+
+
+def _r_qr(p, t, out, kw):
+    from ..linalg._complex import real
+    from ..ops.shape import diag_embed
+    la = _la()
+    if kw["mode"] == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please "
+                           "use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+    Q, R = out
+    da = t[0]
+    m, n = da.shape[-2:]
+    if kw["mode"] == "complete" and m > n:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+    if m >= n:
+        dar = la.solve_triangular(R, da, upper=True, left=False)
+        x = _mH(Q) @ dar
+        x = x + _mH(x)
+        dr = x.triu() - diag_embed(real(x.diagonal(0, -2, -1)).to(x.dtype) * 0.5)
+        dq = dar - Q @ dr
+        return dq, dr @ R
+    qhda = _mH(Q) @ da
+    x = la.solve_triangular(R[..., :, :m], qhda[..., :, :m], upper=True, left=False)
+    if x.is_complex():
+        from ..linalg._complex import imag
+        y = x.tril(-1) + diag_embed(1j * imag(x.diagonal(0, -2, -1)))
+        dq = y - _mH(y)
+        dq = dq - diag_embed(dq.diagonal(0, -2, -1) * 0.5)
+    else:
+        y = x.tril(-1)
+        dq = y - y.mT
+    dr = qhda - dq @ R
+    return Q @ dq, dr
+
+
+def _lu_jvp(da, P, L, U):
+    la = _la()
+    m, n = da.shape[-2:]
+    k = min(m, n)
+    pda = P.mT @ da
+    pda1, L1, U1 = pda[..., :k, :k], L[..., :k, :k], U[..., :k, :k]
+    dk = la.solve_triangular(L1, pda1, upper=False, left=True, unitriangular=True)
+    dk = la.solve_triangular(U1, dk, upper=True, left=False)
+    dl1 = L1 @ dk.tril(-1)
+    du1 = dk.triu() @ U1
+    from ..ops.shape import cat
+    if m == n:
+        return dl1, du1
+    if m < n:
+        du2 = la.solve_triangular(L1, pda[..., :, k:], upper=False, left=True, unitriangular=True) - \
+            dk.tril(-1) @ U[..., :, k:]
+        return dl1, cat([du1, du2], -1)
+    dl2 = la.solve_triangular(U1, pda[..., k:, :], upper=True, left=False) - L[..., k:, :] @ dk.triu()
+    return cat([dl1, dl2], -2), du1
+
+
+def _r_lu(p, t, out, kw):
+    P, L, U = out
+    dl, du = _lu_jvp(t[0], P, L, U)
+    return None, dl, du
+
+
+def _r_lu_factor_ex(p, t, out, kw):
+    from ..linalg.decompositions import lu_unpack
+    LU, piv = out[0], out[1]
+    P, L, U = lu_unpack(LU, piv)
+    dl, du = _lu_jvp(t[0], P, L, U)
+    m, n = LU.shape[-2:]
+    from ..ops.shape import cat
+    if m >= n:
+        res = cat([dl[..., :n, :] + du, dl[..., n:, :]], -2)
+    else:
+        res = cat([du[..., :, :m] + dl, du[..., :, m:]], -1)
+    return res, None, None
+
+
+def _r_lu_unpack(p, t, out, kw):
+    tl = t[0]
+    if tl is None or not kw["unpack_data"]:
+        return None, None, None
+    m, n = tl.shape[-2:]
+    k = min(m, n)
+    return None, tl[..., :, :k].tril(-1), tl[..., :k, :].triu()
+
+
+def _r_svd(p, t, out, kw):
+    from ..linalg._complex import real
+    from ..ops.shape import cat, diag_embed
+    U_, S, Vh_ = out
+    da = t[0]
+    full = kw["full_matrices"]
+    m, n = da.shape[-2:]
+    k = S.shape[-1]
+    U = U_[..., :, :k] if full else U_
+    Vh = Vh_[..., :k, :] if full else Vh_
+    V = _mH(Vh)
+    cplx = da.is_complex()
+    dp = _mH(U) @ (da @ V) if m < n else (_mH(U) @ da) @ V
+    dp_d = dp.diagonal(0, -2, -1)
+    ds = real(dp_d) if cplx else dp_d
+    dp = dp - diag_embed(ds.to(dp.dtype))
+    s2 = S * S
+    E = s2.unsqueeze(-2) - s2.unsqueeze(-1)
+    eye = _T()._wrap(xp.eye(k, dtype=E._data.dtype))
+    E = E * (1 - eye) + eye
+    du = (dp * S.unsqueeze(-2).to(dp.dtype))
+    du = (du + _mH(du)) / E.to(du.dtype)
+    dv = (dp * (-S).unsqueeze(-1).to(dp.dtype))
+    dv = (dv + _mH(dv)) / E.to(dv.dtype)
+    if cplx:
+        extra = diag_embed(dp.diagonal(0, -2, -1) / (2 * S).to(dp.dtype))
+        du, dv = du + extra, dv + extra
+    du = U @ du
+    dvh = dv @ Vh
+    if m > n:
+        davs = da @ (V / S.unsqueeze(-2).to(V.dtype))
+        du = du + davs - U @ (_mH(U) @ davs)
+        if full:
+            du = cat([du, du.new_zeros(tuple(du.shape[:-1]) + (m - n,))], -1)
+    if m < n:
+        uhdas = (_mH(U) / S.unsqueeze(-1).to(U.dtype)) @ da
+        dvh = dvh + uhdas - (uhdas @ V) @ Vh
+        if full:
+            dvh = cat([dvh, dvh.new_zeros(tuple(dvh.shape[:-2]) + (n - m, n))], -2)
+    return du, ds, dvh
+
+
+def _r_svdvals(p, t, out, kw):
+    from ..linalg._complex import real
+    U, _, Vh = _la().svd(p[0], full_matrices=False)
+    dp = _mH(U) @ t[0].to(U.dtype) @ _mH(Vh)
+    d = dp.diagonal(0, -2, -1)
+    return real(d) if d.is_complex() else d
+
+
+def _eig_jvp(da, L, V, hermitian):
+    from ..linalg._complex import real
+    la = _la()
+    if hermitian:
+        dp = _mH(V) @ da.to(V.dtype) @ V
+    else:
+        dp = la.solve(V, _cplx(da, V) @ V)
+    dl = dp.diagonal(0, -2, -1)
+    if hermitian and da.is_complex():
+        dl = real(dl)
+    E = L.unsqueeze(-2) - L.unsqueeze(-1)
+    eye = _T()._wrap(xp.eye(E.shape[-1], dtype=E._data.dtype))
+    x = (dp * (1 - eye).to(dp.dtype)) / (E + eye).to(dp.dtype)
+    dv = V @ x
+    if not hermitian:
+        dv = dv - V * real((_mH(V) @ dv).diagonal(0, -2, -1)).unsqueeze(-2).to(V.dtype)
+    return dl, dv
+
+
+def _r_eig(p, t, out, kw):
+    return _eig_jvp(t[0], out[0], out[1], False)
+
+
+def _r_eigh(p, t, out, kw):
+    return _eig_jvp(t[0], out[0], out[1], True)
+
+
+def _r_eigvals(p, t, out, kw):
+    L, V = _la().eig(p[0])
+    return _eig_jvp(t[0], L, V, False)[0]
+
+
+def _r_eigvalsh(p, t, out, kw):
+    L, V = _la().eigh(p[0], UPLO=kw["uplo"])
+    return _eig_jvp(t[0], L, V, True)[0]
+
+
+def _pinv_jvp(a, pa, da):
+    m, n = a.shape[-2:]
+    dah, pah = _mH(da), _mH(pa)
+    if m <= n:
+        k = pah @ dah
+        return pa @ (k - _mH(k) - k @ (a @ pa)) + (dah - pa @ (a @ dah)) @ (pah @ pa)
+    k = pa @ da
+    kh = _mH(k)
+    return (kh - k - (pa @ a) @ kh) @ pa + (pa @ pah) @ (dah - (dah @ a) @ pa)
+
+
+def _r_pinv(p, t, out, kw):
+    return _pinv_jvp(p[0], out, t[0])
+
+
+def _r_lstsq(p, t, out, kw):
+    from ..linalg._complex import conj, real
+    a, b = p
+    ta, tb = t
+    vector = kw["vector"]
+    bm = b.unsqueeze(-1) if vector else b
+    pa = _la().pinv(a)
+    dx = None
+    if ta is not None:
+        dx = _pinv_jvp(a, pa, ta) @ bm
+    if tb is not None:
+        d = pa @ (tb.unsqueeze(-1) if vector else tb)
+        dx = d if dx is None else dx + d
+    x, res = out[0], out[1]
+    dres = None
+    if res.numel():
+        xm = x.unsqueeze(-1) if vector else x
+        r = a @ xm - bm
+        dr = (_or_zero(a, ta) @ xm) - (_or_zero(b, tb).unsqueeze(-1) if vector else _or_zero(b, tb))
+        dres = 2 * real(r * conj(dr)).sum(-2)
+        if vector:
+            dres = dres.squeeze(-1)
+    return (dx.squeeze(-1) if vector else dx), dres, None, None
+
+
+def _r_matrix_exp(p, t, out, kw):
+    from ..linalg.misc import _exp_differential
+    return _exp_differential(p[0], t[0])
+
+
+def _r_vector_norm(p, t, out, kw):
+    from ..linalg._complex import conj, real
+    from ..ops.index import where
+    x, tx = p[0], t[0]
+    pnorm, axes, keepdim = kw["ord"], kw["axes"], kw["keepdim"]
+    nd = x.ndim
+    ax = axes if axes is not None else tuple(range(nd))
+    if pnorm == 0:
+        return _zeros_like(out)
+    sgn = x.sgn()
+    if pnorm == 1:
+        return _sum(real(sgn * conj(tx)), ax, keepdim)
+    if pnorm == 2:
+        s = _sum(real(x * conj(tx)), ax, keepdim)
+        return where(out == 0, 0.0, s / where(out == 0, 1.0, out))
+    norm = _regrow(out, nd, axes, keepdim)
+    xa = x.abs()
+    if math.isinf(pnorm):
+        mask = (xa == norm).logical_or(xa.isnan()).to(norm.dtype)
+        count = _sum(mask, ax, True)
+        return _sum(real(sgn * conj(tx)) * mask / count, ax, keepdim)
+    if pnorm < 1:
+        sp = _sum(where(x == 0, 0.0, xa ** (pnorm - 1)) * real(sgn * conj(tx)), ax, keepdim)
+        return sp * out ** (1 - pnorm)
+    if pnorm < 2:
+        sp = _sum(xa ** (pnorm - 1) * real(sgn * conj(tx)), ax, keepdim)
+    else:
+        sp = _sum(xa ** (pnorm - 2) * real(x * conj(tx)), ax, keepdim)
+    den = out ** (pnorm - 1)
+    return where(out == 0, 0.0, sp / where(out == 0, 1.0, den))
+
+
+def _r_not_implemented(name):
+    def rule(p, t, out, kw):
+        raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it because it "
+                                  f"has not been implemented yet.")
+    return rule
+
+
+def _r_no_tangent(p, t, out, kw):
+    return None
+
+
+def _build_linalg() -> None:
+    """Rules for the primitives of dynagrad.linalg (imported here, on the first use of forward AD)."""
+    from ..linalg import decompositions as Dc
+    from ..linalg import eigen as Eg
+    from ..linalg import misc as Mi
+    from ..linalg import norms as Nm
+    from ..linalg import solvers as Sv
+    r = RULES
+    r.update({
+        Sv.LinalgInvExBackward0: _r_inv_ex, Mi.LinalgDetBackward0: _r_det, Mi.LinalgSlogdetBackward0: _r_slogdet,
+        Sv.LinalgSolveExBackward0: _r_solve_ex, Sv.LinalgSolveTriangularBackward0: _r_solve_triangular,
+        Dc.LinalgCholeskyExBackward0: _r_cholesky_ex, Dc.LinalgQrBackward0: _r_qr, Dc.LinalgLuBackward0: _r_lu,
+        Dc.LinalgLuFactorExBackward0: _r_lu_factor_ex, Dc.LuUnpackBackward0: _r_lu_unpack,
+        Dc.LinalgSvdBackward0: _r_svd, Dc.SvdvalsBackward: _r_svdvals, Eg.LinalgEigBackward0: _r_eig,
+        Eg.LinalgEighBackward0: _r_eigh, Eg.EigvalsBackward: _r_eigvals, Eg.EigvalshBackward: _r_eigvalsh,
+        Sv.LinalgPinvBackward0: _r_pinv, Sv.LinalgLstsqBackward0: _r_lstsq,
+        Mi.LinalgMatrixExpBackward0: _r_matrix_exp, Nm.LinalgVectorNormBackward0: _r_vector_norm,
+        Mi.LinalgCrossBackward0: bilinear(Mi.LinalgCrossBackward0), Mi._MatrixRank: _r_no_tangent,
+        Dc.LinalgLdlFactorExBackward0: _r_not_implemented("linalg_ldl_factor_ex"),
+        Sv.LinalgLdlSolveBackward0: _r_not_implemented("linalg_ldl_solve"),
+        Dc.GeqrfBackward0: _r_not_implemented("geqrf"),
+    })
+    for cls in (Sv.LinalgLuSolveBackward0, Sv.CholeskySolveBackward0, Sv.CholeskyInverseBackward0,
+                Dc.LinalgHouseholderProductBackward0, Dc.OrmqrBackward0):
+        r[cls] = via_vjp(cls)
 
 
 # -- pooling -------------------------------------------------------------------------------------------------
@@ -604,9 +950,33 @@ def _build() -> None:
         r[I.ScatterReduceBackward0] = via_vjp(I.ScatterReduceBackward0)
     for cls in (L.MmBackward0, L.BmmBackward0, L.DotBackward0, L.MvBackward0):
         r[cls] = bilinear(cls)
-    r.update({L.EinsumBackward: _r_einsum, L.InverseBackward0: _r_inverse, L.DetBackward0: _r_det,
-              L.SolveBackward: _r_solve})
+    r[L.EinsumBackward] = _r_einsum
     _build_optional()
+    _build_math()
+    _build_linalg()
+
+
+def _r_nextafter(p, t, out, kw):
+    return _or_zero(p[1], t[1])
+
+
+def _build_math() -> None:
+    """ops/math.py and the elementwise additions of issue 20."""
+    from ..ops import elementwise as E
+    from ..ops import math as M
+    r = RULES
+    for cls in (E.SgnBackward0, E.XlogyBackward0, M.HypotBackward0, M.CopysignBackward0, M.LogaddexpBackward0,
+                M.FmaxBackward0, M.AngleBackward0):
+        r[cls] = via_vjp(cls)
+    for cls in (M.I0Backward0, M.I1Backward0):
+        r[cls] = diagonal(cls)
+    for cls in (M.RealBackward0, M.ImagBackward0, M.ConjBackward0, M.ViewAsRealBackward0,
+                M.ViewAsComplexBackward0):
+        r[cls] = linear(cls)
+    r[M.NextafterBackward0] = _r_nextafter
+    from ..ops import reduce as R
+    r[R.LogcumsumexpBackward0] = via_vjp(R.LogcumsumexpBackward0)
+    r[M.NotDifferentiable] = zero
 
 
 def _build_optional() -> None:

@@ -79,6 +79,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     # -- count dependencies (iteratively: graphs may be 100k nodes deep) ------------------------------
     deps: dict = {}
     stack = [n for n in start if isinstance(n, Node)]
+    roots_set = set(stack) if len(stack) > 1 else ()  # a root reached from another is expanded only once
     order = []
     while stack:
         node = stack.pop()
@@ -89,7 +90,7 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
             d = deps.get(target)
             if d is None:
                 deps[target] = 1
-                if isinstance(target, Node):
+                if isinstance(target, Node) and target not in roots_set:
                     stack.append(target)
             else:
                 deps[target] = d + 1
@@ -194,9 +195,10 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
                         _check_shape(g, shape, node)
                     if create_graph:
                         if g._data.dtype != dt:
-                            g = g.to(_dtype_of(dt))
+                            g = _cast_grad(g, dt)
                     elif g.dtype is not dt and g.dtype != dt:
-                        g = g.astype(dt)
+                        # a real input of an op with a complex result takes the real part (as PyTorch)
+                        g = (g.real if g.dtype.kind == "c" and dt.kind != "c" else g).astype(dt)
                     b = buffers.get(target)
                     if isinstance(target, Node):
                         if b is None:
@@ -262,6 +264,14 @@ def _zeros(meta, create_graph):
         from ..tensor import Tensor
         return Tensor._wrap(z)
     return z
+
+
+def _cast_grad(g, dt):
+    """A Tensor gradient cast to its input's dtype; a real input takes the real part of a complex one."""
+    if g._data.dtype.kind == "c" and dt.kind != "c":
+        from ..ops.math import real
+        g = real(g)
+    return g.to(_dtype_of(dt)) if g._data.dtype != dt else g
 
 
 def _dtype_of(np_dtype):

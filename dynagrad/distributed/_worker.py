@@ -24,8 +24,9 @@ def main(argv: list[str]) -> int:
     from .distributed_c10d import _abort_job, _mpi
 
     if argv and argv[0] == "--torch":
+        from .. import _run
         from ..cli import TorchAlias
-        sys.meta_path.insert(0, TorchAlias())
+        _run.install(TorchAlias)  # as dynagrad run: the rank's own child processes see torch as dynagrad too
         argv = argv[1:]
     if not argv:
         print("usage: python -m dynagrad.distributed._worker [--torch] script.py [args...]", file=sys.stderr)

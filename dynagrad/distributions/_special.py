@@ -131,7 +131,7 @@ def _lgamma_array(a):
             # reflection: lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x); poles (x = 0, -1, ...) are +inf
             s = xp.abs(_sinpi(xn))
             val = math.log(math.pi) - xp.log(s) - _lgamma_pos(1.0 - xn)
-            val = xp.where((s == 0) | xp.isinf(xn), xp.inf, val)
+            val = xp.where((s == 0) | xp.isinf(xn) | (xn == xp.floor(xn)), xp.inf, val)
             out[neg] = val
         out = xp.where(xp.isposinf(x), xp.inf, out)
     return _back(out, a)
@@ -170,8 +170,12 @@ def _digamma_array(a):
             out[hi] = _digamma_pos(x[hi])
             lo = ~hi
             xl = x[lo]
-            # reflection: psi(x) = psi(1 - x) - pi / tan(pi x)
+            # reflection below 0: psi(x) = psi(1 - x) - pi / tan(pi x); on (0, 1/2) the recurrence
+            # psi(x) = psi(x + 1) - 1/x keeps full precision for tiny x
             val = _digamma_pos(1.0 - xl) - xp.pi / _tanpi(xl)
+            small = (xl > -0.5) & (xl != 0)
+            if small.any():
+                val[small] = _digamma_pos(xl[small] + 1.0) - 1.0 / xl[small]
             val = xp.where((xl == xp.floor(xl)) & (xl < 0), xp.nan, val)
             val = xp.where(xl == 0, xp.copysign(xp.inf, -xl), val)  # psi(+0) = -inf, psi(-0) = +inf
             val = xp.where(xp.isneginf(xl), xp.nan, val)
@@ -180,10 +184,25 @@ def _digamma_array(a):
     return _back(out, a)
 
 
+_MAX_STEPS = 1e6
+
+
 def _polygamma_array(n: int, a):
     """The n-th derivative of digamma (n >= 1): shift up by the recurrence, then the asymptotic series."""
     if n == 0:
         return _digamma_array(a)
+    if n == 1 and (a < 0.5).any():
+        # reflection below 1/2, as PyTorch: trigamma(x) = pi^2 / sin^2(pi x) - trigamma(1 - x), with sin(pi x)
+        # unreduced and in the input's precision, so PyTorch's large finite values at the poles come out
+        # (and no loop runs over |x|)
+        xa = a.astype(a.dtype if a.dtype.kind == "f" else xp.float64)
+        lo = xa < 0.5
+        y = xp.where(lo, 1 - _f64(xa), _f64(xa))
+        base = _polygamma_array(1, y)
+        with xp.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            s = xp.sin(xp.pi * xa)
+            refl = (xp.pi * xp.pi) / (s * s).astype(xp.float64)
+        return _back(xp.where(lo, refl - base, base), a)
     x = _f64(a)
     thr = 15.0 + n
     sign = 1.0 if n % 2 == 1 else -1.0  # (-1)^(n+1)
@@ -192,6 +211,10 @@ def _polygamma_array(n: int, a):
         finite = xp.isfinite(x)
         y = xp.where(finite, x, thr)
         acc = xp.zeros_like(y)
+        # the recurrence walks up one step at a time: far left of the origin that is millions of steps (PyTorch's
+        # Hurwitz zeta loops there too); such points get NaN rather than a hang
+        far = y < -_MAX_STEPS
+        y = xp.where(far, thr, y)
         steps = int(math.ceil(thr - float(y.min()))) if y.size else 0
         for _ in range(max(steps, 0)):
             m = y < thr
@@ -205,7 +228,7 @@ def _polygamma_array(n: int, a):
             c = _B2K[k - 1] * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
             s = s + c / y ** (2 * k + n)
         out = sign * (s + fact * acc)
-        out = xp.where(finite, out, xp.where(xp.isposinf(x), 0.0, xp.nan))
+        out = xp.where(finite & ~far, out, xp.where(xp.isposinf(x), 0.0, xp.nan))
         poles = (x <= 0) & (x == xp.floor(x))
         out = xp.where(poles, xp.inf if n % 2 == 1 else -xp.inf, out)
     return _back(out, a)
@@ -387,6 +410,8 @@ def _igamma_array(a_in, x_in, upper=False):
         out[hi] = 0.0 if upper else 1.0
         edge = (a == 0) & (x > 0)  # P(0, x) = 1, as PyTorch
         out[edge] = 0.0 if upper else 1.0
+        inf_a = xp.isposinf(a) & xp.isfinite(x) & (x >= 0)  # P(inf, x) = 0
+        out[inf_a] = 1.0 if upper else 0.0
     shape = xp.broadcast_shapes(xp.shape(a_in), xp.shape(x_in))
     return out.reshape(shape)
 
@@ -528,11 +553,13 @@ class StandardGammaBackward0(Op):
 
 def lgamma(x):
     """log |Gamma(x)|, differentiable (the derivative is digamma)."""
+    _no_complex("lgamma_vml_cpu", x)
     return LgammaBackward0.apply(_float_input(x))
 
 
 def digamma(x):
     """The logarithmic derivative of Gamma, psi(x)."""
+    _no_complex("digamma", x)
     return DigammaBackward0.apply(_float_input(x))
 
 
@@ -543,21 +570,38 @@ def polygamma(n: int, x):
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     if n == 0:
         return digamma(x)
+    _no_complex("polygamma", x)
     return PolygammaBackward0.apply(_float_input(x), n=n)
 
 
 def erfc(x):
     """1 - erf(x), accurate in the tails."""
+    _no_complex("erfc_vml_cpu", x)
     return ErfcBackward0.apply(_float_input(x))
 
 
 def erfinv(x):
     """The inverse of erf on (-1, 1)."""
+    _no_complex("erfinv_vml_cpu", x)
     return ErfinvBackward0.apply(_float_input(x))
 
 
+def _no_complex(kernel, x):
+    from ..tensor import Tensor
+    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
+        from ..dtypes import not_implemented
+        raise not_implemented(kernel, x.dtype)
+
+
 def _igamma(a, x, upper):
-    from ..ops.elementwise import _prep
+    from ..dtypes import not_implemented, result_type
+    from ..ops.elementwise import _check_broadcast, _prep, tensor_other_guard
+    name = "igammac" if upper else "igamma"
+    tensor_other_guard(name)(a, x)
+    _check_broadcast(name, a, x)
+    rt = result_type(a, x)
+    if not rt.is_floating_point:
+        raise not_implemented(f"{name}_cpu", rt)
     a, x = _prep(a, x)
     return IgammaBackward0.apply(_float_input(a), _float_input(x), upper=upper)
 

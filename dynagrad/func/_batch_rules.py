@@ -430,18 +430,69 @@ def _einsum(cls, args, bat, kw, lvl):
     return cls.apply(*args, ins=ins, out=z + kw["out"])
 
 
-def _solve(cls, args, bat, kw, lvl):
+# -- torch.linalg: matrices in the last two dims, batch dims in front broadcast -------------------------------
+
+def _matrices(offsets):
+    """Ops on (..., m, n) operands whose batch dims broadcast; ``offsets[i]`` is how many fewer dims than a
+    matrix input ``i`` has (1 for pivots and tau vectors). Batched operands get size-1 dims after the batch
+    dim so that their example batch dims line up with the others'."""
+    def rule(cls, args, bat, kw, lvl):
+        if _any_static_batched(kw, lvl):
+            return loop(cls, args, bat, kw, lvl)
+        T = _tensor()
+        R = max(_rank(P, b) + o for P, b, o in zip(args, bat, offsets) if isinstance(P, T))
+        new = [align(P, b, R - o) if isinstance(P, T) else P for P, b, o in zip(args, bat, offsets)]
+        return cls.apply(*new, **kw)
+    return rule
+
+
+def _solve_ex(cls, args, bat, kw, lvl):
     (a, b), (ab, bb) = args, bat
     vector = kw["vector"]
     if vector:
         b = view(b, tuple(b.shape) + (1,))
     R = max(_rank(a, ab), _rank(b, bb))
-    out = cls.apply(align(a, ab, R), align(b, bb, R), vector=False)
-    if out.grad_fn is not None:
-        out.grad_fn.vector = False
+    x, info = cls.apply(align(a, ab, R), align(b, bb, R), left=kw["left"], vector=False)
     if vector:
-        out = view(out, tuple(out.shape[:-1]))
-    return out
+        x = view(x, tuple(x.shape[:-1]))
+    return x, info
+
+
+def _all_batched(cls, args, bat, kw, lvl):
+    """Ops whose operands must share their batch dims: every operand gets the vmap batch dim."""
+    if _any_static_batched(kw, lvl):
+        return loop(cls, args, bat, kw, lvl)
+    T = _tensor()
+    return cls.apply(*[with_batch(P, b, lvl.B) if isinstance(P, T) else P for P, b in zip(args, bat)], **kw)
+
+
+def _build_linalg(r) -> None:
+    from ..linalg import decompositions as Dc
+    from ..linalg import eigen as Eg
+    from ..linalg import misc as Mi
+    from ..linalg import norms as Nm
+    from ..linalg import solvers as Sv
+    from ..ops import math as M
+    for cls in (M.ConjBackward0, M.RealBackward0, M.ImagBackward0):  # used by the complex gradients below
+        r.setdefault(cls, unary)
+    for cls in (Sv.LinalgInvExBackward0, Mi.LinalgDetBackward0,
+                Mi.LinalgSlogdetBackward0, Dc.LinalgCholeskyExBackward0, Dc.LinalgQrBackward0,
+                Dc.LinalgLuFactorExBackward0, Dc.LinalgLuBackward0, Dc.LinalgLdlFactorExBackward0,
+                Dc.LinalgSvdBackward0, Dc.SvdvalsBackward, Eg.LinalgEigBackward0, Eg.EigvalsBackward,
+                Eg.LinalgEighBackward0, Eg.EigvalshBackward, Mi.LinalgMatrixExpBackward0, Dc.GeqrfBackward0,
+                Sv.LinalgPinvBackward0, Mi._MatrixRank, Sv.CholeskyInverseBackward0):
+        r[cls] = unary
+    r[Sv.LinalgSolveExBackward0] = _solve_ex
+    r[Sv.LinalgSolveTriangularBackward0] = _matrices((0, 0))
+    r[Sv.CholeskySolveBackward0] = _matrices((0, 0))
+    r[Sv.LinalgLuSolveBackward0] = _matrices((0, 1, 0))
+    r[Sv.LinalgLdlSolveBackward0] = _matrices((0, 1, 0))
+    r[Dc.LuUnpackBackward0] = _all_batched
+    r[Dc.LinalgHouseholderProductBackward0] = _all_batched
+    r[Dc.OrmqrBackward0] = _all_batched
+    r[Mi.LinalgCrossBackward0] = elementwise()  # dim is negative: aligning the operands keeps it
+    r[Nm.LinalgVectorNormBackward0] = reduction("axes")
+    r[Sv.LinalgLstsqBackward0] = loop  # residuals are empty unless computed: no batch dim to give them
 
 
 # -- convolution, pooling and nn primitives --------------------------------------------------------------------
@@ -611,7 +662,7 @@ def _build() -> None:
     r[I.WhereBackward0] = elementwise("cond")
     r[E.ZeroGradBackward] = _zero_grad
     for cls in (E.NegBackward0, E.ToCopyBackward0, E.RoundBackward0, E.ClampBackward1, E.NanToNumBackward0,
-                E.SquareBackward, S.ContiguousBackward, S.TrilBackward0, L.InverseBackward0, L.DetBackward0):
+                E.SquareBackward, S.ContiguousBackward, S.TrilBackward0):
         r[cls] = unary
     for fn in vars(E).values():
         op = getattr(fn, "op", None)
@@ -629,7 +680,8 @@ def _build() -> None:
               S.DiagonalBackward0: shifted("axis1", "axis2"), I.SliceBackward0: _slice, I.IndexBackward0: _index,
               I.IndexPutBackward0: _index_put, I.GatherBackward0: _gather, I.ScatterBackward0: _scatter,
               I.MaskedFillBackward0: _masked_fill, L.MmBackward0: _mm, L.DotBackward0: _dot, L.MvBackward0: _mv,
-              L.EinsumBackward: _einsum, L.SolveBackward: _solve, PerExampleMmBackward: _mm})
+              L.EinsumBackward: _einsum, PerExampleMmBackward: _mm})
+    _build_linalg(r)
 
     def mod(name):
         try:

@@ -13,6 +13,9 @@ from .modules import *  # noqa: F403
 from .modules.module import Module
 from .parameter import Buffer, Parameter, UninitializedParameter
 
+# the star import brought modules.attention; torch.nn.attention is the SDPA package (lazy)
+globals().pop("attention", None)
+
 __all__ = ["Module", "Parameter", "Buffer", "UninitializedParameter", "functional", "init", "utils",
            "modules", "parameter"] + [n for n in dir(modules) if not n.startswith("_") and n[0].isupper()]
 

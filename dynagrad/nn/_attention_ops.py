@@ -38,7 +38,7 @@ class ScaledDotProductAttentionBackward0(Op):
     save = (0, 1, 2, 3)
     materialize_grads = False
 
-    def forward(ctx, q, k, v, mask, scale=1.0, drop=None, weights=False):
+    def forward(ctx, q, k, v, mask, scale=1.0, drop=None, weights=False, zero_masked=False):
         s = q @ _swap(k)
         s *= s.dtype.type(scale)
         if mask is not None:
@@ -46,8 +46,13 @@ class ScaledDotProductAttentionBackward0(Op):
                 s += mask
             else:
                 s = s + mask
-        with xp.errstate(invalid="ignore"):  # fully masked rows give NaN, as in PyTorch
-            softmax_last_inplace(s)
+        with xp.errstate(invalid="ignore"):  # fully masked rows give NaN, as in PyTorch's softmax
+            top = softmax_last_inplace(s)
+        if zero_masked and mask is not None:
+            # F.scaled_dot_product_attention (PyTorch 2.13) gives 0 for a fully masked row, not NaN
+            dead = xp.isneginf(top)
+            if dead.any():
+                s[xp.broadcast_to(dead, s.shape)] = 0
         p = s if drop is None else s * drop
         out = p @ v
         if ctx is not None:
@@ -122,14 +127,15 @@ def _causal(n_q: int, n_k: int, dtype):
     return Tensor._wrap(xp.where(xp.tri(n_q, n_k, dtype=bool), 0, -xp.inf).astype(dtype))
 
 
-def _attend(q, k, v, mask, dropout_p, scale, weights=False):
+def _attend(q, k, v, mask, dropout_p, scale, weights=False, zero_masked=False):
     drop = None
     if dropout_p > 0:
         shape = xp.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (q.shape[-2], k.shape[-2])
         if mask is not None:
             shape = xp.broadcast_shapes(shape, mask.shape)
         drop = _dropout_keep(shape, dropout_p, q._data.dtype)
-    return ScaledDotProductAttentionBackward0.apply(q, k, v, mask, scale=scale, drop=drop, weights=weights)
+    return ScaledDotProductAttentionBackward0.apply(q, k, v, mask, scale=scale, drop=drop, weights=weights,
+                                                    zero_masked=zero_masked)
 
 
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
@@ -171,7 +177,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                                f"({hq})")
         key = key.repeat_interleave(hq // hk, dim=-3)
         value = value.repeat_interleave(hq // hk, dim=-3)
-    return _attend(query, key, value, mask, dropout_p, scale)
+    return _attend(query, key, value, mask, dropout_p, scale, zero_masked=True)
 
 
 # -- multi-head attention (torch.nn.functional.multi_head_attention_forward) ---------------------------------

@@ -60,6 +60,8 @@ def _erf_array(x):
     x = xp.asarray(x)
     if x.dtype == xp.float64:
         return E._erf_array(x)
+    if x.ndim == 0:  # the in-place steps below need an array, not a NumPy scalar
+        return _erf_array(x.reshape(1)).reshape(())
     a = xp.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
@@ -782,9 +784,12 @@ class GeluBackward0(_CachingOp):
         if _contiguous_f32(x):
             out, cdf = _gelu_erf_blocked(x)
         else:
-            cdf = _erf_array(x * _SQRT1_2)
-            cdf += 1
-            cdf *= 0.5
+            cdf = xp.asarray(_erf_array(x * _SQRT1_2))  # a 0-d input gives a NumPy scalar: in-place ops need an array
+            if cdf.ndim:
+                cdf += 1
+                cdf *= 0.5
+            else:
+                cdf = (cdf + 1) * 0.5
             out = x * cdf
         if ctx is not None:
             ctx.cdf = cdf  # erf is the costly part: keep it for backward

@@ -338,7 +338,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    return O.GeluBackward0.apply(_float_input(input), approximate=approximate)
+    if input._data.dtype.kind not in "fV":
+        raise NotImplementedError(f'"GeluKernelImpl" not implemented for \'{_scalar_name(input)}\'')
+    return O.GeluBackward0.apply(input, approximate=approximate)
 
 
 def _silu_fn(x):
@@ -952,7 +954,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
 
 def _class_targets_check(input: Tensor, target: Tensor) -> None:
     t, x = target._data, input._data
-    if t.dtype.kind not in "iu":
+    if t.dtype not in (xp.int64, xp.uint8):  # PyTorch takes Long (or Byte) class indices only
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}")
     if x.ndim == 1:
         if t.ndim != 0:

@@ -31,7 +31,10 @@ def sqrt(x):
 
 
 def sign(x):
-    return xp.sign(x) if type(x) is nd or isinstance(x, gen) else x.sign()
+    if type(x) is nd or isinstance(x, gen):  # sign(NaN) = 0, as PyTorch's sign
+        out = xp.sign(x)
+        return xp.where(out != out, 0, out) if out.dtype.kind == "f" else out
+    return x.sign()
 
 
 def cos(x):
@@ -149,6 +152,28 @@ def transpose(x, axes):
     return xp.transpose(x, axes) if type(x) is nd or isinstance(x, gen) else x.permute(*axes)
 
 
+def is_complex(x) -> bool:
+    """Whether an array, Tensor or Python number is complex."""
+    if type(x) is nd or isinstance(x, gen):
+        return x.dtype.kind == "c"
+    d = getattr(x, "_data", None)
+    return d.dtype.kind == "c" if d is not None else type(x) is complex
+
+
+def conj(x):
+    """The complex conjugate (real values pass through): PyTorch's gradients of complex ops conjugate the
+    other factors, so a real loss gets the gradient ``dL/dRe + i dL/dIm``."""
+    if type(x) is nd or isinstance(x, gen):
+        return xp.conj(x) if x.dtype.kind == "c" else x
+    if type(x) is complex:
+        return x.conjugate()
+    d = getattr(x, "_data", None)
+    if d is None or d.dtype.kind != "c":
+        return x
+    from .math import conj as t_conj
+    return t_conj(x)
+
+
 def mT(x):  # noqa: N802
     return xp.swapaxes(x, -1, -2) if type(x) is nd or isinstance(x, gen) else x.transpose(-1, -2)
 
@@ -158,12 +183,33 @@ def matmul(a, b):
 
 
 def astype(x, dt):
+    """``x`` cast to the NumPy dtype ``dt``; complex to real keeps the real part (a gradient flowing back
+    to a real input, as in PyTorch)."""
     if type(x) is nd or isinstance(x, gen):
+        if x.dtype.kind == "c" and xp.dtype(dt).kind != "c":
+            x = x.real
         return x.astype(dt, copy=False)
     from ..dtypes import from_numpy
+    if x._data.dtype.kind == "c" and xp.dtype(dt).kind != "c":
+        from .math import real
+        x = real(x)
     return x.to(from_numpy(dt))
 
 
 def zeros(shape, dt, like):
     z = xp.zeros(shape, dt)
     return z if type(like) is nd or isinstance(like, gen) else const(z, like)
+
+
+def view_as_real(x):
+    if type(x) is nd or isinstance(x, gen):
+        return xp.stack([x.real, x.imag], axis=-1)
+    from .math import view_as_real as f
+    return f(x)
+
+
+def view_as_complex(x):
+    if type(x) is nd or isinstance(x, gen):
+        return x[..., 0] + 1j * x[..., 1]
+    from .math import view_as_complex as f
+    return f(x)

@@ -26,29 +26,34 @@ def _kernel_ok(*arrays) -> bool:
 def softmax_last(a):
     """exp(a - max) / sum(exp(a - max)) over the last axis (a new array)."""
     if _kernel_ok(a):
-        return _softmax_kernels(a, xp.empty_like(a))
+        e = xp.empty_like(a)
+        _softmax_kernels(a, e)
+        return e
     e = xp.exp(a - a.max(-1, keepdims=True))
     e /= e.sum(-1, keepdims=True)
     return e
 
 
 def softmax_last_inplace(s):
-    """The same, written into ``s`` (attention scores nobody else holds)."""
+    """The same, written into ``s`` (attention scores nobody else holds); returns the row maxima, shaped
+    (..., 1), which tell a fully masked row (maximum -inf) from the rest."""
     if _kernel_ok(s):
         return _softmax_kernels(s, s)
-    s -= s.max(-1, keepdims=True)
+    top = s.max(-1, keepdims=True)
+    s -= top
     xp.exp(s, out=s)
     s /= s.sum(-1, keepdims=True)
-    return s
+    return top
 
 
 def _softmax_kernels(a, e):
     n = a.shape[-1]
     a2, e2 = a.reshape(-1, n), e.reshape(-1, n)
-    _k_sub_rows(a2, _max(a2, 1), e2)
+    top = _max(a2, 1)
+    _k_sub_rows(a2, top, e2)
     xp.exp(e, out=e)
     _k_div_rows(e2, _sum(e2, 1))
-    return e
+    return top.reshape(a.shape[:-1] + (1,))
 
 
 def log_softmax_last(a):

@@ -182,6 +182,8 @@ class MulBackward0(Op):
 
     def backward(self, g, a, b):
         e = self.edges
+        if D.is_complex(g):  # PyTorch's convention for complex gradients: conjugate the other factor
+            a, b = D.conj(a), D.conj(b)
         return (g * b if e[0][0] is not None else None), (g * a if e[1][0] is not None else None)
 
 
@@ -193,6 +195,8 @@ class DivBackward0(Op):
         return a / b
 
     def backward(self, g, a, b):
+        if D.is_complex(g):
+            a, b = D.conj(a), D.conj(b)
         ga = g / b
         return ga, (-ga * a / b if self.edges[1][0] is not None else None)
 
@@ -223,21 +227,30 @@ class PowBackward0(Op):
 
     def backward(self, g, a, b, out):
         ga = gb = None
+        cplx = D.is_complex(g)  # complex gradients take the conjugate of the local derivative (PyTorch)
         if self.edges[0][0] is not None:
             if isinstance(b, (int, float)):  # PyTorch's order: grad * (b * a ** (b - 1))
                 if b == 0:
                     ga = g * 0
                 else:
-                    ga = g * (b * (_pow_array(a, b - 1) if type(a) is _nd else a ** (b - 1)))
-            else:
-                ga = g * b * a ** (b - 1)
+                    d = b * (_pow_array(a, b - 1) if type(a) is _nd else a ** (b - 1))
+                    ga = g * (D.conj(d) if cplx else d)
+            else:  # 0 where the exponent is 0 (0 ** 0 has derivative 0 in PyTorch, not 0 * inf)
+                d = b * a ** (b - 1)
+                ga = D.mask(g * (D.conj(d) if cplx else d), _val(b) != 0)
         if self.edges[1][0] is not None:
             # d/db a**b = a**b * log(a); 0 where a == 0 (PyTorch's convention)
             if isinstance(a, (int, float)):
-                gb = g * out * math.log(a) if a > 0 else (g * 0 if a == 0 else g * out * math.nan)
+                o = D.conj(out) if cplx else out
+                gb = g * o * math.log(a) if a > 0 else (g * 0 if a == 0 else g * o * math.nan)
             else:
                 av = _val(a)
-                gb = g * out * D.log(D.where(av == 0, 1.0, a))
+                bv = _val(b)
+                # PyTorch masks 0 ** b for real b >= 0 only (0 ** -1 keeps its -inf)
+                nonneg = (xp.real(bv) >= 0) & (xp.imag(bv) == 0) if xp.iscomplexobj(bv) else bv >= 0
+                zero = (av == 0) & nonneg
+                d = out * D.log(D.where(zero, 1.0, a))
+                gb = D.mask(g * (D.conj(d) if cplx else d), ~zero)
         return ga, gb
 
 
@@ -258,9 +271,10 @@ class MaximumBackward0(Op):
     def backward(self, g, a, b):
         av = a if D.is_array(a) else a._data
         bv = b if D.is_array(b) else b._data
-        gt, eq = av > bv, av == bv
-        half = D.mask(g, eq) * 0.5
-        return D.mask(g, gt) + half, D.mask(g, ~gt & ~eq) + half
+        # PyTorch: where(a == b, g / 2, g), zeroed where the other side is larger (NaN sides keep g)
+        eq = av == bv
+        h = D.mask(g, ~eq) + D.mask(g, eq) * 0.5
+        return D.mask(h, ~(av < bv)), D.mask(h, ~(av > bv))
 
 
 class MinimumBackward0(Op):
@@ -272,9 +286,9 @@ class MinimumBackward0(Op):
     def backward(self, g, a, b):
         av = a if D.is_array(a) else a._data
         bv = b if D.is_array(b) else b._data
-        lt, eq = av < bv, av == bv
-        half = D.mask(g, eq) * 0.5
-        return D.mask(g, lt) + half, D.mask(g, ~lt & ~eq) + half
+        eq = av == bv
+        h = D.mask(g, ~eq) + D.mask(g, eq) * 0.5
+        return D.mask(h, ~(av > bv)), D.mask(h, ~(av < bv))
 
 
 class Atan2Backward0(Op):
@@ -284,8 +298,8 @@ class Atan2Backward0(Op):
         return xp.arctan2(a, b)
 
     def backward(self, g, a, b):
-        denom = a * a + b * b
-        return g * b / denom, -g * a / denom
+        recip = 1 / (a * a + b * b)  # PyTorch's formula (and so its inf/NaN at the edges)
+        return g * b * recip, g * -a * recip
 
 
 class ToCopyBackward0(Op):
@@ -323,12 +337,34 @@ def bool_sub_guard(a, b) -> None:
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
+def tensor_other_guard(name):
+    """Ops whose ``other`` must be a Tensor in PyTorch (``torch.maximum(x, 2)`` is a TypeError there)."""
+    def guard(a, b):
+        for pos, (arg, v) in enumerate((("input", a), ("other", b)), 1):
+            if not isinstance(v, _T):
+                raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(v).__name__}")
+    return guard
+
+
 add_ = _binary(AddBackward0, "add")
 sub_ = _binary(SubBackward0, "sub", bool_sub_guard)
 mul = _binary(MulBackward0, "mul")
-maximum = _binary(MaximumBackward0, "maximum")
-minimum = _binary(MinimumBackward0, "minimum")
-atan2 = _binary(Atan2Backward0, "atan2")
+maximum = _binary(MaximumBackward0, "maximum", tensor_other_guard("maximum"))
+minimum = _binary(MinimumBackward0, "minimum", tensor_other_guard("minimum"))
+_atan2 = _binary(Atan2Backward0, "atan2", tensor_other_guard("atan2"))
+
+
+def atan2(input, other):  # noqa: A002
+    """The angle of (other, input), elementwise; integer inputs compute in the default float dtype."""
+    tensor_other_guard("atan2")(input, other)
+    for t in (input, other):
+        _refuse("atan2_cpu", t, "c")
+    if input._data.dtype.kind in "biu" and other._data.dtype.kind in "biu":
+        input, other = _float_input(input), _float_input(other)
+    return _atan2(input, other)
+
+
+arctan2 = atan2
 
 
 def add(a, b, *, alpha=1, out=None):
@@ -377,10 +413,32 @@ def div(a, b, *, rounding_mode=None, out=None):
 true_divide = divide = div
 
 
+def _check_broadcast(name, a, b):
+    try:
+        xp.broadcast_shapes(_shape_of(a), _shape_of(b))
+    except ValueError:
+        raise _broadcast_error(name, a, b) from None
+
+
+def _int_zero_division(b, name="div"):
+    """Integer division or modulus by zero: PyTorch raises RuntimeError('ZeroDivisionError')."""
+    bv = b._data if isinstance(b, _T) else b
+    if xp.result_type(bv).kind in "biu" and not xp.all(bv):
+        raise RuntimeError(f"ZeroDivisionError (integer {name} by zero, at {_source.here()})")
+
+
 def _rounded_div(a, b, mode):
     if all(x._data.dtype == xp.bool_ if isinstance(x, _T) else isinstance(x, bool) for x in (a, b)):
         raise NotImplementedError(f"\"div_{mode}_cpu\" not implemented for 'Bool'")
     a, b = _wrap_ints(a, b)
+    av = a._data if isinstance(a, _T) else a
+    bv = b._data if isinstance(b, _T) else b
+    if xp.result_type(av, bv).kind in "iu":
+        _int_zero_division(b)
+    try:
+        xp.broadcast_shapes(xp.shape(av), xp.shape(bv))
+    except ValueError:
+        raise _broadcast_error("div", a, b) from None
     av = a._data if isinstance(a, _T) else a
     bv = b._data if isinstance(b, _T) else b
     if mode == "floor":
@@ -422,10 +480,28 @@ def floor_divide(a, b):
     return div(a, b, rounding_mode="floor")
 
 
+def _mod_checks(name, a, b):
+    if all(_is_bool(x) for x in (a, b)):
+        raise dtypes.not_implemented(f"{name}_cpu", dtypes.bool)
+    av, bv = _val_any(a), _val_any(b)
+    if xp.result_type(av, bv).kind in "iu":
+        _int_zero_division(b, name)
+
+
+def _binary_apply(cls, name, a, b):
+    try:
+        return cls.apply(a, b)
+    except ValueError as e:
+        if "broadcast" in str(e):
+            raise _broadcast_error(name, a, b) from None
+        raise
+
+
 def remainder(a, b):
     """Python-style modulus (sign of the divisor), gradient 1 w.r.t. ``a``."""
     a, b = _prep(a, b)
-    return RemainderBackward0.apply(a, b)
+    _mod_checks("remainder", a, b)
+    return _binary_apply(RemainderBackward0, "remainder", a, b)
 
 
 class RemainderBackward0(Op):
@@ -442,7 +518,8 @@ class RemainderBackward0(Op):
 
 def fmod(a, b):
     a, b = _prep(a, b)
-    return FmodBackward0.apply(a, b)
+    _mod_checks("fmod", a, b)
+    return _binary_apply(FmodBackward0, "fmod", a, b)
 
 
 class FmodBackward0(Op):
@@ -457,14 +534,38 @@ class FmodBackward0(Op):
         return g, -g * D.const(xp.trunc(_val_any(a) / _val_any(b)), g)
 
 
+def _int_pow(a, b):
+    """Integer powers as PyTorch computes them: negative exponents give 1 for a base of 1, +-1 for -1, else 0."""
+    dt = dtypes.result_type(a, b).numpy
+    # a Python int outside the tensor's range wraps around, as PyTorch computes in the tensor's dtype
+    av, bv = (x._data if isinstance(x, _T) else xp.array(x).astype(dt) for x in (a, b))
+    av, bv = xp.broadcast_arrays(av.astype(dt, copy=False), bv.astype(dt, copy=False))
+    neg = bv < 0
+    out = xp.power(av, xp.where(neg, 0, bv))
+    if neg.any():
+        odd = (bv % 2) != 0
+        special = xp.where(av == 1, 1, xp.where(av == -1, xp.where(odd, -1, 1), 0)).astype(dt)
+        out = xp.where(neg, special, out)
+    return Tensor._wrap(_as_array(out.astype(dt)))
+
+
 def pow(a, b):  # noqa: A001
     """``a ** b``; either may be a Python number."""
+    if isinstance(a, _T) and isinstance(b, _T) and _is_bool(a) and _is_bool(b):
+        raise dtypes.not_implemented("pow", dtypes.bool)
     a, b = _prep(a, b)
     if isinstance(a, _T) and isinstance(b, (int, float)) and not isinstance(b, bool):
         if a._data.dtype.kind in "iu" and b < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if b == 2:
             return SquareBackward.apply(a)
+    av, bv = _val_any(a), _val_any(b)
+    if dtypes.result_type(a, b).numpy.kind in "iu" and (isinstance(a, _T) or isinstance(b, _T)):
+        try:
+            xp.broadcast_shapes(xp.shape(av), xp.shape(bv))
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
+        return _int_pow(a, b)
     try:
         return PowBackward0.apply(a, b)
     except ValueError as e:
@@ -505,12 +606,30 @@ def _float_input(x):
     return x
 
 
-def _unary(name, forward, backward=None, save_in=False, save_out=False, float_only=True, zero_grad=False):
+def _same_float(forward):
+    """A forward whose float result keeps the input's float dtype (NumPy/SciPy may widen float16)."""
+    def fwd(ctx, a):
+        out = forward(a)
+        if out.dtype != a.dtype and a.dtype.kind == "f":
+            return _as_array(out).astype(a.dtype)
+        return out
+    return fwd
+
+
+def _refuse(name, x, refuse):
+    """PyTorch's NotImplementedError for the dtype kinds (``refuse``: 'b', 'iu', 'c') an op has no kernel for."""
+    if isinstance(x, _T) and x._data.dtype.kind in refuse:
+        raise dtypes.not_implemented(name, x.dtype)
+
+
+def _unary(name, forward, backward=None, save_in=False, save_out=False, float_only=True, zero_grad=False,
+           refuse="", kernel=None):
     """Build a unary op class and its function from a forward and a backward formula.
 
-    ``backward(g, x, out)`` receives the saved input and/or output (None when not saved).
+    ``backward(g, x, out)`` receives the saved input and/or output (None when not saved). ``refuse``: the
+    dtype kinds PyTorch has no kernel for (it raises NotImplementedError naming ``kernel``).
     """
-    attrs = {"forward": lambda ctx, a: forward(a), "save": (0,) if save_in else (), "save_output": save_out}
+    attrs = {"forward": _same_float(forward), "save": (0,) if save_in else (), "save_output": save_out}
     if zero_grad:
         attrs["backward"] = lambda self, g, *s: (g * 0,)
     elif save_in and save_out:
@@ -523,14 +642,20 @@ def _unary(name, forward, backward=None, save_in=False, save_out=False, float_on
         attrs["backward"] = lambda self, g: (backward(g, None, None),)
     cls = type(name[0].upper() + name[1:] + "Backward0", (Op,), attrs)
     apply1 = cls.apply1
+    kernel = kernel or name + "_cpu"
     if float_only:
         def fn(x):
             if isinstance(x, _T) and x._data.dtype.kind == "f":
                 return apply1(x)
+            _refuse(kernel, x, refuse)
             return apply1(_float_input(x))
     else:
         def fn(x):
-            return apply1(x) if isinstance(x, _T) else apply1(_float_input(x))
+            if isinstance(x, _T):
+                if refuse:
+                    _refuse(kernel, x, refuse)
+                return apply1(x)
+            return apply1(_float_input(x))
     fn.__name__ = name
     fn.__qualname__ = name
     fn.op = cls
@@ -576,28 +701,100 @@ asinh = _unary("asinh", xp.arcsinh, lambda g, x, out: g / D.sqrt(x * x + 1), sav
 acosh = _unary("acosh", xp.arccosh, lambda g, x, out: g / D.sqrt(x * x - 1), save_in=True)
 atanh = _unary("atanh", xp.arctanh, lambda g, x, out: g / (1 - x * x), save_in=True)
 sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, out: g * out * (1 - out), save_out=True)
-erf = _unary("erf", _erf_array, lambda g, x, out: g * (2 / math.sqrt(math.pi)) * D.exp(-(x * x)), save_in=True)
+erf = _unary("erf", _erf_array, lambda g, x, out: g * (2 / math.sqrt(math.pi)) * D.exp(-(x * x)), save_in=True,
+             refuse="c", kernel="erf_vml_cpu")
 reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, out: -g * out * out, save_out=True)
-abs = _unary("abs", xp.abs, lambda g, x, out: g * D.sign(x), save_in=True, float_only=False)  # noqa: A001
+
+
+def _sign(a):
+    out = xp.sign(a)
+    if a.dtype.kind == "f" or a.dtype.kind == "V":  # sign(NaN) is 0 in PyTorch
+        out = xp.where(xp.isnan(a), xp.zeros((), a.dtype), out)
+    return _as_array(out)
+
+
+def _abs_grad(g, x, out):
+    if D.is_array(x) and x.dtype.kind == "c":
+        return g * D.const(_sgn_array(x), g)
+    if not D.is_array(x) and x._data.dtype.kind == "c":
+        return g * sgn(x)
+    return g * D.sign(x) if not D.is_array(x) else g * _sign(x)
+
+
+abs = _unary("abs", xp.abs, _abs_grad, save_in=True, float_only=False, refuse="b")  # noqa: A001
 relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask_positive(g, out),
               save_out=True, float_only=False)
-sign = _unary("sign", xp.sign, zero_grad=True, float_only=False)
-floor = _unary("floor", xp.floor, zero_grad=True, float_only=False)
-ceil = _unary("ceil", xp.ceil, zero_grad=True, float_only=False)
-trunc = _unary("trunc", xp.trunc, zero_grad=True, float_only=False)
-frac = _unary("frac", lambda a: a - xp.trunc(a), lambda g, x, out: g)
-sgn = sign
+_sign_op = _unary("sign", _sign, zero_grad=True, float_only=False)
+floor = _unary("floor", xp.floor, zero_grad=True, float_only=False, refuse="bc", kernel="floor_vml_cpu")
+ceil = _unary("ceil", xp.ceil, zero_grad=True, float_only=False, refuse="bc", kernel="ceil_vml_cpu")
+trunc = _unary("trunc", xp.trunc, zero_grad=True, float_only=False, refuse="bc", kernel="trunc_vml_cpu")
+frac = _unary("frac", lambda a: a - xp.trunc(a), lambda g, x, out: g, refuse="biuc", kernel="frac_cpu")
+
+
+def sign(input):  # noqa: A002
+    """-1, 0 or 1 by the sign of each element (0 for NaN, as PyTorch); bools stay bools."""
+    if isinstance(input, _T) and input._data.dtype.kind == "c":
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+                                  "torch.sgn instead.")
+    return _sign_op(input)
+
+
+sign.op = _sign_op.op
+
+
+def _sgn_array(a):
+    mag = xp.abs(a)
+    with xp.errstate(invalid="ignore", divide="ignore"):
+        return _as_array(xp.where(mag == 0, xp.zeros((), a.dtype), a / xp.where(mag == 0, 1, mag)))
+
+
+class SgnBackward0(Op):
+    save = (0,)
+    save_output = True
+
+    def forward(ctx, a):
+        return _sgn_array(a)
+
+    def backward(self, g, x, out):
+        # d sgn(z) = (g - Re(conj(g) sgn z) sgn z) / |z| (0 where z = 0), PyTorch's formula
+        xv = _val(x)
+        mag = xp.abs(xv)
+        inv = D.const(xp.where(mag == 0, 0.0, 1.0 / xp.where(mag == 0, 1.0, mag)).astype(xv.dtype), g)
+        o = out if D.is_array(out) else out
+        return ((g - (g * D.const(xp.conj(_val(o)), g)).real * o) * inv,)
+
+
+def sgn(input):  # noqa: A002
+    """The sign of real inputs; ``z / |z|`` (0 at 0) of complex ones."""
+    if isinstance(input, _T) and input._data.dtype.kind == "c":
+        return SgnBackward0.apply(input)
+    return _sign_op(input)
 
 
 def _val(x):
     return x._data if isinstance(x, _T) else x
 
 
-for _f in (sign, floor, ceil, trunc):  # identities on integers (sign too on bools)
+for _f in (_sign_op, floor, ceil, trunc):  # identities on integers (sign too on bools)
     _f.op.forward = (lambda f, kinds: (lambda ctx, a: f(ctx, a) if a.dtype.kind in kinds else a.copy()))(
-        _f.op.forward, "fciu" if _f is sign else "fc")
+        _f.op.forward, "fciuV" if _f is _sign_op else "fcV")
     _f.op.__name__ = _f.__name__.capitalize() + "Backward0"
 abs.op.__name__ = "AbsBackward0"
+
+
+_relu = relu
+
+
+def relu(input):  # noqa: A002
+    """max(x, 0) elementwise."""
+    if isinstance(input, _T) and input._data.dtype.kind in "bc":
+        if input._data.dtype.kind == "c":
+            raise NotImplementedError("clamp is not supported for complex types")
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return _relu(input)
+
+
+relu.op = _relu.op
 
 
 def square(x):
@@ -606,6 +803,7 @@ def square(x):
 
 def round(x, decimals: int = 0):  # noqa: A001
     """Round half to even, as PyTorch does."""
+    _refuse("round_vml_cpu" if not decimals else "round_cpu", x, "bc")
     return RoundBackward0.apply(x, decimals=decimals)
 
 
@@ -661,9 +859,11 @@ class ClampTensorBackward(Op):
         if hi is not None:
             hv = _val(hi)
             keep = keep & (av <= hv)
-            ghi = D.mask(g, av > hv)
+            # the max bound is applied last: it wins wherever the result is it (x > max, or min > max)
+            hi_wins = (av > hv) | (_val(lo) > hv) if lo is not None else av > hv
+            ghi = D.mask(g, hi_wins)
             if glo is not None:
-                glo = D.mask(glo, ~(av > hv))
+                glo = D.mask(glo, ~hi_wins)
         return D.mask(g, keep), glo, ghi
 
 
@@ -671,6 +871,12 @@ def clamp(x, min=None, max=None):  # noqa: A002
     """Limit values to [min, max]; the gradient passes where the value was inside."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if x._data.dtype == xp.bool_ and all(v is None or isinstance(v, bool) or (isinstance(v, _T) and _is_bool(v))
+                                         for v in (min, max)):
+        raise dtypes.not_implemented("clamp_scalar_cpu" if not isinstance(min, _T) and not isinstance(max, _T)
+                                     else "clamp_cpu", dtypes.bool)
+    if x._data.dtype == xp.bool_ and not isinstance(min, _T) and not isinstance(max, _T):
+        x = _cast_arr(x, dtypes.result_type(x, *[v for v in (min, max) if v is not None]).numpy)
     if isinstance(min, _T) or isinstance(max, _T):
         from ..creation import as_tensor
         lo = _cast_arr(as_tensor(min), x._data.dtype) if min is not None else None
@@ -695,29 +901,79 @@ def clamp_max(x, max):  # noqa: A002
     return clamp(x, max=max)
 
 
-def lerp(start, end, weight):
-    return start + weight * (end - start)
+def lerp(input, end, weight):  # noqa: A002
+    """start + weight * (end - start); float tensors of one dtype, as PyTorch requires."""
+    if input._data.dtype.kind not in "fcV":
+        raise dtypes.not_implemented("lerp_kernel_scalar" if not isinstance(weight, _T) else "lerp_kernel_tensor",
+                                     input.dtype)
+    for nm, v in (("end", end), ("weight", weight)):
+        if isinstance(v, _T) and v._data.dtype != input._data.dtype:
+            raise RuntimeError(f"expected dtype {input.dtype.name.replace('float32', 'float')} for `{nm}` but got "
+                               f"dtype {v.dtype.name.replace('float64', 'double')}")
+    return input + weight * (end - input)
 
 
-def addcmul(x, t1, t2, *, value=1):
-    return x + value * t1 * t2
+def addcmul(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    return input + value * tensor1 * tensor2
 
 
-def addcdiv(x, t1, t2, *, value=1):
-    return x + value * t1 / t2
+def addcdiv(input, tensor1, tensor2, *, value=1):  # noqa: A002
+    if all(isinstance(t, _T) and t._data.dtype.kind in "biu" for t in (tensor1, tensor2)):
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
+                           "will perform a true division of tensor1 and tensor2. Use torch.div or "
+                           "torch.floor_divide instead.")
+    return input + value * tensor1 / tensor2
 
 
-def xlogy(x, y):
+class XlogyBackward0(Op):
+    save = (0, 1)
+
+    def forward(ctx, a, b, log1p):
+        if ctx is not None:
+            ctx.log1p = log1p
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = a * (xp.log1p(b) if log1p else xp.log(b))
+        out = xp.where(a == 0, xp.zeros((), out.dtype), out)
+        return _as_array(xp.where(xp.isnan(b), b, out).astype(out.dtype, copy=False))
+
+    def backward(self, g, a, b):
+        ga = gb = None
+        av, bv = _val_any(a), _val_any(b)
+        if self.edges[0][0] is not None:
+            lg = D.log(b + 1) if self.log1p else D.log(b)
+            lim = -1 if self.log1p else 0
+            ga = D.mask(g * lg, ~((av == 0) & (bv <= lim)))
+        if self.edges[1][0] is not None:
+            gb = g * a / (b + 1) if self.log1p else g * a / b
+        return ga, gb
+
+
+def _xlogy(name, x, y, log1p):
     x, y = _prep(x, y)
-    r = x * log(y) if isinstance(y, _T) else x * math.log(y)
-    xv = x._data if isinstance(x, _T) else xp.asarray(x)
-    if (xv == 0).any():
-        from .index import where
-        return where(Tensor._wrap(xp.broadcast_to(xv == 0, r.shape)), Tensor._wrap(xp.zeros((), r._data.dtype)), r)
-    return r
+    if not isinstance(x, _T):
+        x = _float_input(xp.asarray(x, y._data.dtype if y._data.dtype.kind in "fV" else None))
+    if not isinstance(y, _T):
+        y = _float_input(xp.asarray(y, x._data.dtype if x._data.dtype.kind in "fV" else None))
+    for t in (x, y):
+        _refuse(f"{name}_cpu", t, "c")
+    x, y = _prep(_float_input(x), _float_input(y))
+    _check_broadcast(name, x, y)
+    return XlogyBackward0.apply(x, y, log1p=log1p)
+
+
+def xlogy(input, other):  # noqa: A002
+    """input * log(other), 0 where input == 0 (NaN where other is NaN)."""
+    return _xlogy("xlogy", input, other, False)
+
+
+def xlog1py(input, other):  # noqa: A002
+    """input * log1p(other), 0 where input == 0 (NaN where other is NaN)."""
+    return _xlogy("xlog1py", input, other, True)
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    if x._data.dtype.kind == "c" and x._requires_grad:
+        raise RuntimeError("nan_to_num does not support automatic differentiation for outputs with complex dtype.")
     return NanToNumBackward0.apply(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -761,10 +1017,16 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def _logical(npfn, name):
+    guard = tensor_other_guard(name)
+
     def op(a, b):
+        guard(a, b)
         av = a._data if isinstance(a, _T) else a
         bv = b._data if isinstance(b, _T) else b
-        return Tensor._wrap(_as_array(npfn(av, bv)))
+        try:
+            return Tensor._wrap(_as_array(npfn(av, bv)))
+        except ValueError:
+            raise _broadcast_error(name, a, b) from None
     op.__name__ = name
     return op
 
@@ -783,9 +1045,14 @@ def _bitwise(npfn, name):
         a, b = _prep(a, b)
         av = a._data if isinstance(a, _T) else a
         bv = b._data if isinstance(b, _T) else b
-        if xp.result_type(av, bv).kind not in "biu":
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for 'Float'")
-        return Tensor._wrap(_as_array(npfn(av, bv)))
+        rt = xp.result_type(av, bv)
+        _check_broadcast(name, a, b)
+        if rt.kind not in "biu":
+            raise dtypes.not_implemented(f"{name}_cpu", dtypes.result_type(a, b))
+        try:
+            return Tensor._wrap(_as_array(npfn(av, bv)))
+        except ValueError:
+            raise _broadcast_error(name, a, b) from None
     op.__name__ = name
     return op
 
@@ -795,10 +1062,10 @@ bitwise_or = _bitwise(xp.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise(xp.bitwise_xor, "bitwise_xor")
 
 
-def bitwise_not(a):
-    if a._data.dtype.kind not in "biu":
-        raise TypeError("~ (bitwise_not) is only supported for integer and boolean tensors")
-    return Tensor._wrap(xp.invert(a._data))
+def bitwise_not(input):  # noqa: A002
+    if input._data.dtype.kind not in "biu":
+        raise dtypes.not_implemented("bitwise_not_cpu", input.dtype)
+    return Tensor._wrap(_as_array(xp.invert(input._data)))
 
 
 def isnan(a):
@@ -813,19 +1080,31 @@ def isfinite(a):
     return Tensor._wrap(xp.isfinite(a._data))
 
 
-def isposinf(a):
-    return Tensor._wrap(xp.isposinf(a._data))
+def _no_complex(name, a, exc=RuntimeError, msg="does not support complex inputs."):
+    if a._data.dtype.kind == "c":
+        raise exc(f"{name} {msg}")
 
 
-def isneginf(a):
-    return Tensor._wrap(xp.isneginf(a._data))
+def isposinf(input):  # noqa: A002
+    _no_complex("isposinf", input)
+    return Tensor._wrap(_as_array(xp.isposinf(input._data)))
 
 
-def signbit(a):
-    return Tensor._wrap(xp.signbit(a._data))
+def isneginf(input):  # noqa: A002
+    _no_complex("isneginf", input)
+    return Tensor._wrap(_as_array(xp.isneginf(input._data)))
+
+
+def signbit(input):  # noqa: A002
+    _no_complex("signbit", input, NotImplementedError, "is not implemented for complex tensors.")
+    return Tensor._wrap(_as_array(xp.signbit(input._data)))
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    tensor_other_guard("isclose")(a, b)
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"{dtypes.scalar_name(a.dtype)} did not match {dtypes.scalar_name(b.dtype)}")
+    _check_broadcast("isclose", a, b)
     a, b = _prep(a, b)
     return Tensor._wrap(xp.asarray(xp.isclose(_val_any(a), _val_any(b), rtol=rtol, atol=atol, equal_nan=equal_nan)))
 

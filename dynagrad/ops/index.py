@@ -18,10 +18,24 @@ _nd = xp.ndarray
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
 
+_AS_TUPLE = (list, tuple, range, slice, Tensor, _nd)
+
+
+def _sequence_as_tuple(idx: list) -> bool:
+    """PyTorch's (and old NumPy's) rule: a short list holding a sequence, slice, ``...``, None or a tensor is a
+    tuple of indices (``x[[rows, cols]]`` is ``x[rows, cols]``); any other list is one integer index."""
+    if len(idx) >= 32:
+        return False
+    for i in idx:
+        if type(i) is not int and (i is None or i is Ellipsis or isinstance(i, _AS_TUPLE)):
+            return True
+    return False
+
+
 def to_np_index(idx):
     """Convert an index with Tensors/lists into one NumPy understands; say whether it is basic."""
     if not isinstance(idx, tuple):
-        idx = (idx,)
+        idx = tuple(idx) if type(idx) is list and _sequence_as_tuple(idx) else (idx,)
     out = []
     basic = True
     for i in idx:
@@ -36,8 +50,10 @@ def to_np_index(idx):
         elif isinstance(i, bool):
             out.append(i)
             basic = False
-        elif isinstance(i, (list, _nd)):
+        elif isinstance(i, (list, _nd, range)):
             a = xp.asarray([v.item() if isinstance(v, Tensor) else v for v in i] if isinstance(i, list) else i)
+            if a.dtype.kind == "f" and isinstance(i, list):  # PyTorch truncates a list of Python floats
+                a = a.astype(xp.int64)
             if a.dtype.kind not in "biu" and a.size:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             out.append(a.astype(xp.int64) if a.size == 0 else a)
@@ -443,6 +459,9 @@ def where(condition, input=None, other=None):  # noqa: A002
     from .elementwise import _prep
     c = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
     if c.dtype != bool:
+        if isinstance(condition, Tensor) and c.dtype != xp.uint8:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                               f"{dtypes.scalar_name(condition.dtype)} (at {_source.here()})")
         c = c.astype(bool)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two numbers
         return Tensor._wrap(xp.asarray(xp.where(c, input, other), dtype=dtypes.result_type(input, other).numpy))
@@ -521,6 +540,9 @@ def take_along_dim(x, indices, dim=None):
 
 
 def nonzero(x, *, as_tuple: bool = False):
+    if x._data.ndim == 0:  # PyTorch: a 0-d input is one element with no index columns
+        n = int(bool(x._data))
+        return (Tensor._wrap(xp.zeros(n, xp.int64)),) if as_tuple else Tensor._wrap(xp.zeros((n, 0), xp.int64))
     nz = xp.nonzero(x._data)
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(xp.int64)) for i in nz) if x._data.ndim else \
@@ -588,6 +610,8 @@ def median(x, dim=None, keepdim: bool = False):
     if dim is None:
         from .shape import reshape
         flat = reshape(x, -1)
+        if flat._data.size == 0:  # PyTorch: the median of no elements is NaN
+            return Tensor._wrap(xp.full((), xp.nan, x._data.dtype if x._data.dtype.kind in "fV" else xp.float32))
         k = (flat._data.shape[0] - 1) // 2
         return kthvalue(flat, k + 1, 0).values
     axis = normalize_dim(dim, x._data.ndim)

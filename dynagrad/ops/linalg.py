@@ -41,6 +41,8 @@ class MmBackward0(Op):
         return _mm(a, b)
 
     def backward(self, g, a, b):
+        if D.is_complex(g):  # complex gradients use the conjugate transposes
+            a, b = D.conj(a), D.conj(b)
         if D.is_array(g):
             ga = _mm(g, b.swapaxes(-1, -2)) if self.edges[0][0] is not None else None
             gb = _mm(a.swapaxes(-1, -2), g) if self.edges[1][0] is not None else None
@@ -54,10 +56,26 @@ class BmmBackward0(MmBackward0):
     pass
 
 
+class _SparseOperand(Exception):
+    """Raised by _prep_mm when an operand is a sparse tensor: the caller hands the product to torch.sparse.
+    (A sparse tensor's ``_data.dtype`` equals no dtype, so this costs dense products nothing.)"""
+
+
+def _sparse_product(a, b, op):
+    from ..sparse import _coo
+    if op in ("bmm", "dot") or op == "mv" and not isinstance(a, _coo.SparseCooTensor):
+        raise NotImplementedError(f"{op} with a sparse COO operand is not supported in dynagrad; use torch.mm or @ "
+                                  f"(at {_source.here()})")
+    return _coo.matmul(a, b) if op in ("matmul", "mv") else \
+        (_coo.spmm(a, b, op) if isinstance(a, _coo.SparseCooTensor) else _coo.matmul(a, b))
+
+
 def _prep_mm(a, b, op):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"{op}(): argument must be a Tensor, not {type(b if isinstance(a, Tensor) else a).__name__}")
     if a._data.dtype != b._data.dtype and _state.autocast_dtype is None:  # autocast casts both in Op.apply
+        if a.is_sparse or b.is_sparse:
+            raise _SparseOperand
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != "
                            f"{b.dtype.name} (in {op}, at {_source.here()})")
     if a._data.ndim == 0 or b._data.ndim == 0:
@@ -76,7 +94,10 @@ def matmul(a, b):
         ad, bd = a._data, b._data
         if ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0] and ad.dtype == bd.dtype:
             return MmBackward0.apply(a, b)
-    _prep_mm(a, b, "matmul")
+    try:
+        _prep_mm(a, b, "matmul")
+    except _SparseOperand:
+        return _sparse_product(a, b, "matmul")
     sa, sb = a._data.shape, b._data.shape
     if sa[-1] != (sb[0] if len(sb) == 1 else sb[-2]):
         raise _mm_error(a, b, "matmul")
@@ -101,6 +122,8 @@ class DotBackward0(Op):
 
     def backward(self, g, a, b):
         e = self.edges
+        if D.is_complex(g):
+            a, b = D.conj(a), D.conj(b)
         return (g * b if e[0][0] is not None else None), (g * a if e[1][0] is not None else None)
 
 
@@ -114,6 +137,8 @@ class MvBackward0(Op):
         return a @ v
 
     def backward(self, g, a, v):
+        if D.is_complex(g):
+            a, v = D.conj(a), D.conj(v)
         ga = D.expand_dims(g, (g.ndim,)) * v if self.edges[0][0] is not None else None
         gv = None
         if self.edges[1][0] is not None:
@@ -122,8 +147,11 @@ class MvBackward0(Op):
 
 
 def mm(a, b):
-    """Product of two 2-D matrices."""
-    _prep_mm(a, b, "mm")
+    """Product of two 2-D matrices (either may be a sparse COO tensor)."""
+    try:
+        _prep_mm(a, b, "mm")
+    except _SparseOperand:
+        return _sparse_product(a, b, "mm")
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise RuntimeError(f"{'self' if a._data.ndim != 2 else 'mat2'} must be a matrix")
     if a._data.shape[1] != b._data.shape[0]:
@@ -131,9 +159,17 @@ def mm(a, b):
     return MmBackward0.apply(a, b)
 
 
+def spmm(a, b):
+    """``torch.spmm``: ``mm`` where the first operand is (usually) a sparse COO tensor."""
+    return mm(a, b)
+
+
 def bmm(a, b):
     """Batched product of 3-D tensors (b, n, m) @ (b, m, p)."""
-    _prep_mm(a, b, "bmm")
+    try:
+        _prep_mm(a, b, "bmm")
+    except _SparseOperand:
+        return _sparse_product(a, b, "bmm")
     if a._data.ndim != 3 or b._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if a._data.ndim != 3 else "batch2 must be a 3D tensor")
     if a._data.shape[0] != b._data.shape[0] or a._data.shape[2] != b._data.shape[1]:
@@ -145,7 +181,10 @@ def bmm(a, b):
 
 
 def mv(a, v):
-    _prep_mm(a, v, "mv")
+    try:
+        _prep_mm(a, v, "mv")
+    except _SparseOperand:
+        return _sparse_product(a, v, "mv")
     if a._data.ndim != 2 or v._data.ndim != 1 or a._data.shape[1] != v._data.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a._data.shape[0] if a._data.ndim else '-'}), mat "
                            f"({'x'.join(map(str, a._data.shape))}), vec ({v._data.shape[0] if v._data.ndim else '-'})")
@@ -159,7 +198,10 @@ def dot(a, b):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a._data.shape[0]}] and src "
                            f"[{b._data.shape[0]}] to have the same number of elements, but got "
                            f"{a._data.shape[0]} and {b._data.shape[0]} elements respectively")
-    _prep_mm(a, b, "dot")
+    try:
+        _prep_mm(a, b, "dot")
+    except _SparseOperand:
+        return _sparse_product(a, b, "dot")
     return DotBackward0.apply(a, b)
 
 
@@ -279,6 +321,8 @@ class EinsumBackward(Op):
         return xp.asarray(xp.einsum(",".join(ins) + "->" + out, *arrays, optimize=len(arrays) > 2))
 
     def backward(self, g, *ops):
+        if D.is_complex(g):
+            ops = tuple(D.conj(o) for o in ops)
         res = []
         for i, (s, shape) in enumerate(zip(self.ins, self.shapes)):
             if self.edges[i][0] is None:
@@ -338,82 +382,274 @@ def einsum(equation: str, *operands):
     return res
 
 
-# -- linear algebra ----------------------------------------------------------------------------------------------
+# -- linear algebra at torch's top level -------------------------------------------------------------------------
+# The work is in dynagrad.linalg (loaded on first use, which keeps `import dynagrad` fast); these are PyTorch's
+# older top-level forms and aliases, with their own argument orders and result tuples.
 
-def svdvals(x):
-    return Tensor._wrap(xp.linalg.svd(x._data, compute_uv=False))
-
-
-class InverseBackward0(Op):
-    save_output = True
-
-    def forward(ctx, a):
-        try:
-            return xp.linalg.inv(a)
-        except xp.linalg.LinAlgError:
-            raise RuntimeError("linalg.inv: The diagonal element 1 is zero, the inversion could not be completed "
-                               "because the input matrix is singular.") from None
-
-    def backward(self, g, out):
-        t = D.mT(out)
-        return (-(t @ g @ t),)
+def _la():
+    import dynagrad.linalg as la
+    return la
 
 
-def inverse(x):
-    return InverseBackward0.apply(x)
+def _rt(name, fields):
+    from ..linalg._common import result_type
+    return result_type(name, fields)
 
 
-class DetBackward0(Op):
-    save = (0,)
-    save_output = True
+def det(input):  # noqa: A002 - PyTorch's names
+    """``torch.det``: the determinant (``linalg.det``).
 
-    def forward(ctx, a):
-        return xp.asarray(xp.linalg.det(a))
-
-    def backward(self, g, a, out):
-        # d det(A) / dA = det(A) * inv(A)^T; with create_graph the inverse stays in the graph (for 2nd order)
-        inv_t = xp.swapaxes(xp.linalg.inv(a), -1, -2) if D.is_array(a) else D.mT(inverse(a))
-        gg = D.expand_dims(g * out, (g.ndim, g.ndim + 1))
-        return (gg * inv_t,)
+    >>> import dynagrad
+    >>> dynagrad.det(dynagrad.tensor([[1., 2.], [3., 4.]]))
+    tensor(-2.)
+    """
+    return _la().det(input)
 
 
-def det(x):
-    return DetBackward0.apply(x)
+def logdet(input):  # noqa: A002
+    """``torch.logdet``: log(det), NaN for a negative determinant (real input)."""
+    from ..linalg.misc import logdet as f
+    return f(input)
 
 
-class SolveBackward(Op):
-    save = (0,)
-    save_output = True
-
-    def name(self):
-        return "LinalgSolveExBackward0"
-
-    def forward(ctx, a, b, vector):
-        if vector:
-            return xp.linalg.solve(a, b[..., None])[..., 0]
-        return xp.linalg.solve(a, b)
-
-    def backward(self, g, a, out):
-        vector = self.vector
-        gv = g[..., None] if vector and D.is_array(g) else (g.unsqueeze(-1) if vector else g)
-        ov = out[..., None] if vector and D.is_array(out) else (out.unsqueeze(-1) if vector else out)
-        gb = solve(D.mT(a) if not D.is_array(a) else Tensor._wrap(xp.swapaxes(a, -1, -2)), gv if not D.is_array(gv)
-                   else Tensor._wrap(gv))
-        gb = gb._data if D.is_array(g) else gb
-        ga = -(gb @ D.mT(ov))
-        if vector:
-            gb = gb[..., 0] if D.is_array(gb) else gb.squeeze(-1)
-        return ga, gb
+def slogdet(input):  # noqa: A002
+    """``torch.slogdet``: (sign, logabsdet) as ``torch.return_types.slogdet``."""
+    r = _la().slogdet(input)
+    return _rt("slogdet", ["sign", "logabsdet"])(*r)
 
 
-def solve(a, b):
-    vector = b._data.ndim == 1 or (b._data.ndim == a._data.ndim - 1)
-    r = SolveBackward.apply(a, b, vector=vector)
-    if r.grad_fn is not None:
-        r.grad_fn.vector = vector
-    return r
+def inverse(input, *, out=None):  # noqa: A002
+    """``torch.inverse`` (``linalg.inv``).
+
+    >>> import dynagrad
+    >>> dynagrad.inverse(dynagrad.tensor([[2., 0.], [0., 4.]]))
+    tensor([[0.5000, 0.0000],
+            [0.0000, 0.2500]])
+    """
+    return _la().inv(input, out=out)
 
 
-def cholesky(x, upper=False):
-    L = Tensor._wrap(xp.linalg.cholesky(x._data))
-    return L.mT if upper else L
+def pinverse(input, rcond: float = 1e-15):  # noqa: A002
+    """``torch.pinverse``: the pseudo-inverse, dropping singular values below ``rcond * s_max``."""
+    return _la().pinv(input, rtol=rcond)
+
+
+def matrix_power(input, n: int, *, out=None):  # noqa: A002
+    return _la().matrix_power(input, n, out=out)
+
+
+def matrix_exp(input):  # noqa: A002
+    return _la().matrix_exp(input)
+
+
+def svdvals(input):  # noqa: A002 - used by torch.norm(p='nuc')
+    return _la().svdvals(input)
+
+
+def cholesky(input, upper: bool = False, *, out=None):  # noqa: A002
+    """``torch.cholesky`` (``linalg.cholesky``), with gradients.
+
+    >>> import dynagrad
+    >>> dynagrad.cholesky(dynagrad.tensor([[4., 2.], [2., 3.]]), upper=True)
+    tensor([[2.0000, 1.0000],
+            [0.0000, 1.4142]])
+    """
+    return _la().cholesky(input, upper=upper, out=out)
+
+
+def cholesky_solve(B, L, upper: bool = False, *, out=None):  # noqa: N803
+    from ..linalg.solvers import cholesky_solve as f
+    return f(B, L, upper, out=out)
+
+
+def cholesky_inverse(L, upper: bool = False, *, out=None):  # noqa: N803
+    from ..linalg.solvers import cholesky_inverse as f
+    return f(L, upper, out=out)
+
+
+def qr(input, some: bool = True, *, out=None):  # noqa: A002
+    """``torch.qr``: (Q, R), reduced (``some``) or complete."""
+    from ..linalg._common import write_out
+    Q, R = _la().qr(input, "reduced" if some else "complete")
+    return write_out(_rt("qr", ["Q", "R"])(Q, R), out)
+
+
+def svd(input, some: bool = True, compute_uv: bool = True, *, out=None):  # noqa: A002
+    """``torch.svd``: (U, S, V) with ``A = U diag(S) V^H`` (V, not Vh); without ``compute_uv`` U and V are
+    zero (m, m) and (n, n) matrices.
+
+    >>> import dynagrad
+    >>> dynagrad.svd(dynagrad.tensor([[3., 0.], [0., 2.]])).S
+    tensor([3., 2.])
+    """
+    from ..linalg._common import mH, write_out
+    la = _la()
+    t = _rt("svd", ["U", "S", "V"])
+    if not compute_uv:
+        m, n = input._data.shape[-2:]
+        batch = input._data.shape[:-2]
+        S = la.svdvals(input)
+        res = t(Tensor._wrap(xp.zeros(batch + (m, m), input._data.dtype)), S,
+                Tensor._wrap(xp.zeros(batch + (n, n), input._data.dtype)))
+        return write_out(res, out)
+    U, S, Vh = la.svd(input, full_matrices=not some)
+    return write_out(t(U, S, mH(Vh)), out)
+
+
+def lu(A, pivot: bool = True, get_infos: bool = False, out=None):  # noqa: N803
+    """``torch.lu``: (LU, pivots) or (LU, pivots, infos); singular matrices do not raise."""
+    LU, piv, info = _la().lu_factor_ex(A, pivot=pivot)
+    res = (LU, piv, info) if get_infos else (LU, piv)
+    if out is not None:
+        from ..linalg._common import write_out
+        return write_out(res, out)
+    return res
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True, *, out=None):  # noqa: N803
+    from ..linalg.decompositions import lu_unpack as f
+    return f(LU_data, LU_pivots, unpack_data, unpack_pivots, out=out)
+
+
+def lu_solve(b, LU_data, LU_pivots, *, out=None):  # noqa: N803
+    """``torch.lu_solve(b, LU, pivots)`` (``linalg.lu_solve`` with the arguments in the old order)."""
+    return _la().lu_solve(LU_data, LU_pivots, b, out=out)
+
+
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False, *,  # noqa: N803
+                     out=None):
+    """``torch.triangular_solve``: (solution, cloned_coefficient) for ``op(A) X = b``, op the transpose with
+    ``transpose``.
+
+    >>> import dynagrad
+    >>> A = dynagrad.tensor([[2., 1.], [0., 4.]])
+    >>> dynagrad.triangular_solve(dynagrad.tensor([[3.], [4.]]), A).solution
+    tensor([[1.],
+            [1.]])
+    """
+    from ..linalg._common import write_out
+    if _state.autocast_dtype is not None:  # PyTorch's CPU autocast runs triangular_solve in float32
+        b, A = (t.float() if t._data.dtype.kind == "V" or t._data.dtype.itemsize == 2 else t for t in (b, A))
+    a = A.mT if transpose else A
+    x = _la().solve_triangular(a, b, upper=upper != bool(transpose), unitriangular=unitriangular)
+    batch = xp.broadcast_shapes(A._data.shape[:-2], b._data.shape[:-2])
+    coeff = A.expand(*(batch + A._data.shape[-2:])).clone()  # PyTorch returns A broadcast to the batch
+    return write_out(_rt("triangular_solve", ["solution", "cloned_coefficient"])(x, coeff), out)
+
+
+def geqrf(input, *, out=None):  # noqa: A002
+    from ..linalg.decompositions import geqrf as f
+    return f(input, out=out)
+
+
+def ormqr(input, input2, input3, left: bool = True, transpose: bool = False, *, out=None):  # noqa: A002
+    from ..linalg.decompositions import ormqr as f
+    return f(input, input2, input3, left, transpose, out=out)
+
+
+def orgqr(input, tau):  # noqa: A002
+    """``torch.orgqr`` (``linalg.householder_product``)."""
+    return _la().householder_product(input, tau)
+
+
+def chain_matmul(*matrices, out=None):
+    """``torch.chain_matmul`` (deprecated in PyTorch for ``linalg.multi_dot``): the product of 2-D matrices."""
+    if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)):
+        matrices = tuple(matrices[0])
+    if len(matrices) == 1:
+        from ..linalg._common import write_out
+        return write_out(matrices[0].clone(), out)
+    for m in matrices:
+        if m._data.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {m._data.ndim}, expected 2 instead.")
+    return _la().multi_dot(matrices, out=out)
+
+
+def cross(input, other, dim=None, *, out=None):  # noqa: A002
+    """``torch.cross``: without ``dim``, along the first dim of size 3 (``linalg.cross`` uses the last)."""
+    if dim is None:
+        shape = xp.broadcast_shapes(input._data.shape, other._data.shape)
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return _la().cross(input, other, dim=dim, out=out)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):  # noqa: A002
+    """``beta * input + alpha * outer(vec1, vec2)``.
+
+    >>> import dynagrad
+    >>> dynagrad.addr(dynagrad.zeros(2, 2), dynagrad.tensor([1., 2.]), dynagrad.tensor([3., 4.]))
+    tensor([[3., 4.],
+            [6., 8.]])
+    """
+    if vec1._data.ndim != 1 or vec2._data.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec1, but got {vec1._data.ndim}-D"
+                           if vec1._data.ndim != 1 else f"addr: Expected 1-D argument vec2, but got "
+                                                        f"{vec2._data.ndim}-D")
+    prod = outer(vec1, vec2)
+    if alpha != 1:
+        prod = prod * alpha
+    res = prod if beta == 0 else prod + (input if beta == 1 else input * beta)  # beta=0 ignores input (NaNs too)
+    from ..linalg._common import write_out
+    return write_out(res, out)
+
+
+def dist(input, other, p=2):  # noqa: A002
+    """The ``p``-norm of ``input - other``.
+
+    >>> import dynagrad
+    >>> dynagrad.dist(dynagrad.tensor([1., 1.]), dynagrad.tensor([4., 5.]))
+    tensor(5.)
+    """
+    return _la().vector_norm(input - other, p)
+
+
+def renorm(input, p, dim: int, maxnorm):  # noqa: A002
+    """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` rescaled to norm ``maxnorm``."""
+    nd = input._data.ndim
+    d = dim % nd
+    norms = _la().vector_norm(input, p, tuple(i for i in range(nd) if i != d), keepdim=True)
+    from .index import where
+    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return input * factor
+
+
+def frobenius_norm(input, dim=(-2, -1), keepdim: bool = False, *, out=None):  # noqa: A002
+    return _la().vector_norm(input, 2, dim, keepdim, out=out)
+
+
+def nuclear_norm(input, dim=None, keepdim: bool = False, *, out=None):  # noqa: A002
+    if isinstance(dim, bool):
+        dim, keepdim = None, dim
+    return _la().matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim, out=out)
+
+
+def svd_lowrank(A, q: int | None = 6, niter: int | None = 2, M=None):  # noqa: N803
+    from ..linalg.lowrank import svd_lowrank as f
+    return f(A, q, niter, M)
+
+
+def pca_lowrank(A, q: int | None = None, center: bool = True, niter: int = 2):  # noqa: N803
+    from ..linalg.lowrank import pca_lowrank as f
+    return f(A, q, center, niter)
+
+
+def _removed(name, message):
+    def fn(*args, **kwargs):
+        raise RuntimeError(f"This function was deprecated since version 1.9 and is now removed. {message}")
+    fn.__name__ = name
+    fn.__doc__ = f"Removed from PyTorch (1.9): raises, as ``torch.{name}`` does."
+    return fn
+
+
+solve = _removed("solve", "`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` "
+                          "has its arguments reversed and does not return the LU factorization.")
+eig = _removed("eig", "`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than real "
+                      "tensors mimicking complex tensors.")
+symeig = _removed("symeig", "The default behavior has changed from using the upper triangular portion of the "
+                            "matrix by default to using the lower triangular portion.")
+lstsq = _removed("lstsq", "`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`. `torch.linalg.lstsq` "
+                          "has reversed arguments and does not return the QR decomposition in the returned tuple.")
+matrix_rank = _removed("matrix_rank", "Please use the `torch.linalg.matrix_rank` function instead. The parameter "
+                                      "'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")

@@ -65,6 +65,10 @@ class return_types:  # noqa: N801 - mirrors torch.return_types
     aminmax = collections.namedtuple("aminmax", ["min", "max"])
     cummax = collections.namedtuple("cummax", ["values", "indices"])
     cummin = collections.namedtuple("cummin", ["values", "indices"])
+    frexp = collections.namedtuple("frexp", ["mantissa", "exponent"])
+    nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
+    histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
+    unique_consecutive = collections.namedtuple("unique_consecutive", ["output", "inverse_indices", "counts"])
 
 
 # -- sum / mean / prod -----------------------------------------------------------------------------------
@@ -126,6 +130,8 @@ def sum(x, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=N
 
 def nansum(x, dim=None, keepdim=False, *, dtype=None):
     from .index import where
+    if x._data.dtype.kind in "biu":  # no NaN to drop: the sum's dtype rules (int64 for integers)
+        return sum(x, dim, keepdim, dtype=dtype)
     return sum(where(x != x, 0.0, x), dim, keepdim, dtype=dtype)
 
 
@@ -210,6 +216,8 @@ class AmaxBackward0(Op):
         ov = out if type(out) is _nd else out._data
         o = _regrow(ov, av.shape, self.axes, self.keepdims)
         hit = (av == o)
+        if av.dtype.kind in "fV":  # a NaN maximum is the NaN elements' (PyTorch: grad [0, 1, 0] for [3, nan, -1])
+            hit |= (av != av) & (o != o)
         count = hit.sum(axis=self.axes, keepdims=True)
         gg = _regrow(g, av.shape, self.axes, self.keepdims)
         return (D.mask(gg, hit) / D.const(_regrow(count, av.shape, None, True).astype(av.dtype), g),)
@@ -558,6 +566,10 @@ def cumprod(x, dim, *, dtype=None):
 
 
 def _cum_extreme(x, dim, is_max):
+    if x._data.ndim == 0:  # a 0-d input is its own running extreme, at index 0
+        normalize_dim(dim, 1)
+        rt = return_types.cummax if is_max else return_types.cummin
+        return rt(x.clone(), Tensor._wrap(xp.zeros((), xp.int64)))
     axis = normalize_dim(dim, x._data.ndim)
     a = x._data
     fn = xp.maximum if is_max else xp.minimum
@@ -580,12 +592,43 @@ def cummin(x, dim):
     return _cum_extreme(x, dim, False)
 
 
+class LogcumsumexpBackward0(Op):
+    """log(cumsum(exp(x))) by running logaddexp, so an inf keeps the sum inf (PyTorch: [inf, 1] -> [inf, inf])."""
+
+    save = (0,)
+    save_output = True
+
+    def forward(ctx, a, axis):
+        if ctx is not None:
+            ctx.axis = axis
+        if a.ndim == 0:
+            return a.copy()
+        return xp.logaddexp.accumulate(a, axis=axis)
+
+    def backward(self, g, x, out):
+        # d out_j / d x_i = exp(x_i - out_j) for j >= i: a reversed cumulative sum of g exp(-out), times exp(x)
+        from .elementwise import exp
+        if self.edges[0][0] is None:
+            return (None,)
+        axis = self.axis
+        if g.ndim == 0:
+            return (g,)
+        w = g * (D.exp(-out) if D.is_array(out) else exp(-out))
+        rev = _flip_cumsum(w, axis)
+        return (rev * (D.exp(x) if D.is_array(x) else exp(x)),)
+
+
+def _flip_cumsum(w, axis):
+    if D.is_array(w):
+        return xp.flip(xp.cumsum(xp.flip(w, axis), axis=axis), axis)
+    return w.flip(axis).cumsum(axis).flip(axis)
+
+
 def logcumsumexp(x, dim):
-    from .elementwise import exp, log
-    if x._data.size == 0:
-        return x.clone()
-    m = amax(x.detach(), dim, keepdim=True)
-    return log(cumsum(exp(x - m), dim)) + m
+    """log(cumsum(exp(x))) along ``dim``, stable for large and infinite values."""
+    if x._data.dtype.kind not in "fcV":
+        x = x.to(dtypes.get_default_dtype())
+    return LogcumsumexpBackward0.apply(x, axis=normalize_dim(dim, x._data.ndim) if x._data.ndim else normalize_dim(dim, 1))
 
 
 # -- softmax family (primitives for speed and stability) ----------------------------------------------------

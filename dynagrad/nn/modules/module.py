@@ -466,7 +466,7 @@ class Module:
             m = d["_modules"]
             if name in m:
                 return m[name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'", name=name, obj=self)
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
@@ -852,7 +852,8 @@ class Module:
         return self
 
     def cuda(self, device=None) -> Module:
-        _check_device("cuda" if device is None else (device if isinstance(device, str) else f"cuda:{device}"))
+        from ...tensor import _check_cuda_arg
+        _check_cuda_arg(device)
         return self
 
     def ipu(self, device=None) -> Module:
@@ -893,7 +894,8 @@ class Module:
         """Convert floating point parameters and buffers: ``to(torch.float64)``, ``to('cpu')``,
         ``to(tensor)``, ``to(device=..., dtype=...)``."""
         device, dtype = _parse_to(args, kwargs)
-        _check_device(device)
+        if device is not None:
+            _check_device(device)
         if dtype is not None:
             if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got "
@@ -1159,7 +1161,7 @@ def _parse_to(args, kwargs):
         elif isinstance(a, (str, _device)):
             device = a
         elif isinstance(a, int) and not isinstance(a, bool):
-            device = f"cuda:{a}"
+            device = a  # an accelerator index
         elif isinstance(a, bool) or a is None:
             pass
         else:

@@ -114,6 +114,14 @@ class RNNBase(Module):
                 self._all_weights.append(names)
         self.reset_parameters()
 
+    def __setstate__(self, state: dict) -> None:
+        # a file torch.save(model) wrote keeps the weight lists PyTorch caches; dynagrad derives them
+        state = {k: v for k, v in state.items() if k not in ("_flat_weights", "_flat_weight_refs")}
+        if "all_weights" in state:  # PyTorch < 1.0 layouts
+            state["_all_weights"] = state.pop("all_weights")
+        state.setdefault("proj_size", 0)
+        super().__setstate__(state)
+
     @property
     def _flat_weights(self) -> list:
         return [getattr(self, n, None) for n in self._flat_weights_names]

@@ -330,7 +330,8 @@ class DataLoader:
     (seconds to wait for a worker's batch), ``worker_init_fn(worker_id)``, ``multiprocessing_context``,
     ``generator`` (for shuffling and worker seeds), ``prefetch_factor`` (batches in flight per worker),
     ``persistent_workers`` (keep workers between epochs) and ``in_order``. ``pin_memory`` and
-    ``pin_memory_device`` are accepted and ignored: there is no accelerator memory to pin.
+    ``pin_memory_device`` are accepted; with no accelerator to pin for, ``pin_memory=True`` warns as on PyTorch's
+    CPU build and the batches stay unpinned.
 
     >>> import dynagrad
     >>> from dynagrad.utils.data import TensorDataset
@@ -549,6 +550,9 @@ class _BaseDataLoaderIter:
         # Drawn in every mode, as PyTorch does, so that num_workers does not change the shuffle order.
         self._base_seed = _draw_seed(loader.generator)
         self._num_yielded = 0
+        if loader.pin_memory:  # as PyTorch's CPU build, which then leaves the batches unpinned
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", UserWarning, stacklevel=3)
 
     def __iter__(self) -> _BaseDataLoaderIter:
         return self

@@ -1,0 +1,351 @@
+"""What PyTorch 2.13's FX records for the functions of torch's namespaces, where it is not the obvious.
+
+Data only, recorded from PyTorch (tests/test_fx_tables.py derives these from an installed torch and checks
+them against this file). Keys are public paths ("torch.split", "torch.nn.functional.relu").
+
+QUALNAMES    the name FX prints for a function (``_get_qualified_name``), where it is not the public path
+             (``torch.special.X`` and ``torch.linalg.X`` follow a rule instead: see dynagrad/fx/_names.py)
+CALLS        functions written in Python in PyTorch, which hand FX their arguments in a fixed pattern
+             rather than as the caller wrote them: (signature, how many leading parameters go positionally,
+             the keyword names that follow, or None for "the rest of the signature in order")
+NO_DISPATCH  Python functions PyTorch runs as plain code on a Proxy (nothing is recorded for the call)
+PUBLIC       the names of dynagrad's namespaces that are functions in PyTorch's (the others are dynagrad's
+             helpers, not API)
+"""
+QUALNAMES = {
+    'torch.broadcast_shapes': 'torch.functional.broadcast_shapes',
+    'torch.broadcast_tensors': 'torch.functional.broadcast_tensors',
+    'torch.cartesian_prod': 'torch.functional.cartesian_prod',
+    'torch.chain_matmul': 'torch.functional.chain_matmul',
+    'torch.eig': 'torch._linalg_utils.eig',
+    'torch.einsum': 'torch.functional.einsum',
+    'torch.get_rng_state': 'torch.random.get_rng_state',
+    'torch.initial_seed': 'torch.random.initial_seed',
+    'torch.load': 'torch.serialization.load',
+    'torch.lstsq': 'torch._linalg_utils.lstsq',
+    'torch.lu': 'torch.functional.lu',
+    'torch.manual_seed': 'torch.random.manual_seed',
+    'torch.matrix_rank': 'torch._linalg_utils.matrix_rank',
+    'torch.meshgrid': 'torch.functional.meshgrid',
+    'torch.nn.functional.adaptive_avg_pool1d': 'torch.adaptive_avg_pool1d',
+    'torch.nn.functional.avg_pool1d': 'torch.avg_pool1d',
+    'torch.nn.functional.avg_pool2d': 'torch._C._nn.avg_pool2d',
+    'torch.nn.functional.avg_pool3d': 'torch._C._nn.avg_pool3d',
+    'torch.nn.functional.bilinear': 'torch.bilinear',
+    'torch.nn.functional.celu_': 'torch.celu_',
+    'torch.nn.functional.channel_shuffle': 'torch.channel_shuffle',
+    'torch.nn.functional.conv1d': 'torch.conv1d',
+    'torch.nn.functional.conv2d': 'torch.conv2d',
+    'torch.nn.functional.conv3d': 'torch.conv3d',
+    'torch.nn.functional.conv_transpose1d': 'torch.conv_transpose1d',
+    'torch.nn.functional.conv_transpose2d': 'torch.conv_transpose2d',
+    'torch.nn.functional.conv_transpose3d': 'torch.conv_transpose3d',
+    'torch.nn.functional.cosine_similarity': 'torch.cosine_similarity',
+    'torch.nn.functional.elu_': 'torch._C._nn.elu_',
+    'torch.nn.functional.gelu': 'torch._C._nn.gelu',
+    'torch.nn.functional.hardshrink': 'torch.hardshrink',
+    'torch.nn.functional.hardtanh_': 'torch._C._nn.hardtanh_',
+    'torch.nn.functional.leaky_relu_': 'torch._C._nn.leaky_relu_',
+    'torch.nn.functional.linear': 'torch._C._nn.linear',
+    'torch.nn.functional.logsigmoid': 'torch._C._nn.log_sigmoid',
+    'torch.nn.functional.native_channel_shuffle': 'torch.native_channel_shuffle',
+    'torch.nn.functional.one_hot': 'torch._C._nn.one_hot',
+    'torch.nn.functional.pairwise_distance': 'torch.pairwise_distance',
+    'torch.nn.functional.pdist': 'torch.pdist',
+    'torch.nn.functional.pixel_shuffle': 'torch.pixel_shuffle',
+    'torch.nn.functional.pixel_unshuffle': 'torch.pixel_unshuffle',
+    'torch.nn.functional.prelu': 'torch.prelu',
+    'torch.nn.functional.relu_': 'torch.relu_',
+    'torch.nn.functional.rrelu_': 'torch.rrelu_',
+    'torch.nn.functional.scaled_dot_product_attention': 'torch._C._nn.scaled_dot_product_attention',
+    'torch.nn.functional.selu_': 'torch.selu_',
+    'torch.nn.functional.softplus': 'torch._C._nn.softplus',
+    'torch.nn.functional.softshrink': 'torch._C._nn.softshrink',
+    'torch.nn.functional.threshold': 'torch.nn.functional._threshold',
+    'torch.nn.functional.threshold_': 'torch.threshold_',
+    'torch.norm': 'torch.functional.norm',
+    'torch.pca_lowrank': 'torch._lowrank.pca_lowrank',
+    'torch.save': 'torch.serialization.save',
+    'torch.seed': 'torch.random.seed',
+    'torch.set_printoptions': 'torch._tensor_str.set_printoptions',
+    'torch.set_rng_state': 'torch.random.set_rng_state',
+    'torch.solve': 'torch._linalg_utils.solve',
+    'torch.split': 'torch.functional.split',
+    'torch.svd_lowrank': 'torch._lowrank.svd_lowrank',
+    'torch.symeig': 'torch._linalg_utils._symeig',
+    'torch.tensordot': 'torch.functional.tensordot',
+    'torch.unique': 'torch.functional.unique',
+}
+CALLS = {
+    'torch.broadcast_tensors': ('*tensors', 1, None),
+    'torch.cartesian_prod': ('*tensors', 1, None),
+    'torch.chain_matmul': ('*matrices, out=None', 1, ()),
+    'torch.lu': ('A, pivot=True, get_infos=False, out=None', 1, None),
+    'torch.meshgrid': ('*tensors, indexing=None', 1, None),
+    'torch.nn.functional.adaptive_avg_pool2d': ('input, output_size', 2, None),
+    'torch.nn.functional.adaptive_avg_pool3d': ('input, output_size', 2, None),
+    'torch.nn.functional.adaptive_max_pool1d': ('input, output_size, return_indices=False', 2, None),
+    'torch.nn.functional.adaptive_max_pool1d_with_indices': ('input, output_size, return_indices=False', 2, None),
+    'torch.nn.functional.adaptive_max_pool2d': ('input, output_size, return_indices=False', 2, None),
+    'torch.nn.functional.adaptive_max_pool2d_with_indices': ('input, output_size, return_indices=False', 2, None),
+    'torch.nn.functional.adaptive_max_pool3d': ('input, output_size, return_indices=False', 2, None),
+    'torch.nn.functional.adaptive_max_pool3d_with_indices': ('input, output_size, return_indices=False', 2, None),
+    'torch.nn.functional.alpha_dropout': ('input, p=0.5, training=False, inplace=False', 1, None),
+    'torch.nn.functional.batch_norm': (
+        'input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-05'
+        , 3, None),
+    'torch.nn.functional.binary_cross_entropy': (
+        "input, target, weight=None, size_average=None, reduce=None, reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.binary_cross_entropy_with_logits': (
+        "input, target, weight=None, size_average=None, reduce=None, reduction='mean', pos_weight=None"
+        , 2, None),
+    'torch.nn.functional.celu': ('input, alpha=1.0, inplace=False', 1, None),
+    'torch.nn.functional.cosine_embedding_loss': (
+        "input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'"
+        , 3, None),
+    'torch.nn.functional.cross_entropy': (
+        "input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean', "
+        'label_smoothing=0.0'
+        , 2, None),
+    'torch.nn.functional.dropout': ('input, p=0.5, training=True, inplace=False', 1, None),
+    'torch.nn.functional.dropout1d': ('input, p=0.5, training=True, inplace=False', 1, None),
+    'torch.nn.functional.dropout2d': ('input, p=0.5, training=True, inplace=False', 1, None),
+    'torch.nn.functional.dropout3d': ('input, p=0.5, training=True, inplace=False', 1, None),
+    'torch.nn.functional.elu': ('input, alpha=1.0, inplace=False', 1, None),
+    'torch.nn.functional.embedding': (
+        'input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, '
+        'sparse=False'
+        , 2, None),
+    'torch.nn.functional.embedding_bag': (
+        "input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode='mean', "
+        'sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None'
+        , 2, None),
+    'torch.nn.functional.feature_alpha_dropout': ('input, p=0.5, training=False, inplace=False', 1, None),
+    'torch.nn.functional.fold': ('input, output_size, kernel_size, dilation=1, padding=0, stride=1', 3, None),
+    'torch.nn.functional.gaussian_nll_loss': ("input, target, var, full=False, eps=1e-06, reduction='mean'", 3, None),
+    'torch.nn.functional.glu': ('input, dim=-1', 1, None),
+    'torch.nn.functional.group_norm': ('input, num_groups, weight=None, bias=None, eps=1e-05', 2, None),
+    'torch.nn.functional.gumbel_softmax': ('logits, tau=1, hard=False, eps=1e-10, dim=-1', 1, None),
+    'torch.nn.functional.hardsigmoid': ('input, inplace=False', 1, None),
+    'torch.nn.functional.hardswish': ('input, inplace=False', 1, None),
+    'torch.nn.functional.hardtanh': ('input, min_val=-1.0, max_val=1.0, inplace=False', 1, None),
+    'torch.nn.functional.hinge_embedding_loss': (
+        "input, target, margin=1.0, size_average=None, reduce=None, reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.huber_loss': ("input, target, reduction='mean', delta=1.0, weight=None", 2, None),
+    'torch.nn.functional.instance_norm': (
+        'input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True, '
+        'momentum=0.1, eps=1e-05'
+        , 1, None),
+    'torch.nn.functional.interpolate': (
+        "input, size=None, scale_factor=None, mode='nearest', align_corners=None, "
+        'recompute_scale_factor=None, antialias=False'
+        , 1, None),
+    'torch.nn.functional.kl_div': (
+        "input, target, size_average=None, reduce=None, reduction='mean', log_target=False"
+        , 2, None),
+    'torch.nn.functional.l1_loss': (
+        "input, target, size_average=None, reduce=None, reduction='mean', weight=None"
+        , 2, ('size_average', 'reduce', 'reduction')),
+    'torch.nn.functional.layer_norm': ('input, normalized_shape, weight=None, bias=None, eps=1e-05', 2, None),
+    'torch.nn.functional.leaky_relu': ('input, negative_slope=0.01, inplace=False', 1, None),
+    'torch.nn.functional.linear_cross_entropy': (
+        "input, linear_weight, target, linear_bias=None, weight=None, reduction='mean', ignore_index=None, "
+        'label_smoothing=0.0, options=None'
+        , 3, None),
+    'torch.nn.functional.local_response_norm': ('input, size, alpha=0.0001, beta=0.75, k=1.0', 2, None),
+    'torch.nn.functional.log_softmax': ('input, dim=None, _stacklevel=3, dtype=None', 1, None),
+    'torch.nn.functional.lp_pool1d': ('input, norm_type, kernel_size, stride=None, ceil_mode=False', 3, None),
+    'torch.nn.functional.lp_pool2d': ('input, norm_type, kernel_size, stride=None, ceil_mode=False', 3, None),
+    'torch.nn.functional.lp_pool3d': ('input, norm_type, kernel_size, stride=None, ceil_mode=False', 3, None),
+    'torch.nn.functional.margin_ranking_loss': (
+        "input1, input2, target, margin=0, size_average=None, reduce=None, reduction='mean'"
+        , 3, None),
+    'torch.nn.functional.max_pool1d': (
+        'input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False'
+        , 2, None),
+    'torch.nn.functional.max_pool1d_with_indices': (
+        'input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False'
+        , 2, None),
+    'torch.nn.functional.max_pool2d': (
+        'input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False'
+        , 2, None),
+    'torch.nn.functional.max_pool2d_with_indices': (
+        'input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False'
+        , 2, None),
+    'torch.nn.functional.max_pool3d': (
+        'input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False'
+        , 2, None),
+    'torch.nn.functional.max_pool3d_with_indices': (
+        'input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False'
+        , 2, None),
+    'torch.nn.functional.max_unpool1d': (
+        'input, indices, kernel_size, stride=None, padding=0, output_size=None'
+        , 3, None),
+    'torch.nn.functional.max_unpool2d': (
+        'input, indices, kernel_size, stride=None, padding=0, output_size=None'
+        , 3, None),
+    'torch.nn.functional.max_unpool3d': (
+        'input, indices, kernel_size, stride=None, padding=0, output_size=None'
+        , 3, None),
+    'torch.nn.functional.mish': ('input, inplace=False', 1, None),
+    'torch.nn.functional.mse_loss': (
+        "input, target, size_average=None, reduce=None, reduction='mean', weight=None"
+        , 2, None),
+    'torch.nn.functional.multi_head_attention_forward': (
+        'query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k, bias_v, '
+        'add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training=True, key_padding_mask=None, '
+        'need_weights=True, attn_mask=None, use_separate_proj_weight=False, q_proj_weight=None, '
+        'k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None, average_attn_weights=True, '
+        'is_causal=False'
+        , 13, (
+            'training', 'key_padding_mask', 'need_weights', 'attn_mask', 'is_causal', 'use_separate_proj_weight',
+            'q_proj_weight', 'k_proj_weight', 'v_proj_weight', 'static_k', 'static_v', 'average_attn_weights',
+        )),
+    'torch.nn.functional.multi_margin_loss': (
+        "input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.multilabel_margin_loss': (
+        "input, target, size_average=None, reduce=None, reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.multilabel_soft_margin_loss': (
+        "input, target, weight=None, size_average=None, reduce=None, reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.nll_loss': (
+        "input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.normalize': ('input, p=2.0, dim=1, eps=1e-12, out=None', 1, None),
+    'torch.nn.functional.pad': ("input, pad, mode='constant', value=None", 2, None),
+    'torch.nn.functional.poisson_nll_loss': (
+        'input, target, log_input=True, full=False, size_average=None, eps=1e-08, reduce=None, '
+        "reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.relu': ('input, inplace=False', 1, None),
+    'torch.nn.functional.relu6': ('input, inplace=False', 1, None),
+    'torch.nn.functional.rms_norm': ('input, normalized_shape, weight=None, eps=None', 2, None),
+    'torch.nn.functional.rrelu': (
+        'input, lower=0.125, upper=0.3333333333333333, training=False, inplace=False'
+        , 1, None),
+    'torch.nn.functional.selu': ('input, inplace=False', 1, None),
+    'torch.nn.functional.silu': ('input, inplace=False', 1, None),
+    'torch.nn.functional.smooth_l1_loss': (
+        "input, target, size_average=None, reduce=None, reduction='mean', beta=1.0"
+        , 2, None),
+    'torch.nn.functional.soft_margin_loss': (
+        "input, target, size_average=None, reduce=None, reduction='mean'"
+        , 2, None),
+    'torch.nn.functional.softmax': ('input, dim=None, _stacklevel=3, dtype=None', 1, None),
+    'torch.nn.functional.softmin': ('input, dim=None, _stacklevel=3, dtype=None', 1, None),
+    'torch.nn.functional.softsign': ('input', 1, None),
+    'torch.nn.functional.tanhshrink': ('input', 1, None),
+    'torch.nn.functional.threshold': ('input, threshold, value, inplace=False', 3, None),
+    'torch.nn.functional.triplet_margin_loss': (
+        'anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, size_average=None, reduce=None, '
+        "reduction='mean'"
+        , 3, None),
+    'torch.nn.functional.triplet_margin_with_distance_loss': (
+        "anchor, positive, negative, distance_function=None, margin=1.0, swap=False, reduction='mean'"
+        , 3, None),
+    'torch.nn.functional.unfold': ('input, kernel_size, dilation=1, padding=0, stride=1', 2, None),
+    'torch.norm': ("input, p='fro', dim=None, keepdim=False, out=None, dtype=None", 1, None),
+    'torch.pca_lowrank': ('A, q=None, center=True, niter=2', 1, None),
+    'torch.split': ('tensor, split_size_or_sections, dim=0', 2, None),
+    'torch.svd_lowrank': ('A, q=6, niter=2, M=None', 1, None),
+    'torch.tensordot': ('a, b, dims=2, out=None', 2, None),
+    'torch.unique': ('input, sorted=True, return_inverse=False, return_counts=False, dim=None', 1, None),
+}
+NO_DISPATCH = frozenset({
+    'torch.are_deterministic_algorithms_enabled',
+    'torch.broadcast_shapes',
+    'torch.eig',
+    'torch.get_default_device',
+    'torch.get_float32_matmul_precision',
+    'torch.get_rng_state',
+    'torch.initial_seed',
+    'torch.is_tensor',
+    'torch.load',
+    'torch.lstsq',
+    'torch.manual_seed',
+    'torch.matrix_rank',
+    'torch.nn.functional.sigmoid',
+    'torch.nn.functional.tanh',
+    'torch.nn.functional.upsample',
+    'torch.nn.functional.upsample_bilinear',
+    'torch.nn.functional.upsample_nearest',
+    'torch.save',
+    'torch.seed',
+    'torch.set_default_device',
+    'torch.set_default_dtype',
+    'torch.set_default_tensor_type',
+    'torch.set_float32_matmul_precision',
+    'torch.set_printoptions',
+    'torch.set_rng_state',
+    'torch.solve',
+    'torch.symeig',
+    'torch.typename',
+    'torch.use_deterministic_algorithms',
+})
+PUBLIC = {
+    'torch': frozenset("""
+        abs absolute acos acosh add addbmm addcdiv addcmul addmm addmv addr all allclose amax amin aminmax angle any
+        arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh are_deterministic_algorithms_enabled argmax
+        argmin argsort argwhere as_tensor asarray asin asinh atan atan2 atanh baddbmm bernoulli bincount bitwise_and
+        bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor bmm broadcast_shapes
+        broadcast_tensors broadcast_to bucketize can_cast cartesian_prod cat ceil chain_matmul cholesky
+        cholesky_inverse cholesky_solve chunk clamp clamp_ clamp_max clamp_min clip clone complex concat concatenate
+        conj conj_physical copysign cos cosh count_nonzero cross cummax cummin cumprod cumsum deg2rad det diag
+        diag_embed diagonal diagonal_copy digamma dist div divide dot dstack eig einsum empty empty_like eq equal
+        erf erfc erfinv exp exp2 expm1 eye fix flatten flip fliplr flipud float_power floor floor_divide fmax fmin
+        fmod frac frexp frobenius_norm from_numpy full full_like gather gcd ge geqrf ger get_autocast_dtype
+        get_default_device get_default_dtype get_device_module get_float32_matmul_precision get_num_interop_threads
+        get_num_threads get_rng_state greater greater_equal gt heaviside hstack hypot i0 igamma igammac imag
+        index_add index_copy index_fill index_put index_put_ index_select initial_seed inner inverse
+        is_autocast_enabled is_complex is_conj is_floating_point is_grad_enabled is_inference_mode_enabled is_neg
+        is_nonzero is_signed is_tensor is_vulkan_available isclose isfinite isinf isnan isneginf isposinf isreal
+        kthvalue lcm ldexp le lerp less less_equal lgamma linspace load log log10 log1p log2 log_softmax logaddexp
+        logaddexp2 logcumsumexp logdet logical_and logical_not logical_or logical_xor logit logspace logsumexp lstsq
+        lt lu lu_solve lu_unpack manual_seed masked_fill masked_scatter masked_select matmul matrix_exp matrix_power
+        matrix_rank max maximum mean median meshgrid min minimum mm moveaxis movedim msort mul multinomial multiply
+        mv mvlgamma nan_to_num nanmean nansum narrow ne neg negative nextafter nonzero norm normal not_equal
+        nuclear_norm numel ones ones_like orgqr ormqr outer pca_lowrank permute pinverse poisson polar polygamma
+        positive pow prod promote_types qr rad2deg rand rand_like randint randint_like randn randn_like randperm
+        range ravel real reciprocal relu remainder renorm repeat_interleave reshape resolve_conj resolve_neg
+        result_type roll rot90 round rsqrt rsub save scalar_tensor scatter scatter_add scatter_reduce searchsorted
+        seed select set_default_device set_default_dtype set_default_tensor_type set_float32_matmul_precision
+        set_flush_denormal set_num_interop_threads set_num_threads set_printoptions set_rng_state sgn sigmoid sign
+        signbit sin sinc sinh slogdet softmax solve sort sparse_coo_tensor split spmm sqrt square squeeze stack std
+        std_mean sub subtract sum svd svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tanh tensor
+        tensor_split tensordot tile topk trace transpose triangular_solve tril tril_indices triu triu_indices
+        true_divide trunc typename unbind unflatten unique unsqueeze use_deterministic_algorithms var var_mean vdot
+        view_as_complex view_as_real vstack where xlogy zeros zeros_like
+    """.split()),
+    'torch.nn.functional': frozenset("""
+        adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d
+        adaptive_max_pool1d_with_indices adaptive_max_pool2d adaptive_max_pool2d_with_indices adaptive_max_pool3d
+        adaptive_max_pool3d_with_indices alpha_dropout avg_pool1d avg_pool2d avg_pool3d batch_norm bilinear
+        binary_cross_entropy binary_cross_entropy_with_logits celu celu_ channel_shuffle conv1d conv2d conv3d
+        conv_transpose1d conv_transpose2d conv_transpose3d cosine_embedding_loss cosine_similarity cross_entropy
+        dropout dropout1d dropout2d dropout3d elu elu_ embedding embedding_bag feature_alpha_dropout fold
+        gaussian_nll_loss gelu glu group_norm gumbel_softmax hardshrink hardsigmoid hardswish hardtanh hardtanh_
+        hinge_embedding_loss huber_loss instance_norm interpolate kl_div l1_loss layer_norm leaky_relu leaky_relu_
+        linear linear_cross_entropy local_response_norm log_softmax logsigmoid lp_pool1d lp_pool2d lp_pool3d
+        margin_ranking_loss max_pool1d max_pool1d_with_indices max_pool2d max_pool2d_with_indices max_pool3d
+        max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss multi_head_attention_forward
+        multi_margin_loss multilabel_margin_loss multilabel_soft_margin_loss native_channel_shuffle nll_loss
+        normalize one_hot pad pairwise_distance pdist pixel_shuffle pixel_unshuffle poisson_nll_loss prelu relu
+        relu6 relu_ rms_norm rrelu rrelu_ scaled_dot_product_attention selu selu_ sigmoid silu smooth_l1_loss
+        soft_margin_loss softmax softmin softplus softshrink softsign tanh tanhshrink threshold threshold_
+        triplet_margin_loss triplet_margin_with_distance_loss unfold upsample upsample_bilinear upsample_nearest
+    """.split()),
+    'torch.special': frozenset("""
+        digamma entr erf erfc erfinv exp2 expit expm1 gammainc gammaincc gammaln log1p log_ndtr log_softmax logit
+        logsumexp multigammaln ndtr ndtri polygamma psi round sinc softmax xlog1py xlogy
+    """.split()),
+    'torch.linalg': frozenset("""
+        cholesky cholesky_ex cond cross det diagonal eig eigh eigvals eigvalsh householder_product inv inv_ex
+        ldl_factor ldl_factor_ex ldl_solve lstsq lu lu_factor lu_factor_ex lu_solve matmul matrix_exp matrix_norm
+        matrix_power matrix_rank multi_dot norm pinv qr slogdet solve solve_ex solve_triangular svd svdvals
+        tensorinv tensorsolve vander vecdot vector_norm
+    """.split()),
+}

@@ -1,0 +1,1 @@
+"""The op database (in the spirit of PyTorch's OpInfo) and the differential sweep against PyTorch."""
