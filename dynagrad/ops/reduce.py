@@ -664,6 +664,8 @@ class LogSoftmaxBackward0(Op):
         return s
 
     def backward(self, g, out):
+        if type(g) is _nd and self.axis == g.ndim - 1:
+            return (_rows.log_softmax_grad_last(g, out),)
         return (g - D.exp(out) * D.sum(g, (self.axis,), True),)
 
 
