@@ -89,13 +89,14 @@ class busy_core:
 def busy_mlp(torch, repeats: int, quick: bool) -> harness.Result:
     """The MLP step at batch 64 while another process keeps one core busy (as DataLoader workers do).
 
-    dynagrad's pool follows the load (dynagrad/_threads.py); PyTorch keeps its 2 OpenMP threads. NumPy
-    shares dynagrad's OpenBLAS, so its column runs on whatever pool size dynagrad last chose.
+    dynagrad's pool is what the environment sets: fixed by default, following the load with
+    DYNAGRAD_ADAPTIVE_THREADS=1 (dynagrad/_threads.py); PyTorch keeps its 2 OpenMP threads. NumPy shares
+    dynagrad's OpenBLAS, so its column runs on whatever pool size dynagrad last chose.
     """
     from .bench_mlp import cases
     fns = cases(torch)[0][1]
     with busy_core():
-        for _ in range(20):  # let the pool see the load: the governor looks every half second
+        for _ in range(20):  # an opted-in pool sees the load: its governor looks every half second
             fns["dynagrad"]()
             time.sleep(0.05)
         return harness.time_case("MLP train step, batch 64, one core busy", fns, 10 if quick else 100, repeats)

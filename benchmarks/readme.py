@@ -90,7 +90,8 @@ def render(data: dict) -> str:
                   + "; ".join(f"{r['shape'].split(':')[0]} {r['all_threads_s'] / r['one_thread_s']:.2f}x "
                               f"({r['condition']})" for r in blas_rows
                               if r["shape"].startswith(("MLP fc1 forward, batch 64", "GRU hidden")))
-                  + ". The pool follows other processes' load (see dynagrad/_threads.py)."]
+                  + ". The pool is fixed by default, for bit-identical reruns; DYNAGRAD_ADAPTIVE_THREADS=1 makes it "
+                  "follow other processes' load (see dynagrad/_threads.py)."]
     return "\n".join(lines)
 
 

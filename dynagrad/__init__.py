@@ -87,9 +87,18 @@ from .ops.math import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
 from .ops.shape import *  # noqa: F403
+from .ops.sorting import *  # noqa: F403
+from .ops.distance import cdist
+from .ops.combine import *  # noqa: F403
+from .ops.stats import *  # noqa: F403
+from ._toplevel import *  # noqa: F403
+from .ops.sampling import affine_grid_generator, grid_sampler, grid_sampler_2d, grid_sampler_3d
 from .random import (
     Generator,
+    _sample_dirichlet,
+    _standard_gamma,
     bernoulli,
+    binomial,
     default_generator,
     get_rng_state,
     initial_seed,
@@ -177,21 +186,31 @@ def set_flush_denormal(mode: bool) -> bool:
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
-    """dynagrad's kernels are deterministic for a given thread count; this also keeps the BLAS pool from
-    following other processes' load (see dynagrad/_threads.py), so bits do not depend on them.
+    """dynagrad's CPU kernels are deterministic (every sampler draws PyTorch's stream, reductions have a
+    fixed order, the BLAS pool is fixed unless DYNAGRAD_ADAPTIVE_THREADS=1 opted in to following the load);
+    mode True also keeps an opted-in pool fixed (see dynagrad/_threads.py).
 
     >>> import dynagrad
     >>> dynagrad.use_deterministic_algorithms(True); dynagrad.are_deterministic_algorithms_enabled()
     True
     >>> dynagrad.use_deterministic_algorithms(False)
     """
+    import builtins
+    if not isinstance(mode, builtins.bool):
+        raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must be bool, not "
+                        f"{type(mode).__name__}")
     from . import _threads
-    _threads.set_deterministic(mode)
+    _threads.set_deterministic(mode, warn_only)
 
 
 def are_deterministic_algorithms_enabled() -> bool:
     from . import _threads
     return _threads._governor.deterministic
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    from . import _threads
+    return _threads._governor.warn_only
 
 
 _matmul_precision = "highest"
@@ -257,7 +276,7 @@ del annotations
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
                      "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
                      "compile", "compiler", "cuda", "backends", "accelerator", "mps", "xpu", "version",
-                     "torch_version", "__config__", "sparse", "fx"}
+                     "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor"}
 _LEGACY_TYPES = {"DoubleTensor", "FloatTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
                  "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"}
 # torch.has_* flags: (value, deprecation message or None)

@@ -5,6 +5,7 @@ that function.
 """
 from __future__ import annotations
 
+from . import dtypes
 from . import random as _random
 from .autograd import state
 from .backend import xp
@@ -14,6 +15,9 @@ from .ops import linalg as L
 from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
+from .ops import combine as CB
+from .ops import sorting as SO
+from .ops import stats as ST
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name
 from .ops.index import *  # noqa: F403
 from .ops.inplace import _overlap_error, apply_inplace, leaf_inplace_error
@@ -156,53 +160,115 @@ def set_(self, source):
 
 
 def _random_fill(draw):
+    """An in-place sampler: the values go in PyTorch's TensorIterator order (memory order for a permuted
+    view), from ``draw(shape, dtype, generator, contiguous, *args)``."""
     def method(self, *args, generator=None, **kw):
         if self._requires_grad and self.grad_fn is None and state.grad_enabled:
             raise leaf_inplace_error(method.__name__, self)
-        self._data[...] = draw(self._data.shape, self._data.dtype, generator, *args, **kw)
+        arr = self._data
+        if arr.size:
+            view = _random.iteration_view(arr)
+            vals = draw(view.shape, arr.dtype, generator, view is arr or arr.flags.c_contiguous, *args, **kw)
+            if view is arr:
+                arr[...] = vals
+            else:
+                view[...] = vals
         bump_version(self)
         return self
     method.__name__ = {"_random_int": "random_"}.get(draw.__name__, draw.__name__[1:] + "_")
     return method
 
 
-def _uniform(shape, dt, gen, a=0.0, b=1.0):
+def _float_only(dt, op: str) -> None:
+    if dt.kind not in "fV":
+        from .dtypes import as_dtype
+        raise NotImplementedError(f"\"{op}\" not implemented for '{as_dtype(dt).name.capitalize()}'")
+
+
+def _uniform(shape, dt, gen, contiguous, a=0.0, b=1.0, **kw):
+    a, b = kw.pop("from", a), kw.pop("to", b)
+    _float_only(dt, "check_uniform_bounds")
+    lo, hi = _random._float_limits(dt)
+    from .dtypes import as_dtype
+    name = as_dtype(dt).name if dt.kind != "V" else "bfloat16"
+    for v, what in ((a, "from"), (b, "to")):
+        if not lo <= v <= hi:
+            raise RuntimeError(f"{what} is out of bounds for {name}")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    if b - a > hi:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<{name}>::max(), but found to={b} and "
+                           f"from={a} which result in to-from to exceed the limit")
     return _random.uniform_array(shape, a, b, dt, gen)
 
 
-def _normal(shape, dt, gen, mean=0.0, std=1.0):
-    return _random.normal_array(shape, mean, std, dt, gen)
+def _normal(shape, dt, gen, contiguous, mean=0.0, std=1.0):
+    _float_only(dt, "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    return _random.normal_array(shape, mean, std, dt, gen, contiguous)
 
 
-def _random_int(shape, dt, gen, low=None, high=None, *, to=None):
-    if to is not None:
-        high = to
+def _random_int(shape, dt, gen, contiguous, *args, **kw):
+    """``random_()``, ``random_(to)``, ``random_(from, to)``, ``random_(from=f)`` (up to the dtype's max)."""
+    if len(args) > 2:
+        raise TypeError(f"random_() takes at most 2 positional arguments ({len(args)} given)")
+    low, high = kw.pop("from", None), kw.pop("to", None)
+    if kw:
+        raise TypeError(f"random_() got an unexpected keyword argument '{next(iter(kw))}'")
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if low is None:
+            low, high = 0, args[0]
+        else:
+            high = args[0]
     if low is None and high is None:
         return _random.random_full(shape, dt, gen)
-    if high is None:
-        low, high = 0, low
+    if low is None:
+        low = 0
     return _random.random_integers(shape, low, high, dt, gen)
 
 
-def _bernoulli(shape, dt, gen, p=0.5):
-    p = p._data if isinstance(p, _T) else p
-    return (_random._rng(gen).random(shape) < p).astype(dt)
+def _bernoulli(shape, dt, gen, contiguous, p=0.5):
+    if isinstance(p, _T):
+        probs = xp.broadcast_to(p._data, shape)
+        if probs.size and not ((probs >= 0) & (probs <= 1)).all():
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        return _random.bernoulli_probs(xp.ascontiguousarray(probs), dt, gen)
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _random.bernoulli_array(shape, p, dt, gen)
 
 
-def _exponential(shape, dt, gen, lambd=1.0):
-    return (_random._rng(gen).exponential(1.0 / lambd, size=shape)).astype(dt)
+def _exponential(shape, dt, gen, contiguous, lambd=1.0):
+    _float_only(dt, "exponential_cpu")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _random.exponential_array(shape, lambd, dt, gen)
 
 
-def _geometric(shape, dt, gen, p):
-    return _random._rng(gen).geometric(p, size=shape).astype(dt)
+def _geometric(shape, dt, gen, contiguous, p):
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return _random.geometric_array(shape, p, dt, gen)
 
 
-def _log_normal(shape, dt, gen, mean=1.0, std=2.0):
-    return _random._rng(gen).lognormal(mean, std, size=shape).astype(dt)
+def _log_normal(shape, dt, gen, contiguous, mean=1.0, std=2.0):
+    _float_only(dt, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return _random.log_normal_array(shape, mean, std, dt, gen)
 
 
-def _cauchy(shape, dt, gen, median=0.0, sigma=1.0):
-    return (median + sigma * _random._rng(gen).standard_cauchy(size=shape)).astype(dt)
+def _cauchy(shape, dt, gen, contiguous, median=0.0, sigma=1.0):
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    if dt.kind not in "fV":
+        from .dtypes import as_dtype
+        raise RuntimeError(f"Cauchy distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {as_dtype(dt)}")
+    return _random.cauchy_array(shape, median, sigma, dt, gen)
 
 
 def bernoulli(self, p=None, *, generator=None):
@@ -225,8 +291,38 @@ def _unsqueeze_(self, dim):
     return self
 
 
+def _cum_inplace(fn):
+    def method(self, dim, *, dtype=None):
+        """In place, accumulating in this tensor's dtype (PyTorch's cumsum_/cumprod_)."""
+        if dtype is not None and dtypes.as_dtype(dtype) != self.dtype:
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {dtypes.scalar_name(self.dtype).lower()} and "
+                               f"output tensor dtype {dtypes.scalar_name(dtypes.as_dtype(dtype)).lower()} should "
+                               f"match")
+        return apply_inplace(self, lambda t: fn(t, dim, dtype=self.dtype))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
 def _t_(self):
     self._data = self._data.T
+    return self
+
+
+def _transpose_(self, dim0, dim1):
+    """In place: this tensor becomes its ``transpose(dim0, dim1)`` (a metadata change, as PyTorch's)."""
+    if self._requires_grad and self.grad_fn is None and state.grad_enabled:
+        raise leaf_inplace_error("transpose_", self)
+    nd = self._data.ndim
+    a, b = S.normalize_dim(dim0, nd), S.normalize_dim(dim1, nd)
+    if self._requires_grad and state.grad_enabled:  # the history continues through a transpose
+        alias = Tensor._wrap(self._data)
+        alias.grad_fn, alias._output_nr, alias._requires_grad = self.grad_fn, self._output_nr, True
+        out = S.transpose(alias, a, b)
+        self._data, self.grad_fn, self._output_nr = out._data, out.grad_fn, out._output_nr
+        bump_version(self)
+        return self
+    if nd:
+        self._data = xp.swapaxes(self._data, a, b)
     return self
 
 
@@ -276,6 +372,9 @@ _METHODS = {
     "__invert__": lambda self: E.logical_not(self) if self._data.dtype == bool else E.bitwise_not(self),
     "__and__": lambda a, b: E.bitwise_and(a, b), "__or__": lambda a, b: E.bitwise_or(a, b),
     "__xor__": lambda a, b: E.bitwise_xor(a, b),
+    "__lshift__": M.bitwise_left_shift, "__rshift__": M.bitwise_right_shift,
+    "__rlshift__": _rev(M.bitwise_left_shift), "__rrshift__": _rev(M.bitwise_right_shift),
+    "__ilshift__": _unary_inplace(M.bitwise_left_shift), "__irshift__": _unary_inplace(M.bitwise_right_shift),
     "__rand__": lambda a, b: E.bitwise_and(b, a), "__ror__": lambda a, b: E.bitwise_or(b, a),
     "__rxor__": lambda a, b: E.bitwise_xor(b, a),
     "__iand__": _unary_inplace(E.bitwise_and), "__ior__": _unary_inplace(E.bitwise_or),
@@ -292,6 +391,8 @@ _METHODS = {
     "cauchy_": _random_fill(_cauchy),
     "apply_": _apply_py, "map_": lambda self, other, fn: _apply_py(self, fn),
     "squeeze_": _squeeze_, "unsqueeze_": _unsqueeze_, "t_": _t_, "resize_": _resize_,
+    "transpose_": _transpose_, "swapaxes_": _transpose_, "swapdims_": _transpose_,
+    "cumsum_": _cum_inplace(R.cumsum), "cumprod_": _cum_inplace(R.cumprod),
     "index_put_": I.index_put_,
     # not straightforward names
     "bernoulli": bernoulli, "multinomial": _random.multinomial,
@@ -316,7 +417,7 @@ _INPLACE_FROM = ["pow", "neg", "exp", "exp2", "expm1", "log", "log2", "log10", "
                  "floor_divide", "square", "maximum", "minimum", "erf", "nan_to_num", "tril", "triu", "atan2",
                  "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
                  "bitwise_xor", "bitwise_not", "asinh", "acosh", "atanh", "eq", "ne", "lt", "le", "gt", "ge",
-                 "xlogy", "sgn", "addr", "renorm"]
+                 "xlogy", "sgn", "addr", "renorm", "index_reduce", "addmm", "addmv", "baddbmm", "addbmm", "put"]
 
 _PLAIN = [
     # elementwise
@@ -340,10 +441,13 @@ _PLAIN = [
     "narrow", "select", "tril", "triu", "contiguous", "clone", "diagonal", "diag", "diag_embed", "trace",
     "unfold",
     # index
-    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy",
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy", "index_reduce",
+    "put",
     "index_fill", "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim",
     "nonzero", "argwhere", "sort", "argsort", "msort", "topk", "kthvalue", "median", "unique", "bincount",
-    "where",
+    "where", "nanmedian", "mode", "quantile", "nanquantile", "unique_consecutive", "histc", "histogram",
+    # combine, stats (ops/combine.py, ops/stats.py)
+    "diff", "cov", "corrcoef", "kron", "hsplit", "vsplit", "dsplit", "diagflat", "adjoint",
     # linalg
     "matmul", "mm", "bmm", "mv", "dot", "inner", "vdot", "outer", "ger", "addmm", "addmv", "baddbmm", "addbmm",
     "inverse", "det", "logdet", "slogdet", "pinverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr",
@@ -361,7 +465,7 @@ _INPLACE_MORE = ["hypot", "copysign", "gcd", "lcm", "bitwise_left_shift", "bitwi
                  "arcsinh", "arctanh", "arctan2", "igamma", "igammac", "absolute", "negative", "fix", "arccos",
                  "arcsin", "arctan", "greater", "greater_equal", "less", "less_equal", "not_equal"]
 
-_MODULES = (E, R, S, I, L, M)
+_MODULES = (E, R, S, I, L, M, SO, CB, ST)
 
 
 def _lookup(name):
@@ -399,6 +503,17 @@ def install() -> None:
     for name in _PLAIN:
         setattr(Tensor, name, _lookup(name))
     Tensor.where = lambda self, condition, other: I.where(condition, self, other)
+    from . import _toplevel as TL
+    for name in ("is_same_size", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
+                 "nonzero_static", "hardshrink", "prelu", "diagonal_scatter", "select_scatter", "slice_scatter",
+                 "hash_tensor"):
+        setattr(Tensor, name, getattr(TL, name))
+    from ._tensor_extras import METHODS as _EXTRAS
+    for name, fn in _EXTRAS.items():
+        setattr(Tensor, name, fn)
+    Tensor.resize_as_ = lambda self, the_template, *, memory_format=None: _resize_(self, *the_template.shape)
+    Tensor.repeat_interleave = lambda self, repeats, dim=None, *, output_size=None: S.repeat_interleave(
+        self, repeats, dim, output_size=output_size)
     for name in _INPLACE_FROM:
         setattr(Tensor, name + "_", _unary_inplace(_lookup(name)))
     for name, fn in _METHODS.items():

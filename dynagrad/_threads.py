@@ -5,19 +5,27 @@ thread count PyTorch users set is the BLAS library's. threadpoolctl finds the li
 (OpenBLAS, MKL or BLIS) and calls its own thread-control symbol; it is looked up on first use, since
 scanning the loaded libraries takes milliseconds. Process-wide, as in PyTorch.
 
-What decides the fastest thread count is not the product's size but whether the cores are free. Measured on
-2 cores with ``python -m benchmarks --only blas``: on a quiet machine two OpenBLAS threads are as fast or
-faster than one at every shape the seed models use (0.5-0.6x the time from 800k multiply-adds up; OpenBLAS
-already runs smaller products on one thread), so a per-size switch would only add a call. But with one core
-busy elsewhere (DataLoader workers, other ranks, another program), OpenBLAS's spinning workers make the same
-products 10-30x slower than one thread (PyTorch's OpenMP pool loses 1.1-2.6x there). So the pool follows
-the load: :func:`adapt`, called once per backward and per DataLoader batch, at most every half second
-reads how much CPU other processes used on the CPUs this process may run on (``/proc/stat`` minus this
-process's ``/proc/self/stat``) and shrinks the pool by the cores they keep busy, growing it back when they
-are done. OpenBLAS rounds differently on 1 and 2 threads, so results then depend (in the last bits) on
-other programs' load: ``use_deterministic_algorithms(True)`` keeps the pool fixed. The ceiling is the count
-BLAS started with (so OPENBLAS_NUM_THREADS and OMP_NUM_THREADS still hold); an explicit
-:func:`set_num_threads` turns the adaptation off, as does ``DYNAGRAD_ADAPTIVE_THREADS=0``.
+Seeded reruns give identical bits by default, so the pool never changes size on its own: a pool that
+followed the machine's load could not keep that promise, since OpenBLAS splits the inner dimension of a
+product differently on 1 and 2 threads (measured: ``(64, 784) @ (784, 128)``, the MNIST MLP's first layer,
+differs in the last bits of 80% of its outputs, in float32 and float64; ``(1000, 1000) @ (1000, 1000)`` too),
+and no shape rule is safe across OpenBLAS versions and CPU kernels, so no adaptation is provably
+result-neutral.
+
+Which fixed size: with other processes keeping cores busy (another program, DataLoader workers, other
+ranks), OpenBLAS's spinning workers make products 10-30x slower than one thread; on 2 CPUs one busy process
+is enough (measured, load average 9: an MNIST MLP step 104-130 ms on 2 threads, 9-10 ms on 1; conformance
+program c03 50 s on 2 threads, 7.8 s on 1), while a quiet 2-CPU machine gains at most 1.6x on the products
+from the second thread. So where this process may run on at most two CPUs the pool is one thread; on larger
+machines it is the count BLAS starts with. OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / MKL_NUM_THREADS, or
+:func:`set_num_threads`, set it to anything else, and it stays there.
+
+``DYNAGRAD_ADAPTIVE_THREADS=1`` opts in to a pool that follows the load instead: :func:`adapt`, called once
+per backward and per DataLoader batch, at most every half second reads how much CPU other processes used
+on the CPUs this process may run on (``/proc/stat`` minus this process's ``/proc/self/stat``) and shrinks
+the pool from BLAS's count by the cores they keep busy, growing it back when they are done; results then
+depend, in the last bits, on other programs' load. ``use_deterministic_algorithms(True)`` keeps even that
+pool fixed; an explicit :func:`set_num_threads` turns it off.
 """
 from __future__ import annotations
 
@@ -44,8 +52,8 @@ def _controllers() -> list:
 
 
 def get_num_threads() -> int:
-    """The number of threads BLAS calls use (the CPU count unless changed). While the pool follows the
-    load this is the count it grows back to, so saving and restoring it keeps working.
+    """The number of threads BLAS calls use (see the module docstring for the default). While an opted-in
+    pool follows the load this is the count it grows back to, so saving and restoring it keeps working.
 
     >>> import dynagrad
     >>> dynagrad.get_num_threads() >= 1
@@ -90,11 +98,13 @@ def _set(n: int) -> None:
         c.set_num_threads(n)
 
 
-def set_deterministic(mode: bool) -> None:
+def set_deterministic(mode: bool, warn_only: bool = False) -> None:
     """``use_deterministic_algorithms``: OpenBLAS rounds differently on 1 and 2 threads, so a pool that
-    follows the load would make bits depend on other programs; deterministic mode keeps it fixed."""
+    follows the load (opted in with DYNAGRAD_ADAPTIVE_THREADS=1) would make bits depend on other programs;
+    deterministic mode keeps it fixed."""
     g = _governor
     g.deterministic = bool(mode)
+    g.warn_only = bool(warn_only) and bool(mode)
     if mode and g.ceiling and g.current != g.ceiling:
         _set(g.ceiling)
         g.current = g.ceiling
@@ -109,8 +119,10 @@ class _Governor:
     TAKEN_AT = 0.4
 
     def __init__(self) -> None:
-        self.enabled = os.environ.get("DYNAGRAD_ADAPTIVE_THREADS", "1") != "0" and os.path.exists("/proc/stat")
+        # opt-in: a pool that follows other processes' load makes results depend on them (module docstring)
+        self.enabled = os.environ.get("DYNAGRAD_ADAPTIVE_THREADS", "0") == "1" and os.path.exists("/proc/stat")
         self.deterministic = False
+        self.warn_only = False
         self.next_check = 0.0
         self.ceiling = 0  # read on first use: BLAS's own count, which honours the *_NUM_THREADS variables
         self.current = 0
@@ -192,3 +204,24 @@ def adapt() -> None:
         if now >= g.next_check:
             g.check(now)
 
+
+
+_COUNT_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "GOTO_NUM_THREADS")
+
+
+def _default_pool() -> None:
+    """One BLAS thread where this process may run on at most two CPUs, unless a *_NUM_THREADS variable or
+    the opted-in load-following pool decides (module docstring). Run at import: every product of the
+    program then uses the same count."""
+    if _governor.enabled or any(os.environ.get(v) for v in _COUNT_VARIABLES):
+        return
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    if cpus <= 2 and _blas_threads() > 1:
+        _set(1)
+
+
+_default_pool()

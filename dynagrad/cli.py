@@ -45,6 +45,9 @@ class TorchAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def cmd_run(args) -> int:
+    from .compile import harness  # --compile: every top-level module call compiled; --compile-check: vs eager
+    if harness.run_mode(args.compile) == "check":
+        return harness.check(args.script, list(args.args), args.max_calls, module=args.module)
     from . import _run
     _run.install(TorchAlias)
     return _run.run(args.script, args.module, list(args.args))
@@ -100,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     rn = sub.add_parser("run", help="run a PyTorch script (or -m module) with `torch` resolving to dynagrad")
     rn.add_argument("-m", dest="module", default=None, metavar="module",
                     help="run a module as `python -m` does (its arguments follow it)")
+    rn.add_argument("--compile", action="store_const", const="all", default=None,
+                    help="compile every top-level nn.Module call (dynagrad.compile)")
+    rn.add_argument("--compile-check", dest="compile", action="store_const", const="check",
+                    help="run the script eagerly and with --compile, and compare the two (exit status 1 on a "
+                         "difference)")
+    rn.add_argument("--max-calls", type=int, default=None, help=argparse.SUPPRESS)
     rn.add_argument("script", nargs="?")
     rn.add_argument("args", nargs=argparse.REMAINDER)
     rn.set_defaults(fn=cmd_run)

@@ -85,8 +85,8 @@ def is_scripting() -> bool:
 
 
 def is_tracing() -> bool:
-    from .compile import tracer
-    return tracer._active is not None
+    from .autograd import state
+    return state.tracer is not None
 
 
 def ignore(drop=False, **kwargs):

@@ -21,7 +21,6 @@ import math
 from .autograd.function import Op
 from .backend import xp
 from .distributions._special import (
-    _erfc_large,
     _f64,
     digamma,
     erfc,
@@ -32,6 +31,7 @@ from .distributions._special import (
     polygamma,
 )
 from .ops import _dual as D
+from .tensor import Tensor
 from .ops.elementwise import _float_input, _refuse, erf, exp2, expm1, log1p, sigmoid, xlog1py, xlogy
 from .ops.reduce import log_softmax as _log_softmax
 from .ops.reduce import logsumexp as _logsumexp
@@ -72,13 +72,26 @@ def logit(input, eps: float | None = None):  # noqa: A002
     return LogitBackward0.apply(_float_input(input), eps=eps)
 
 
+class EntrBackward0(Op):
+    """-x log x (0 at 0, -inf for x < 0); PyTorch's gradient -(1 + log x) everywhere (inf at 0, NaN below)."""
+
+    save = (0,)
+
+    def forward(ctx, a):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = -a * xp.log(a)
+        out = xp.where(a == 0, a.dtype.type(0), out)
+        return xp.asarray(xp.where(a < 0, a.dtype.type(-xp.inf), out))
+
+    def backward(self, g, x):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return (g * -(1 + D.log(x)),)
+
+
 def entr(x):
     """-x log x elementwise (0 at 0, -inf for x < 0)."""
-    from .creation import full_like
-    from .ops.index import where
-    x = _float_input(x)
-    r = -xlogy(x, x)
-    return where(x < 0, full_like(x, -math.inf), r)
+    _refuse("entr_cpu", x, "c")
+    return EntrBackward0.apply(_float_input(x))
 
 
 def logsumexp(x, dim, keepdim: bool = False):
@@ -109,23 +122,70 @@ def ndtr(x):
     return 0.5 * erfc(-x / math.sqrt(2))
 
 
+def _ndtri_array(a):
+    """x with ndtr(x) = p: Newton's method on log_ndtr (accurate in the far tails, where erfinv(2p - 1) loses
+    p's precision), from erfinv's value or the tail's -sqrt(-2 log p), in float64."""
+    p = _f64(a)
+    out = xp.full(p.shape, xp.nan)
+    with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = xp.where(p == 0, -xp.inf, xp.where(p == 1, xp.inf, out))
+        inside = (p > 0) & (p < 1)
+        upper = p > 0.5
+        q = xp.where(upper, 1 - p, p)[inside]  # solve in the lower tail; ndtri(p) = -ndtri(1 - p)
+        x = -xp.sqrt(-2 * xp.log(q))
+        mid = q > 1e-3
+        if mid.any():
+            x[mid] = math.sqrt(2) * erfinv(Tensor._wrap(2 * q[mid] - 1))._data
+        logq = xp.log(q)
+        for _ in range(8):
+            ln = _log_ndtr_array(x)
+            step = (ln - logq) / (xp.exp(-0.5 * x * x - ln) / math.sqrt(2 * math.pi))
+            x = x - step
+        out[inside] = xp.where(upper[inside], -x, x)
+    return out.astype(a.dtype, copy=False)
+
+
+class NdtriBackward0(Op):
+    save_output = True
+
+    def forward(ctx, a):
+        return _ndtri_array(a)
+
+    def backward(self, g, out):  # PyTorch: g sqrt(2 pi) exp(ndtri(p)^2 / 2)
+        with xp.errstate(over="ignore"):
+            return (g * math.sqrt(2 * math.pi) * D.exp(out * out / 2),)
+
+
 def ndtri(p):
-    """The inverse of the standard normal CDF."""
-    return math.sqrt(2) * erfinv(2 * _float_input(p) - 1)
+    """The inverse of the standard normal CDF (float32 and float64; integers compute in the default dtype)."""
+    _refuse("ndtri_cpu", p, "c")
+    if p.dtype.name in ("float16", "bfloat16"):
+        from . import dtypes
+        raise dtypes.not_implemented("ndtri_cpu", p.dtype)
+    return NdtriBackward0.apply(_float_input(p))
 
 
 def _log_ndtr_array(a):
+    """log(ndtr(x)) in float64, as ATen's calc_log_ndtr arranges it: log(erfcx(-t) / 2) - t^2 with t = x/sqrt(2)
+    below -1 (erfcx from the continued fraction in the far tail, so nothing underflows), log1p(-erfc(t) / 2)
+    above."""
+    from .distributions._special import _erfc_array
     x = _f64(a)
     out = xp.empty_like(x)
-    lo = x < -5
+    t = x * math.sqrt(0.5)  # ATen multiplies by the rounded 1/sqrt(2), 0.7071067811865476
     with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        z = -x[lo] / math.sqrt(2)
-        # log(erfc(z) / 2) with erfc(z) = e^{-z^2} / (sqrt(pi) t), t the continued fraction: no underflow
-        t = xp.exp(-z * z) / math.sqrt(math.pi) / _erfc_large(z)
-        out[lo] = -z * z - 0.5 * math.log(math.pi) - xp.log(t) - math.log(2.0)
-        hi = ~lo
-        from .distributions._special import _erfc_array
-        out[hi] = xp.log(0.5 * _erfc_array(-x[hi] / math.sqrt(2)))
+        lo = x < -1
+        z = -t[lo]
+        far = z > 3.5
+        erfcx = xp.empty_like(z)
+        cf = z[far].copy()  # erfc(z) = e^{-z^2} / (sqrt(pi) cf), cf = z + (1/2)/(z + 1/(z + ...))
+        for k in range(120, 0, -1):
+            cf = z[far] + (k / 2) / cf
+        erfcx[far] = 1 / (math.sqrt(math.pi) * cf)
+        erfcx[~far] = xp.exp(z[~far] * z[~far]) * _erfc_array(z[~far])
+        out[lo] = xp.log(erfcx / 2) - z * z
+        out[~lo] = xp.log1p(-_erfc_array(t[~lo]) / 2)
+        out[xp.isneginf(x)] = -xp.inf
     dt = a.dtype if a.dtype.kind == "f" else xp.float64
     return out.astype(dt, copy=False)
 
@@ -137,12 +197,17 @@ class LogNdtrBackward0(Op):
     def forward(ctx, a):
         return _log_ndtr_array(a)
 
-    def backward(self, g, x, out):
-        return (g * D.exp(-(x * x) / 2 - out) / math.sqrt(2 * math.pi),)
+    def backward(self, g, x, out):  # PyTorch's formula: g / sqrt(2 pi) exp(-(log_ndtr(x) + x^2 / 2))
+        with xp.errstate(over="ignore", invalid="ignore"):
+            return (g / math.sqrt(2 * math.pi) * D.exp(-(out + x * x / 2)),)
 
 
 def log_ndtr(x):
-    """log of the standard normal CDF, accurate far into the left tail."""
+    """log of the standard normal CDF, accurate far into the left tail (float32 and float64)."""
+    _refuse("log_ndtr_cpu", x, "c")
+    if x.dtype.name in ("float16", "bfloat16"):
+        from . import dtypes
+        raise dtypes.not_implemented("log_ndtr_cpu", x.dtype)
     return LogNdtrBackward0.apply(_float_input(x))
 
 
@@ -156,6 +221,8 @@ def multigammaln(x, p: int):
 
 
 def round(x, decimals: int = 0):  # noqa: A001 - torch.special.round
+    """Round half to even (floating point only, unlike ``torch.round``)."""
+    _refuse("round_vml_cpu", x, "biu")
     return x.round(decimals=decimals) if decimals else x.round()
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from . import _source, dtypes
 from ._device import _CPU, _NO_ACCELERATOR, _check_device, _device_error, device
 from .autograd import function as _function
+from .autograd import state as _state
 from .backend import xp
 
 _new = object.__new__
@@ -48,7 +49,7 @@ class Tensor:
     tensor([2., 4.])
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_base", "_hooks",
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_base", "_hooks",
                  "_post_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
 
@@ -69,13 +70,15 @@ class Tensor:
         t = _new(Tensor)
         t._data = arr
         t._requires_grad = False
-        t.grad = None
+        t._grad = None
         t.grad_fn = None
         t._output_nr = 0
         t._vc = [0, None]
         t._base = None
         t._hooks = None
         t._post_hooks = None
+        if _state.tracer is not None:  # dynagrad.compile tells tensors made while tracing from outside ones
+            _state.tracer.created(t)
         return t
 
     @staticmethod
@@ -84,7 +87,7 @@ class Tensor:
         t = _new(Tensor)
         t._data = arr
         t._requires_grad = True
-        t.grad = None
+        t._grad = None
         t.grad_fn = node
         t._output_nr = nr
         t._vc = [0, None]
@@ -236,6 +239,24 @@ class Tensor:
 
     # -- autograd ------------------------------------------------------------------------------------
     @property
+    def grad(self) -> Tensor | None:
+        """The gradient accumulated by backward (None until one arrives)."""
+        if _state.tracer is not None:  # dynagrad.compile: a read the program repeats when it runs
+            return _state.tracer.grad_get(self)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if _state.tracer is not None:
+            _state.tracer.grad_set(self, value)
+            return
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self.grad = None
+
+    @property
     def requires_grad(self) -> bool:
         return self._requires_grad
 
@@ -357,15 +378,19 @@ class Tensor:
         return self
 
     # -- conversion ----------------------------------------------------------------------------------
+    # While dynagrad.compile traces, a value read into Python is something the program depends on: the
+    # tracer records it (the program checks it when it runs) through ``_state.tracer.read``.
     def numpy(self, *, force: bool = False):
         """The underlying NumPy array (shared memory)."""
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "numpy", _numpy_array)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        arr = self._data
+        arr = self._data if _state.tracer is None else _state.tracer.read(self, "numpy", _numpy_array)
         if dtype is not None:
             arr = arr.astype(dtype)
         return arr
@@ -374,12 +399,14 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
-        return self._data.reshape(()).item() if self._data.dtype.kind != "V" else float(self._data.reshape(()))
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "item", _item)
+        return _item(self)
 
     def tolist(self):
-        if self._data.dtype.kind == "V":  # bfloat16
-            return self._data.astype(xp.float32).tolist()
-        return self._data.tolist()
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "tolist", _tolist)
+        return _tolist(self)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -394,6 +421,8 @@ class Tensor:
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "bool", _bool)
         return bool(self._data.reshape(()))
 
     def __float__(self) -> float:
@@ -408,6 +437,8 @@ class Tensor:
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
+        if _state.tracer is not None:
+            return _state.tracer.read(self, "index", _index)
         return int(self._data.reshape(()))
 
     def __hash__(self) -> int:
@@ -569,13 +600,38 @@ def _check_cuda_arg(dev) -> None:
 def _init(t: Tensor, arr) -> None:
     t._data = arr
     t._requires_grad = False
-    t.grad = None
+    t._grad = None
     t.grad_fn = None
     t._output_nr = 0
     t._vc = [0, None]
     t._base = None
     t._hooks = None
     t._post_hooks = None
+    if _state.tracer is not None:
+        _state.tracer.created(t)
+
+
+def _numpy_array(t: Tensor):
+    return t._data
+
+
+def _item(t: Tensor):
+    d = t._data
+    return d.reshape(()).item() if d.dtype.kind != "V" else float(d.reshape(()))
+
+
+def _tolist(t: Tensor):
+    if t._data.dtype.kind == "V":  # bfloat16
+        return t._data.astype(xp.float32).tolist()
+    return t._data.tolist()
+
+
+def _bool(t: Tensor) -> bool:
+    return bool(t._data.reshape(()))
+
+
+def _index(t: Tensor) -> int:
+    return int(t._data.reshape(()))
 
 
 def _rebuild(cls, arr, requires_grad, state_dict):
@@ -599,6 +655,8 @@ def bump_version(t: Tensor) -> None:
     vc = t._vc
     vc[0] += 1
     vc[1] = _source.user_frame(2)
+    if _state.tracer is not None:  # dynagrad.compile: the change becomes part of the program, or it refuses
+        _state.tracer.bumped(t)
 
 
 _function._bind_tensor(Tensor)

@@ -12,7 +12,8 @@ from dynagrad.compile.ir import Graph
 
 def trace(fn, *args):
     flat, _ = guards.flatten(args, {})
-    result, tr = tracer.run(fn, args, {}, flat, [], [])
+    mods, reach = tracer.scan(fn, flat)
+    result, tr = tracer.run(fn, args, {}, flat, mods, reach)
     assert tr.tracer.failed is None, tr.tracer.failed
     return tr.graph, flat
 

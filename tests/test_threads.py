@@ -117,12 +117,16 @@ def test_governor_looks_at_most_every_half_second(monkeypatch):
     assert len(calls) == 1
 
 
-def test_explicit_count_and_env_var_turn_it_off(restore_threads, monkeypatch):
+def test_adaptation_is_opt_in_and_an_explicit_count_turns_it_off(restore_threads, monkeypatch):
+    monkeypatch.delenv("DYNAGRAD_ADAPTIVE_THREADS", raising=False)
+    assert not _threads._Governor().enabled  # fixed by default: bits must not depend on other programs
+    monkeypatch.setenv("DYNAGRAD_ADAPTIVE_THREADS", "0")
+    assert not _threads._Governor().enabled
+    monkeypatch.setenv("DYNAGRAD_ADAPTIVE_THREADS", "1")
+    assert _threads._Governor().enabled == __import__("os").path.exists("/proc/stat")
     _threads._governor.enabled = True
     dynagrad.set_num_threads(restore_threads)
     assert not _threads._governor.enabled
-    monkeypatch.setenv("DYNAGRAD_ADAPTIVE_THREADS", "0")
-    assert not _threads._Governor().enabled
 
 
 BUSY_SCRIPT = """
@@ -147,12 +151,57 @@ finally:
 def test_pool_shrinks_while_other_processes_keep_the_cores_busy():
     import subprocess
     import sys
-    if _threads.get_num_threads() < 2:
-        pytest.skip("BLAS runs one thread here already")
-    res = subprocess.run([sys.executable, "-c", BUSY_SCRIPT], capture_output=True, text=True, timeout=60)
+    env = dict(__import__("os").environ, DYNAGRAD_ADAPTIVE_THREADS="1")  # opted in: BLAS's own count to start
+    res = subprocess.run([sys.executable, "-c", BUSY_SCRIPT], capture_output=True, text=True, timeout=60,
+                         env=env)
     assert res.returncode == 0, res.stderr
     start, end = map(int, res.stdout.split())
+    if start < 2:
+        pytest.skip("BLAS runs one thread here already")
     assert end < start
+
+
+RERUN_SCRIPT = """
+import hashlib, subprocess, sys
+import dynagrad, dynagrad.nn as nn
+busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])] if sys.argv[1] == "busy" else []
+try:
+    dynagrad.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+    lstm = nn.LSTM(16, 64, num_layers=2, dropout=0.3)
+    opt = dynagrad.optim.Adam(list(model.parameters()) + list(lstm.parameters()), lr=1e-3)
+    x, y = dynagrad.randn(64, 784), dynagrad.randint(0, 10, (64,))
+    seq = dynagrad.randn(12, 8, 16)
+    for _ in range(15):
+        opt.zero_grad()
+        out, _ = lstm(seq)
+        loss = nn.functional.cross_entropy(model(x), y) + out.pow(2).mean()
+        loss.backward()
+        opt.step()
+    h = hashlib.sha256()
+    for p in list(model.parameters()) + list(lstm.parameters()):
+        h.update(p.detach().numpy().tobytes())
+    print(h.hexdigest(), dynagrad.get_num_threads())
+finally:
+    for p in busy:
+        p.kill()
+"""
+
+
+def test_seeded_training_gives_the_same_bits_on_a_busy_machine():
+    # the issue's reproduction: the same seeded training (dropout, an LSTM, Adam), once on a quiet machine and
+    # once while another process keeps a core busy, must end with identical weights
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "DYNAGRAD_ADAPTIVE_THREADS"}
+    outs = [subprocess.run([sys.executable, "-c", RERUN_SCRIPT, mode], capture_output=True, text=True,
+                           timeout=300, env=env) for mode in ("quiet", "busy")]
+    for res in outs:
+        assert res.returncode == 0, res.stderr
+    (quiet, n_quiet), (busy, n_busy) = (res.stdout.split() for res in outs)
+    assert n_quiet == n_busy
+    assert quiet == busy
 
 
 def _fed(monkeypatch, ceiling, cpus, samples):
@@ -226,3 +275,25 @@ def test_a_forked_child_starts_its_own_measurement():
     g.last, g.next_check = (1.0, 2, 3), 99.0
     g.after_fork()
     assert g.last is None and g.next_check == 0.0
+
+
+@pytest.mark.parametrize("cpus, env, adaptive, expected", [
+    (2, {}, False, [1]),                         # a small machine: one thread
+    (1, {}, False, [1]),
+    (4, {}, False, []),                          # larger: BLAS's own count
+    (2, {"OMP_NUM_THREADS": "2"}, False, []),    # the user's variable decides
+    (2, {"OPENBLAS_NUM_THREADS": "2"}, False, []),
+    (2, {}, True, []),                           # the opted-in governor starts from BLAS's count
+])
+def test_default_pool_size(monkeypatch, cpus, env, adaptive, expected):
+    sets = []
+    monkeypatch.setattr(_threads, "_set", sets.append)
+    monkeypatch.setattr(_threads, "_blas_threads", lambda: 2)
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    for v in _threads._COUNT_VARIABLES:
+        monkeypatch.delenv(v, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setattr(_threads._governor, "enabled", adaptive)
+    _threads._default_pool()
+    assert sets == expected

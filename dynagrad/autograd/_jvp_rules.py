@@ -205,6 +205,14 @@ def composite(fn):
     return rule
 
 
+def _no_forward_ad(name):
+    """Ops PyTorch has no forward derivative for: forward AD through them is an error, as there."""
+    def rule(p, t, out, kw):
+        raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it because it has "
+                                  f"not been implemented yet.")
+    return rule
+
+
 def zero(p, t, out, kw):
     outs = out if type(out) is tuple else (out,)
     res = tuple(_zeros_like(o) for o in outs)
@@ -960,6 +968,18 @@ def _r_nextafter(p, t, out, kw):
     return _or_zero(p[1], t[1])
 
 
+def _r_logcumsumexp(p, t, out, kw):
+    """PyTorch's logcumsumexp_jvp: cumsum(exp(x - max) t) / cumsum(exp(x - max))."""
+    x, tx = p[0], t[0]
+    if tx is None:
+        return None
+    axis = kw["axis"]
+    if x.ndim == 0:
+        return tx
+    e = (x - x.max(axis, keepdim=True).values).exp() if x._data.dtype.kind != "c" else x.exp()
+    return (e * tx).cumsum(axis) / e.cumsum(axis)
+
+
 def _build_math() -> None:
     """ops/math.py and the elementwise additions of issue 20."""
     from ..ops import elementwise as E
@@ -975,7 +995,7 @@ def _build_math() -> None:
         r[cls] = linear(cls)
     r[M.NextafterBackward0] = _r_nextafter
     from ..ops import reduce as R
-    r[R.LogcumsumexpBackward0] = via_vjp(R.LogcumsumexpBackward0)
+    r[R.LogcumsumexpBackward0] = _r_logcumsumexp
     r[M.NotDifferentiable] = zero
 
 
@@ -1008,6 +1028,26 @@ def _build_optional() -> None:
         r[pool.AdaptiveMaxPoolBackward] = _r_max_index(lambda kw: len(kw["out"]))
         r[pool.AvgPoolBackward] = linear(pool.AvgPoolBackward)
         r[pool._AvgPoolAdjoint] = linear(pool._AvgPoolAdjoint)
+    sampling = mod("dynagrad.ops.sampling")
+    if sampling is not None:
+        for cls in (sampling._GatherTaps, sampling._ScatterTaps, sampling._DotTaps):
+            r[cls] = bilinear(cls)
+        r[sampling._SourceCoord] = lambda p, t, out, kw: None if t[0] is None else t[0] * kw["mult"]
+    sorting = mod("dynagrad.ops.sorting")
+    if sorting is not None:
+        def median_all(p, t, out, kw):  # the tangent averaged over the elements equal to the median
+            a = p[0]
+            hit = xp.isnan(a._data) if out._data != out._data else a._data == out._data
+            m = _T()._wrap(hit.astype(a._data.dtype))
+            return (t[0] * m).sum() / max(int(hit.sum()), 1)
+        r[sorting.MedianBackward0] = r[sorting.NanmedianBackward0] = median_all
+    dist = mod("dynagrad.ops.distance")
+    if dist is not None:
+        r[dist.CdistBackward0] = _no_forward_ad("_cdist_forward")
+        r[dist.EuclideanDistBackward0] = _no_forward_ad("_euclidean_dist")
+    ctc = mod("dynagrad.ops.ctc")
+    if ctc is not None:
+        r[ctc.CtcLossBackward0] = _no_forward_ad("_ctc_loss")
     fb = mod("dynagrad.func._batch_rules")
     if fb is not None:
         r[fb.PerExampleMmBackward] = bilinear(fb.PerExampleMmBackward)

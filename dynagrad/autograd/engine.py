@@ -55,6 +55,9 @@ def run_backward(roots, grads, retain_graph: bool, create_graph: bool, inputs=No
     With ``accumulate`` (``Tensor.backward``) leaf gradients go into ``.grad`` (only into ``inputs`` when
     given); without it (``autograd.grad``) the gradients of ``inputs`` are returned instead.
     """
+    tr = state.tracer
+    if tr is not None and not tr.depth:  # dynagrad.compile records this backward into the program
+        return tr.backward(roots, grads, retain_graph, create_graph, inputs, allow_unused, accumulate)
     T = _tensor_cls()
     where = _source.user_frame(2)
     _adapt_threads()  # once per backward: size the BLAS pool to the cores other processes leave free
@@ -331,17 +334,17 @@ def _accumulate(leaf, g, create_graph: bool, given: set) -> None:
     else:
         if type(g) is not xp.ndarray:  # a NumPy scalar from an op on 0-d arrays
             g = xp.asarray(g)
-        if leaf.grad is None:
+        grad = leaf._grad
+        if grad is None:
             # the buffer may be shared (e.g. add's backward hands the same array to both inputs): copy
             # it unless it is a fresh array nobody else holds
             if g.base is not None or id(g) in given or not g.flags.writeable:
                 g = g.copy()
             given.add(id(g))
-            leaf.grad = Tensor._wrap(g)
+            leaf._grad = Tensor._wrap(g)
         else:
-            grad = leaf.grad
-            if grad.requires_grad:
-                leaf.grad = grad + Tensor._wrap(g)
+            if grad._requires_grad:
+                leaf._grad = grad + Tensor._wrap(g)
             else:
                 grad._data += g
                 grad._vc[0] += 1

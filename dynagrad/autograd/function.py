@@ -101,6 +101,14 @@ def _record(ctx: Node, inputs: tuple, out):
     return t
 
 
+def check_no_requires_grad(t, arg: str, fn: str) -> None:
+    """PyTorch's refusal of a gradient-requiring tensor where an op has no derivative (class weights,
+    running statistics, random samples), while grad mode is on."""
+    if state.grad_enabled and t is not None and getattr(t, "_requires_grad", False):
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{arg}'. This input "
+                           f"cannot have requires_grad True.")
+
+
 class Op(Node):
     """Base of primitive ops. Subclasses define ``forward``/``backward`` and ``save``."""
 

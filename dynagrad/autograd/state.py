@@ -10,3 +10,6 @@ profiler = None  # the active dynagrad.profiler.profile, if any
 record_hook = None  # called with every new graph node (activation checkpointing uses it)
 autocast_dtype = None  # numpy dtype of the active autocast region, or None
 transform_hook = None  # autograd._dispatch.dispatch while forward AD (a dual level) or vmap is active
+tracer = None  # the dynagrad.compile tracer recording now (compile/tracer.py), else None. The core calls it
+# at a few Python-level points (backward, .grad, reads of values into Python, in-place version bumps,
+# tensor creation, optimizer steps, zero_grad, random draws); each is one attribute check when not tracing

@@ -18,8 +18,19 @@ on the ``dynagrad.compile`` logger); a dimension that changes between calls beco
 of lengths share one program; the cache holds ``cache_size_limit`` programs per function. A value the
 program reads (``if x.sum() > 0``, ``t.item()``) splits the trace there: the program is specialised on the
 value and checks it when it runs, and each path gets its own program. What cannot be captured (custom
-autograd Functions in backward, hooks, random draws, in-place changes of views, ...) runs eagerly, with
-the reason logged; ``explain(fn, *args)`` reports all of this.
+autograd Functions in backward, hooks, in-place changes of views, Python side effects, prints, ...) runs
+eagerly, with the reason logged; ``explain(fn, *args)`` reports all of this.
+
+What a program reads is read when it runs or checked before it runs (``guards.py``): tensor arguments'
+and parameters' data are read at every call (so an optimizer's in-place update outside is seen); shapes,
+dtypes, requires_grad, grad mode, autocast, inference mode, the default dtype, module training flags,
+hooks, which submodules, parameters and buffers a module holds, the modules' and reachable objects' plain
+attributes, and the globals and closure variables the code reads are checked. Random draws (dropout,
+``randn``, ``randn_like``) are repeated in order on the same generator, so a seed gives eager's numbers.
+Version counters move as eagerly, and a compiled backward checks them as autograd does. A traced call
+that changes Python state (a counter, a carried hidden state, ``list.append``) or prints runs eagerly. One
+thing is not checked: a value read from a container the code indexes (``opt.param_groups[0]["lr"]`` used
+in the function's own arithmetic); optimizer steps themselves read their hyperparameters at every call.
 """
 from __future__ import annotations
 
@@ -29,6 +40,7 @@ import sys
 import time
 import types
 
+from ..autograd import state as _st
 from . import guards as _guards
 from . import symbolic as _symbolic
 from . import tracer as _tracer
@@ -38,6 +50,10 @@ from .tracer import Unsupported
 log = logging.getLogger("dynagrad.compile")
 
 cache_size_limit = 8  # programs per compiled function (as torch._dynamo.config.cache_size_limit)
+automatic_dynamic_shapes = True  # torch._dynamo.config.automatic_dynamic_shapes
+assume_static_by_default = True  # torch._dynamo.config.assume_static_by_default
+harness_hook = None  # set by harness.install: compiled calls are top-level calls of the differential check
+eager_everywhere = False  # the check's eager reference run: every compiled function runs its Python
 _ALL: list = []
 
 
@@ -60,23 +76,44 @@ class _Entry:
 class CompiledFunction:
     """What ``dynagrad.compile(fn)`` returns: call it like ``fn``."""
 
-    def __init__(self, fn, dynamic=None, fullgraph=False, mode=None, backend=None, options=None) -> None:
+    def __init__(self, fn, dynamic=None, fullgraph=False, mode=None, backend=None, options=None,
+                 recompile_limit=None) -> None:
+        from . import api
         self.fn = fn
         self.dynamic = dynamic
         self.fullgraph = fullgraph
         self.mode = mode
-        self.backend = backend or "default"
+        self.backend_name = backend or "inductor"
+        self.backend = api.COMPILING.get(self.backend_name, self.backend_name)  # "default", "numpy", "numba"
         self.options = dict(options or {})
+        self.recompile_limit = recompile_limit
         self.entries: list[_Entry] = []
         self.events: list[dict] = []  # traces, retraces, graph breaks, fallbacks (what explain reports)
         self.seen_shapes: dict = {}
-        self.disabled = backend == "eager"
+        self.disabled = self.backend_name in api.EAGER
         self._name = getattr(fn, "__qualname__", None) or type(fn).__name__
         functools.update_wrapper(self, fn, updated=()) if callable(fn) and hasattr(fn, "__name__") else None
+        api._all.add(self)
+
+    def __deepcopy__(self, memo):
+        """A copy compiles afresh for the copied function (a bound method of a copied module)."""
+        import copy
+        return CompiledFunction(copy.deepcopy(self.fn, memo), self.dynamic, self.fullgraph, self.mode,
+                                self.backend_name, self.options, self.recompile_limit)
+
+    def reset(self) -> None:
+        """Forget every program (the next call traces again)."""
+        self.entries.clear()
+        self.seen_shapes.clear()
 
     # -- calling ---------------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self.disabled or _tracer._active is not None:  # inside another trace: inlined into it
+        if harness_hook is not None:  # dynagrad run --compile / --compile-check (harness.py)
+            return harness_hook(self, args, kwargs)
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs):
+        if self.disabled or _st.tracer is not None or eager_everywhere:  # inside a trace: inlined into it
             return self.fn(*args, **kwargs)
         reason = None
         depth = -1
@@ -97,9 +134,15 @@ class CompiledFunction:
         return self._new_trace(args, kwargs, reason)
 
     def _new_trace(self, args, kwargs, reason):
-        if len(self.entries) >= cache_size_limit:
+        if self.backend_name in _unavailable():
+            from .._dynamo import exc
+            raise exc.BackendCompilerFailed(self.backend_name, ImportError(
+                f"the {self.backend_name} backend needs {_unavailable()[self.backend_name]}, which dynagrad does "
+                f"not have; use backend='inductor' (dynagrad's compiler)"))
+        limit = cache_size_limit if self.recompile_limit is None else self.recompile_limit
+        if len(self.entries) >= limit:
             if not any(ev["kind"] == "cache_limit" for ev in self.events):
-                msg = (f"{self._name}: cache_size_limit ({cache_size_limit}) reached; last failed guard: "
+                msg = (f"{self._name}: cache_size_limit ({limit}) reached; last failed guard: "
                        f"{reason}; new situations run eagerly")
                 log.warning(msg)
                 self.events.append({"kind": "cache_limit", "reason": msg})
@@ -111,14 +154,23 @@ class CompiledFunction:
         self.events.append({"kind": "trace" if reason is None else "retrace", "reason": reason})
         flat, spec = _guards.flatten(args, kwargs)
         candidates = self._dynamic_dims(flat, spec)
-        mods, opts = _tracer.scan(self.fn, flat)
+        mods, reach = _tracer.scan(self.fn, flat)
         t0 = time.perf_counter()
         try:
-            result, trace = _tracer.run(self.fn, args, kwargs, flat, mods, opts)
+            result, trace = _tracer.run(self.fn, args, kwargs, flat, mods, reach)
         except Unsupported as u:  # refused before the function ran: run it eagerly now
             return self._eager_entry(args, kwargs, flat, spec, str(u), mods, run=True)
         try:
             return self._finish_trace(result, trace, flat, spec, candidates, t0, args, kwargs, mods)
+        except Exception as e:  # noqa: BLE001 - a fault of the compiler: the call already ran; stay eager
+            from .._dynamo import exc
+            if isinstance(e, exc.TorchDynamoException):
+                raise
+            log.warning("%s: internal error while compiling (%s: %s); running eagerly", self._name,
+                        type(e).__name__, e)
+            self._eager_entry(args, kwargs, flat, spec, f"internal error: {type(e).__name__}: {e}", mods, run=False,
+                              trace=trace)
+            return result
         finally:
             trace.tracer.release()
 
@@ -134,9 +186,10 @@ class CompiledFunction:
             self._eager_entry(args, kwargs, flat, spec, str(u), mods, run=False, trace=trace)
             return result
         if self.fullgraph and program.breaks:
+            from .._dynamo import exc
             where = ", ".join(_tracer.format_site(n.meta.get("where")) for n in program.breaks)
-            raise RuntimeError(f"dynagrad.compile(fullgraph=True): {self._name} reads tensor values into Python "
-                               f"(graph breaks at {where})")
+            raise exc.Unsupported(f"dynagrad.compile(fullgraph=True): {self._name} reads tensor values into Python "
+                                  f"(graph breaks at {where})")
         check = _guards.build_check(trace, flat, spec, dynamic)
         entry = _Entry(check, program)
         entry.trace_time = time.perf_counter() - t0
@@ -159,10 +212,11 @@ class CompiledFunction:
 
     def _eager_entry(self, args, kwargs, flat, spec, reason, mods, run, trace=None):
         if self.fullgraph:
-            raise RuntimeError(f"dynagrad.compile(fullgraph=True): {self._name} cannot be captured as one graph: "
-                               f"{reason}")
+            from .._dynamo import exc
+            raise exc.Unsupported(f"dynagrad.compile(fullgraph=True): {self._name} cannot be captured as one graph: "
+                                  f"{reason}")
         msg = f"{self._name}: running eagerly: {reason}"
-        log.warning(msg)
+        log.info(msg)  # as a graph break in PyTorch: silent unless the logger is enabled
         self.events.append({"kind": "fallback", "reason": reason})
         if trace is None:
             trace = _tracer.Trace(_tracer.Tracer(), self.fn)
@@ -206,28 +260,38 @@ class CompiledFunction:
         return {}
 
     def _dynamic_dims(self, flat, spec) -> dict:
-        """Dimensions of tensor arguments that already changed between calls (made symbolic)."""
-        if self.dynamic is False:
+        """Dimensions of tensor arguments that already changed between calls, or were marked with
+        ``torch._dynamo.mark_dynamic`` (candidates to become symbolic)."""
+        dynamic = self.dynamic
+        if dynamic is False:
             return {}
+        auto = dynamic is True or automatic_dynamic_shapes
+        first = dynamic is True or (dynamic is None and not assume_static_by_default)
         from ..tensor import Tensor
+        dynamo = sys.modules.get("dynagrad._dynamo")
         out = {}
         for i, x in enumerate(flat):
             if not isinstance(x, Tensor):
                 continue
+            shape = x._data.shape
+            big = {j for j, n in enumerate(shape) if n >= 2}  # sizes 0 and 1 broadcast: always specialised
+            dims = set()
+            if dynamo is not None and dynamo._dynamic_marks:
+                dims |= {j % max(1, len(shape)) for j in dynamo.marked_dims(x)} & big
             key = (i, x._data.ndim)
             prev = self.seen_shapes.get(key)
-            shape = x._data.shape
             if prev is None:
                 self.seen_shapes[key] = [set([n]) for n in shape]
-                if self.dynamic:
-                    out[i] = set(range(1 if x._data.ndim else 0)) & {j for j, n in enumerate(shape) if n >= 2}
-                continue
-            for j, n in enumerate(shape):
-                prev[j].add(n)
-            dims = {j for j, s in enumerate(prev) if len(s) > 1 and shape[j] >= 2}
+                if first:
+                    dims |= set(range(1 if shape else 0)) & big
+            else:
+                for j, n in enumerate(shape):
+                    prev[j].add(n)
+                if auto:
+                    dims |= {j for j, seen in enumerate(prev) if len(seen) > 1} & big
             if dims:
                 out[i] = dims
-        return {k: v for k, v in out.items() if v}
+        return out
 
     # -- inspection ------------------------------------------------------------------------------------
     @property
@@ -253,31 +317,16 @@ class CompiledFunction:
         cf = bound.get(id(obj))
         if cf is None:
             cf = bound[id(obj)] = CompiledFunction(types.MethodType(self.fn, obj), self.dynamic, self.fullgraph,
-                                                   self.mode, self.backend, self.options)
+                                                   self.mode, self.backend_name, self.options, self.recompile_limit)
         return cf
 
     def __repr__(self) -> str:
         return f"<dynagrad.compile of {self._name}: {len(self.programs)} program(s)>"
 
 
-class CompiledModule:
-    """``dynagrad.compile(module)``: the module with ``forward`` compiled (attributes pass through)."""
-
-    def __init__(self, module, **kw) -> None:
-        object.__setattr__(self, "_orig_mod", module)
-        object.__setattr__(self, "_compiled", CompiledFunction(module, **kw))
-
-    def __call__(self, *args, **kwargs):
-        return self._compiled(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._orig_mod, name)
-
-    def __setattr__(self, name, value):
-        setattr(self._orig_mod, name, value)
-
-    def __repr__(self) -> str:
-        return f"OptimizedModule({self._orig_mod!r})"
+def _unavailable() -> dict:
+    from .api import UNAVAILABLE
+    return UNAVAILABLE
 
 
 def _state():
@@ -290,40 +339,81 @@ def _Tensor():  # noqa: N802
     return Tensor
 
 
-def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None, backend=None, mode=None,  # noqa: A001
-            options: dict | None = None, disable: bool = False):
-    """Compile a function or a Module (also usable as ``@dynagrad.compile`` or ``@dynagrad.compile(...)``).
+def compile(model=None, *, fullgraph: bool = False, dynamic: bool | None = None, backend="inductor",  # noqa: A001
+            mode: str | None = None, options: dict | None = None, name: str | None = None, disable: bool = False,
+            recompile_limit: int | None = None, isolate_recompiles: bool = False, shapes_spec=None):
+    """Compile a function or a Module, as ``torch.compile`` (also ``@dynagrad.compile`` and
+    ``@dynagrad.compile(...)``). A Module gives an ``OptimizedModule`` (``_orig_mod`` inside), a function a
+    compiled function (``.code``, ``.graph``, ``.programs`` show what was made). See ``api.py`` for what
+    ``backend``, ``mode``, ``options`` and ``dynamic`` mean here; ``name``, ``isolate_recompiles`` and
+    ``shapes_spec`` are accepted and have no effect.
 
-    ``dynamic``: None (default) makes a dimension symbolic once it changed between calls, True from the
-    first call, False never. ``backend``: "numpy" (default), "numba" (fused kernels through numba when it
-    is installed; the default when it is), or "eager" (no compilation). ``mode`` is accepted for PyTorch
-    compatibility. ``fullgraph=True`` raises instead of falling back to eager execution.
+    >>> import dynagrad
+    >>> dynagrad.compile(lambda x: x * 2, backend="eager")(dynagrad.ones(2))
+    tensor([2., 2.])
     """
-    kw = dict(fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode, options=options)
+    from . import api
+    api.check_arguments(backend, mode, options)
+    kw = dict(fullgraph=fullgraph, dynamic=dynamic, backend=backend, mode=mode, options=options,
+              recompile_limit=recompile_limit)
     if model is None:
         return lambda m: compile(m, disable=disable, **kw)
     if disable:
         return model
+    if isinstance(model, api.OptimizedModule):
+        model = model._orig_mod
     from ..nn.modules.module import Module
     if isinstance(model, Module):
-        return CompiledModule(model, **kw)
+        inner = model
+        from ..nn.parallel.distributed import DistributedDataParallel
+        if isinstance(model, DistributedDataParallel):
+            return api.OptimizedModule(model, _DDPCompiled(model, kw))
+        return api.OptimizedModule(inner, CompiledFunction(inner, **kw))
     return CompiledFunction(model, **kw)
+
+
+class _DDPCompiled:
+    """``torch.compile(DistributedDataParallel(model))``: DDP's own forward (which arms the gradient averaging
+    of the coming backward) runs as it is, around the wrapped model's call, which is compiled."""
+
+    def __init__(self, ddp, kw) -> None:
+        self.ddp = ddp
+        self.inner = CompiledFunction(ddp.module, **kw)
+
+    def __call__(self, *args, **kwargs):
+        return self.ddp.forward_with(self.inner, *args, **kwargs)
+
+    @property
+    def programs(self):
+        return self.inner.programs
+
+    @property
+    def events(self):
+        return self.inner.events
 
 
 def explain(fn, *args, **kwargs):
     """Compile ``fn`` afresh, call it on the arguments, and report what happened: programs, graph breaks
-    (with their lines), fallbacks and their reasons, guards, op counts and compile times."""
+    (with their lines), fallbacks and their reasons, guards, op counts and compile times. Without arguments
+    it returns a function to call with them (``torch._dynamo.explain(fn)(*args)``)."""
+    from .api import OptimizedModule
     from .explain import ExplainOutput
-    cf = fn if isinstance(fn, CompiledFunction) else (fn._compiled if isinstance(fn, CompiledModule)
-                                                       else CompiledFunction(fn))
-    if cf is fn:
-        cf = CompiledFunction(fn.fn, fn.dynamic, fn.fullgraph, fn.mode, fn.backend, fn.options)
+    if not args and not kwargs:
+        return lambda *a, **k: explain(fn, *a, **k)
+    if isinstance(fn, OptimizedModule):
+        fn = fn._orig_mod
+    target = fn.fn if isinstance(fn, CompiledFunction) else fn
+    cf = CompiledFunction(target, getattr(fn, "dynamic", None), getattr(fn, "fullgraph", False))
     cf(*args, **kwargs)
     return ExplainOutput(cf)
 
 
 def reset() -> None:
-    """Accepted for PyTorch compatibility (``torch._dynamo.reset``): caches live on compiled functions."""
+    """Forget every compiled program (``torch.compiler.reset``, ``torch._dynamo.reset``): the next call of
+    each compiled function traces again."""
+    from .api import _all
+    for cf in list(_all):
+        cf.reset()
 
 
 from .runtime import GuardMiss as _GuardMiss  # noqa: E402
@@ -338,4 +428,8 @@ class _CompileModule(types.ModuleType):
 
 sys.modules[__name__].__class__ = _CompileModule
 
-__all__ = ["compile", "explain", "CompiledFunction", "CompiledModule", "Unsupported", "cache_size_limit"]
+from .api import OptimizedModule  # noqa: E402
+
+CompiledModule = OptimizedModule  # the earlier name
+
+__all__ = ["compile", "explain", "reset", "CompiledFunction", "OptimizedModule", "Unsupported", "cache_size_limit"]

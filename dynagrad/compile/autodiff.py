@@ -17,10 +17,10 @@ import numpy as np
 
 from ..autograd.engine import _sum_to
 from ..autograd.engine import run_backward as _engine_backward
-from ..autograd.function import Op
+from ..autograd.function import _NOT_NEEDED, Op
 from ..autograd.graph import _RELEASED, Node
 from ..tensor import Tensor
-from .tracer import _GRAD_SLOT, TArray, Tracer, Unsupported, _plain
+from .tracer import TArray, Tracer, Unsupported, _plain
 
 
 def _key(x):
@@ -116,6 +116,7 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
 
     deps: dict = {}
     stack = [n for n in start if isinstance(n, Node)]
+    roots = {_key(n) for n in stack}  # as the engine: a root reached from another root is visited once
     order = []
     while stack:
         node = stack.pop()
@@ -130,7 +131,7 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
             if d is None:
                 deps[k] = 1
                 objs[k] = target
-                if isinstance(target, Node):
+                if isinstance(target, Node) and k not in roots:
                     stack.append(target)
             else:
                 deps[k] = d + 1
@@ -233,6 +234,10 @@ def walk(tr: Tracer, seeds, inputs, retain_graph: bool, accumulate: bool = True,
             deps[tk] = d
             if d == 0:
                 ready.append(target)
+    if target_map is None and buffers:
+        # a gradient that never reached its destination: the replay disagrees with the engine, so nothing
+        # compiled from it can be trusted
+        raise Unsupported("the recorded backward did not deliver every gradient (internal: dependency counts)")
     # nothing changed until the walk went through: only now free saved values and touch .grad
     for node in releases:
         if node.saved:
@@ -250,11 +255,13 @@ def _run(tr: Tracer, node: Op, fwd, buf) -> list:
     if node.saved is _RELEASED:
         node.unpack(False)  # raises PyTorch's "backward through the graph a second time" error
     if node.saved:
-        for i in cls.save:
-            saved.append(fwd.args[i])
+        for j, i in enumerate(cls.save):  # what no wanted gradient reads is not kept (as eagerly: save_needed_by)
+            saved.append(None if node.saved[j] is _NOT_NEEDED else fwd.args[i])
         if cls.save_output:
             saved.append(fwd.outputs[0])
     arrays = [None if g is None else g.a for g in buf]
+    if node.saved and isinstance(node.saved, list):  # the formulas see plain arrays, as eagerly (D.* helpers)
+        node.saved = [(t, _plain(a) if isinstance(a, TArray) else a, vc, ver) for t, a, vc, ver in node.saved]
     tr.depth += 1
     try:
         res = node.run_backward(arrays, False)
@@ -290,9 +297,9 @@ def _run(tr: Tracer, node: Op, fwd, buf) -> list:
 def check_leaf(tr: Tracer, leaf: Tensor) -> None:
     if leaf._hooks or leaf._post_hooks:
         raise Unsupported("a leaf tensor has gradient hooks; they run eagerly")
-    if id(leaf) in tr.created:
+    if id(leaf) in tr.made:
         raise Unsupported("backward into a tensor created inside the compiled function")
-    g = _GRAD_SLOT.__get__(leaf, Tensor)
+    g = leaf._grad
     if g is not None and g._requires_grad:
         raise Unsupported("accumulating into a .grad that requires grad")
 
@@ -304,6 +311,7 @@ def acc_grad(tr: Tracer, leaf: Tensor, gv: _GV) -> None:
     else:
         tr.tensor_value(leaf)  # an outside leaf (a parameter) is read through its object
         target = ("tensor", leaf)
+    tr.accumulated.add(id(leaf))
     cur = tr.grad_get(leaf)
     if cur is None:
         fresh = gv.fresh and id(gv) not in tr.given
@@ -315,7 +323,7 @@ def acc_grad(tr: Tracer, leaf: Tensor, gv: _GV) -> None:
         tr.tag_tensor(t, node.out)
         tr.ext_meta[node.out.id] = {"tensor": leaf, "path": ("grad",)}
         tr.grad_written.add(id(leaf))
-        _GRAD_SLOT.__set__(leaf, t)
+        leaf._grad = t
         return
     d = cur._data
     d += TArray_of(tr, gv)  # recorded as an in-place add into the outside gradient

@@ -201,6 +201,11 @@ def _emit_effect(em: Emitter, n: Node, lines: list, ind: str) -> None:
             lines.append(f"{ind}{leaf}.grad = _wrap(v{n.out.id})")
         else:
             lines.append(f"{ind}v{n.out.id} = _rt.acc_grad({leaf}, v{n.args[0].id}, {fresh})")
+    elif t == "bump":  # an in-place change of an outside tensor: its version counter moves, as eagerly
+        lines.append(f"{ind}{_leaf_target(em, n.meta['leaf'])}._vc[0] += 1")
+    elif t == "draw":  # a random draw, repeated in the same order as traced (on the generator's state now)
+        callee = em.obj(n.meta["call"][1], "RK")  # the @random._kernel wrapper, called as eagerly
+        lines.append(f"{ind}v{n.out.id} = {callee}({em.call_args(n.args, n.kwargs)})")
     elif t == "optimizer_step":
         from .optimizers import fused_step_for
         opt = em.obj(n.meta["opt"], "OPT")
@@ -246,6 +251,17 @@ def _emit_guard(em: Emitter, n: Node, lines: list, ind: str) -> None:
     lines.append(f"{ind}    raise _GuardMiss({idx})")
 
 
+class _WithArgs:
+    """A node seen with other positional arguments (the receiver of a method call taken out)."""
+
+    def __init__(self, n: Node, args: tuple) -> None:
+        self._n = n
+        self.args = args
+
+    def __getattr__(self, name):
+        return getattr(self._n, name)
+
+
 def _emit_np(em: Emitter, n: Node, lines: list, ind: str) -> None:
     kind, fn, name = n.target
     outs = _outs(n)
@@ -275,6 +291,11 @@ def _emit_np(em: Emitter, n: Node, lines: list, ind: str) -> None:
         lines.append(f"{ind}{outs} = {uf}({args}, out=v{n.meta['buffer'].id})")
     else:
         callee = em.obj(fn, name.strip("_") or "F")
+        if kind == "method" and n.args and name.isidentifier() and not name.startswith("__"):
+            # x.astype(...), not ndarray.astype(x, ...): at run time x may be a NumPy scalar (a ufunc on 0-d
+            # arrays returns one), which has the same methods
+            callee = f"{em.lit(n.args[0])}.{name}"
+            n = _WithArgs(n, n.args[1:])
         args = em.call_args(n.args, n.kwargs)
         if n.outputs and n.outputs[0].shape is None:
             lines.append(f"{ind}{callee}({args})")
@@ -295,7 +316,10 @@ def out_expr(em: Emitter, spec, outs) -> str:
     if tag == "leaf":
         kind, payload = spec[1], spec[2]
         if kind == "tensor":
-            return f"_wrap({em.lit(outs[payload])})"
+            v = outs[payload]
+            if isinstance(v, Value) and v.node.op == "const":  # a new tensor at every call, as eagerly
+                return f"_wrap({em.lit(v)}.copy())"
+            return f"_wrap({em.lit(v)})"
         if kind == "grad_tensor":
             i, k = payload
             return f"_from_node({em.lit(outs[i])}, _cn, {k})"
@@ -352,8 +376,12 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
         emit_node(em, n, fwd_lines)
         if n.op == "backward" and n.meta["of"].meta.get("ctx"):
             fwd_lines.append(f"    del c{n.meta['of'].id}")  # its node (and what it cached) can go now
-    src = ["def forward(flat):"]
-    src += fwd_lines or ["    pass"]
+    from .. import _threads
+    em.ns["_adapt_threads"] = _threads.adapt
+    # as the engine does once per backward: size the BLAS pool to the cores other processes leave free
+    # (OpenBLAS threads spinning on busy cores make products many times slower)
+    src = ["def forward(flat):", "    _adapt_threads()"]
+    src += fwd_lines
     if grad_outputs:
         # values the backward program reads, defined in the forward
         defined_fwd = set()
@@ -391,6 +419,8 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
         src.append("    _cn.edges = [" + ", ".join(f"_rt.edge({_leaf_target(em, b)})" for b in boundaries) + "]")
         src.append("    _cn.meta = [" + ", ".join(f"({em.lit(v)}.shape, {em.lit(v)}.dtype)" for v in grad_outputs)
                    + "]")
+        read = _outside_reads(graph, env_vals)
+        src.append("    _cn.vcs = _rt.versions(" + "".join(f"{_leaf_target(em, r)}, " for r in read) + ")")
         if env:
             bsrc.append("    " + ", ".join(env) + ", = saved")
         bsrc += bbody
@@ -405,6 +435,35 @@ def generate(graph: Graph, out_spec, grad_outputs: list, boundaries: list, name:
     if bsrc:
         source = "\n".join(bsrc) + "\n\n" + source
     return source, em.ns
+
+
+def _outside_reads(graph: Graph, env_vals: list) -> list:
+    """The arguments and outside tensors whose memory the backward program reads: those of the saved
+    values, followed through ops that may return views (anything not known to make a new array). Their
+    version counters are checked when the backward runs, as eager autograd checks saved tensors."""
+    from .memory import _fresh
+    byid = {v.id: v for n in graph.nodes for v in n.outputs}
+    out, seen, stack = [], set(), [byid[i] for i in env_vals if i in byid]
+    keys = set()
+    while stack:
+        v = stack.pop()
+        if v.id in seen:
+            continue
+        seen.add(v.id)
+        n = v.node
+        if n.op == "input" and not isinstance(n.target, tuple):
+            key = ("input", n.target)
+        elif n.op == "ext" and n.meta.get("path") == ("data",):
+            key = ("tensor", n.target)
+        else:
+            if n.op in ("op", "np") and not _fresh(n):
+                stack.extend(n.inputs())
+            continue
+        k = (key[0], key[1] if key[0] == "input" else id(key[1]))
+        if k not in keys:
+            keys.add(k)
+            out.append(key)
+    return out
 
 
 def build(source: str, ns: dict, filename: str):

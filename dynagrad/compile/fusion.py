@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 
 import numpy as np
 
@@ -84,6 +83,8 @@ def fuse(g: Graph, min_ops: int = 2) -> Graph:
             group_of.clear()  # nothing moves across a side effect or a check
             continue
         name = elementwise(n)
+        if name is not None and n.out.shape == ():  # NumPy returns scalars there: nothing to write out= into
+            name = None
         red = None if name is not None else _reduction(n)
         if name is None and red is None:
             continue
@@ -280,30 +281,26 @@ _NUMBA_CACHE: dict = {}
 
 
 def numba_kernel(k: Node):
+    """The compiled numba kernel of ``k``, through the verified disk cache (``kernel_cache.py``)."""
     src, key = _numba_source(k)
-    fn = _NUMBA_CACHE.get(key)
+    sig = _signature(k)
+    fn = _NUMBA_CACHE.get((key, sig))
     if fn is not None:
         return fn
-    import importlib.util
-    d = os.path.join(os.environ.get("DYNAGRAD_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "dynagrad")),
-                     "kernels")
-    os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, f"k_{key}.py")
-    if not os.path.exists(path):
-        tmp = path + f".{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(src)
-        os.replace(tmp, path)
-    import sys
-    name = f"dynagrad_kernel_{key}"
-    mod = sys.modules.get(name)
-    if mod is None:
-        spec = importlib.util.spec_from_file_location(name, path)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod  # numba's on-disk cache finds the kernel's module by name
-        spec.loader.exec_module(mod)
-    fn = _NUMBA_CACHE[key] = mod.kern
+    from .kernel_cache import load_kernel
+    fn = _NUMBA_CACHE[(key, sig)] = load_kernel(src, key, "kern", sig)
     return fn
+
+
+def _signature(k: Node) -> tuple:
+    """numba's argument types of ``kern(out, a0, a1, ...)``: 1-d C arrays, and 0-d arrays for scalars."""
+    import numba
+    final = k.out
+    types = [numba.typeof(np.empty(2, np.dtype(final.dtype)))]
+    for a in k.args:
+        full = tuple(a.shape) == tuple(final.shape)
+        types.append(numba.typeof(np.empty(2 if full else (), np.dtype(a.dtype))))
+    return tuple(types)
 
 
 def emit_numba(em, k: Node, lines: list, ind: str) -> None:
@@ -318,5 +315,6 @@ def emit_numba(em, k: Node, lines: list, ind: str) -> None:
         lines.append(f"{ind}v{final.id} = {buf}")
     else:
         lines.append(f"{ind}v{final.id} = _empty({shape_src}, {dt})")
-    flat = [f"{x}.reshape(-1)" if tuple(a.shape) == tuple(final.shape) else x for a, x in zip(k.args, args)]
+    flat = [f"{x}.reshape(-1)" if tuple(a.shape) == tuple(final.shape) else f"np.asarray({x})"
+            for a, x in zip(k.args, args)]  # (a 0-d value may be a NumPy scalar at run time)
     lines.append(f"{ind}{fn}(v{final.id}.reshape(-1), {', '.join(flat)})")

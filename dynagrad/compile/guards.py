@@ -40,7 +40,7 @@ class GuardBuilder:
 
     def __init__(self) -> None:
         self.lines: list = []
-        self.ns: dict = {"_state": state, "_Tensor": Tensor}
+        self.ns: dict = {"_state": state, "_Tensor": Tensor, "_MISS": _MISS, "_why": _why}
         self.k = 0
         self.flat_exprs: list = []
 
@@ -132,8 +132,12 @@ def build_check(trace, flat, spec, dynamic_dims: dict, eager: bool = False):
         for i, j in trace.aliases:
             gb.fail(f"flat[{i}] is not flat[{j}]", f"arguments {i} and {j} are no longer the same tensor")
     gb.fail(f"_state.grad_enabled is not {trace.grad_mode!r}", f"grad mode changed from {trace.grad_mode}")
-    gb.fail("_state.autocast_dtype is not None or _state.transform_hook is not None or _state.anomaly_enabled",
-            "autocast, forward AD, vmap or anomaly mode is active")
+    autocast = getattr(trace, "autocast", None)
+    gb.fail(f"_state.autocast_dtype != {gb.obj(autocast)}",
+            f"autocast changed (it was {'off' if autocast is None else 'on, ' + str(autocast)})")
+    inference = bool(getattr(trace, "inference", False))
+    gb.fail(f"_state.transform_hook is not None or _state.anomaly_enabled or _state.inference_mode is not "
+            f"{inference!r}", "forward AD, vmap, the profiler or anomaly mode is active, or inference mode changed")
     if eager:  # the modules' training flags still pick the path (the other mode may compile)
         seen = set()
         for m in trace.mods:
@@ -158,10 +162,8 @@ def build_check(trace, flat, spec, dynamic_dims: dict, eager: bool = False):
         gb.fail(f"d.shape != {tuple(d.shape)!r} or d.dtype is not {gb.obj(d.dtype)}",
                 f"{label}: shape or dtype changed")
         gb.fail(f"{te}._requires_grad is not {t._requires_grad!r}", f"{label}: requires_grad changed")
-        own = owners.get(id(t))
-        if own is not None:
-            dct, key, mname = own
-            gb.fail(f"{gb.obj(dct, 'D')}.get({key!r}) is not {te}", f"{mname}{key} was replaced")
+        if id(t) not in owners:  # a tensor outside the modules (their dicts are checked below)
+            continue
     for key, (leaf, was_none) in tr.grad_state.items():
         if key in tr.input_ids:
             e = f"flat[{tr.input_ids[key]}]"
@@ -170,23 +172,113 @@ def build_check(trace, flat, spec, dynamic_dims: dict, eager: bool = False):
         label = tr.labels.get(key, "a tensor")
         gb.fail(f"({e}.grad is None) is not {was_none!r}",
                 f"{label}.grad was {'None' if was_none else 'a tensor'} when traced")
+    for key in tr.accumulated:  # leaves the program hands gradients to: no hooks since (they would not run)
+        leaf = tr.tensors[key][0] if key in tr.tensors else None
+        if key in tr.input_ids:
+            e = f"flat[{tr.input_ids[key]}]"
+        elif leaf is not None:
+            e = gb.obj(leaf, "T")
+        else:
+            continue
+        gb.fail(f"{e}._hooks is not None or {e}._post_hooks is not None",
+                f"{tr.labels.get(key, 'a tensor')}: gradient hooks were registered")
+    modules_guard(gb, trace.mods)
+    reach = getattr(trace, "reach", None)
+    if reach is not None:
+        for obj in reach.objects:
+            attrs_guard(gb, obj, vars(obj), type(obj).__name__)
+        by_dict: dict = {}
+        for g, name in reach.globals:
+            by_dict.setdefault(id(g), (g, []))[1].append(name)
+        for g, names in by_dict.values():
+            attrs_guard(gb, g, g, "globals", keys=names)
+        for cell, name in reach.cells:
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if _guardable(value):
+                ce = gb.obj(cell, "C")
+                gb.fail(f"{ce}.cell_contents != {gb.obj(list(value) if type(value) is list else value, 'V')}",
+                        f"the variable {name} changed from {value!r}")
+    from .. import dtypes
+    gb.ns["_dtypes"] = dtypes
+    gb.fail(f"_dtypes._default_float is not {gb.obj(dtypes._default_float)}",
+            f"the default dtype changed from {dtypes._default_float}")
+    gb.lines.append("    return flat")
+    return _finish(gb)
+
+
+_MISS = object()
+
+
+def _guardable(v) -> bool:
+    """A Python value the program may have baked in and that is cheap to compare: numbers, strings, None,
+    and short tuples or lists of them."""
+    if v is None or type(v) in (bool, int, float, str):
+        return True
+    if type(v) in (tuple, list) and len(v) <= 16:
+        return all(x is None or type(x) in (bool, int, float, str) for x in v)
+    return False
+
+
+def attrs_guard(gb: GuardBuilder, owner, d: dict, label: str, keys=None, extra_cond: str = "") -> None:
+    """One check that the simple values of ``d`` (an instance's ``__dict__`` or a module's globals) are
+    those the trace saw; the reason names the value that changed."""
+    if keys is None:
+        keys = [k for k, v in d.items() if k != "training" and _guardable(v)]
+    else:
+        keys = [k for k in keys if _guardable(d.get(k, _MISS))]
+    conds = [extra_cond] if extra_cond else []
+    de = gb.obj(d, "D")
+    if keys:
+        vals = tuple(list(d[k]) if type(d[k]) is list else d[k] for k in keys)
+        ke, ve = gb.obj(tuple(keys), "K"), gb.obj(vals, "V")
+        conds.append("(" + "".join(f"{de}.get({k!r}, _MISS), " for k in keys) + f") != {ve}")
+    else:
+        ke = ve = "()"
+    if not conds:
+        return
+    gb.lines.append(f"    if {' or '.join(conds)}:")
+    gb.lines.append(f"        return ({len(gb.lines)}, _why({gb.obj(owner, 'O')}, {de}, {ke}, {ve}, {label!r}))")
+
+
+def _why(owner, d, keys, vals, label) -> str:
+    """The reason of a failed ``attrs_guard`` (computed only when it failed)."""
+    for k, v in zip(keys, vals):
+        now = d.get(k, _MISS)
+        if now != v:
+            return f"{label}.{k} changed from {v!r} to {'(deleted)' if now is _MISS else repr(now)}"
+    from ..nn.modules.module import Module
+    if isinstance(owner, Module):
+        return f"{label}: its training flag, hooks, submodules, parameters or buffers changed"
+    return f"{label} changed"
+
+
+def modules_guard(gb: GuardBuilder, mods) -> None:
+    """Per module, one check: its training flag, that no hooks were added, that it holds the same
+    submodules, parameters and buffers (a replaced ``model.fc`` or ``fc.weight`` means another program),
+    and its plain attributes (``self.scale = 2.0``, ``p``, ``eps``: the trace used their values)."""
+    from ..nn.modules import module as modmod
     seen = set()
-    for m in trace.mods:
+    for m in mods:
         for name, sm in m.named_modules():
             if id(sm) in seen:
                 continue
             seen.add(id(sm))
             me = gb.obj(sm, "M")
-            label = name or type(sm).__name__
-            gb.fail(f"{me}.training is not {sm.training!r}", f"{label}.training changed from {sm.training}")
-            gb.fail(f"{me}._forward_hooks or {me}._forward_pre_hooks or {me}._backward_hooks",
-                    f"{label}: hooks were registered")
-    from ..nn.modules import module as modmod
+            conds = [f"{me}.training is not {sm.training!r}",
+                     f"{me}._forward_hooks or {me}._forward_pre_hooks or {me}._backward_hooks or "
+                     f"{me}._backward_pre_hooks"]
+            for attr in ("_modules", "_parameters", "_buffers"):
+                dct = getattr(sm, attr)
+                de = gb.obj(dct, "D")
+                conds.append(f"len({de}) != {len(dct)}")  # identity, not ==: tensors compare elementwise
+                conds += [f"{de}.get({k!r}) is not {'None' if v is None else gb.obj(v, 'V')}" for k, v in dct.items()]
+            attrs_guard(gb, sm, vars(sm), name or type(sm).__name__, extra_cond=" or ".join(conds))
     gb.ns["_mm"] = modmod
-    gb.fail("_mm._global_forward_hooks or _mm._global_forward_pre_hooks or _mm._global_backward_hooks",
-            "global module hooks were registered")
-    gb.lines.append("    return flat")
-    return _finish(gb)
+    gb.fail("_mm._global_forward_hooks or _mm._global_forward_pre_hooks or _mm._global_backward_hooks or "
+            "_mm._global_backward_pre_hooks", "global module hooks were registered")
 
 
 def _finish(gb):

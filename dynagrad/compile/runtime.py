@@ -34,6 +34,10 @@ class CompiledNode(Node):
                                "backend='eager') or call the function uncompiled")
         if self.saved is _RELEASED:
             self.unpack(False)  # raises the freed-graph error
+        for t, vc, ver in self.vcs:  # an outside tensor backward reads, changed in place since the forward
+            if vc[0] != ver:
+                from ..autograd.graph import _inplace_message
+                raise RuntimeError(_inplace_message(self, (t, t._data, vc, ver)))
         return self.bwd(self.saved, grads)
 
 
@@ -83,6 +87,11 @@ def grad_enabled() -> bool:
 
 def read_float(v):
     return float(np.asarray(v).reshape(()))
+
+
+def versions(*tensors) -> tuple:
+    """(tensor, version counter, version now) of each outside tensor a CompiledNode's backward reads."""
+    return tuple((t, t._vc, t._vc[0]) for t in tensors)
 
 
 class DeadNode(Node):

@@ -9,8 +9,12 @@ Three taps see everything a program does to tensor values:
   (comparisons, casts to integers, masks built in a backward formula, ``x._data.max()`` checks), and whose
   ``__bool__`` / ``item`` / ``__index__`` record the Python values the program read: those become guards
   checked when the compiled program runs (the trace is specialised on them, one trace per path).
-* **Python-level calls.** ``autograd.run_backward`` (``loss.backward()``, ``autograd.grad``), ``.grad``
-  reads and writes, optimizer steps and in-place tensor methods are intercepted for the trace's duration.
+* **The core's hooks.** While a trace runs, ``autograd.state.tracer`` is the ``Tracer``; the core calls it
+  at a few Python-level points: ``autograd.run_backward`` (``loss.backward()``, ``autograd.grad``), ``.grad``
+  reads and writes, values read into Python (``item()``, ``bool(t)``, ``.numpy()``...), version bumps of
+  in-place changes, tensors made outside ops, optimizer steps and ``zero_grad``, and random draws (the
+  ``@random._kernel`` array-level samplers). Each is one attribute check outside a trace, and
+  nothing is swapped or patched, so nothing can leak into eager code.
 
 What cannot be recorded faithfully raises ``Unsupported``; the caller then runs the function eagerly and
 logs the reason. Everything outside dynagrad's reach (Python side effects such as ``print`` or appending to
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import weakref
 
 import numpy as np
@@ -29,7 +34,10 @@ from ..autograd.function import Op
 from ..tensor import Tensor
 from .ir import Graph, Value, map_values
 
-_active = None  # the Tracer recording now
+
+def active():
+    """The Tracer recording now, or None."""
+    return state.tracer
 
 
 class Unsupported(Exception):
@@ -62,7 +70,7 @@ class TArray(np.ndarray):
         self._tr = None
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kw):
-        tr = _active
+        tr = state.tracer
         pre = _pre(tr, inputs, kw)
         out = kw.get("out")
         pin = tuple(_plain(x) for x in inputs)
@@ -84,7 +92,7 @@ class TArray(np.ndarray):
         return res
 
     def __array_function__(self, func, types, args, kwargs):
-        tr = _active
+        tr = state.tracer
         pre = _pre(tr, args, kwargs)
         res = func(*_plain_tree(args), **{k: _plain_tree(v) for k, v in kwargs.items()})
         if pre is not None:
@@ -125,7 +133,7 @@ class TArray(np.ndarray):
         return (self[i] for i in range(self.shape[0]))
 
     def __setitem__(self, idx, value):
-        tr = _active
+        tr = state.tracer
         if tr is not None and not tr.depth:
             try:
                 tr.record_setitem(self, idx, value)
@@ -138,7 +146,7 @@ class TArray(np.ndarray):
         self.__setitem__(Ellipsis, value)
 
     def sort(self, *args, **kw):
-        tr = _active
+        tr = state.tracer
         if tr is not None and not tr.depth:
             raise Unsupported("ndarray.sort (in place) on a traced array")
         np.ndarray.sort(_plain(self), *args, **kw)
@@ -159,7 +167,7 @@ def _method(name):
     base = getattr(np.ndarray, name)
 
     def m(self, *args, **kw):
-        tr = _active
+        tr = state.tracer
         pre = _pre(tr, (self,) + args, kw)
         res = base(np.ndarray.view(self, np.ndarray), *_plain_tree(args), **kw)
         if pre is not None:
@@ -188,7 +196,7 @@ TArray.__deepcopy__ = _deepcopy
 
 def _read(arr, kind, conv):
     value = conv(np.ndarray.view(arr, np.ndarray))
-    tr = _active
+    tr = state.tracer
     if tr is not None and not tr.depth:
         try:
             tr.record_read(arr, kind, value)
@@ -266,7 +274,8 @@ class OutList:
         return "[]"
 
 
-_GRAD_SLOT = Tensor.__dict__["grad"]
+def raw_grad(t: Tensor):
+    return t._grad
 
 
 class Tracer:
@@ -278,7 +287,9 @@ class Tracer:
         self.keep: list = []  # objects whose ids are keys below, kept alive for the trace
         self.plain_vals: dict = {}  # id(plain array) -> (array, Value) for known values held in plain arrays
         self.tensors: dict = {}  # id(Tensor) -> (tensor, original _data, kind) for ext/temp tensors we swapped
-        self.created: set = set()  # ids of tensors created while tracing (temporaries)
+        self.made: set = set()  # ids of tensors created while tracing, outside ops (temporaries)
+        self.vc_owner: dict = {}  # id(version counter list) -> the outside tensor owning it
+        self.rng: dict = {}  # id(Generator) -> [generator, bit state and cached normal at first sight, draws]
         self.ctx_nodes: dict = {}  # id(graph Node) -> (node, IR node) for autograd nodes created by the trace
         self.ext_meta: dict = {}  # Value id -> {"tensor", "path", "label"} for values in outside memory
         self.labels: dict = {}  # id(Tensor) -> "fc1.weight"
@@ -286,6 +297,7 @@ class Tracer:
         self.root_count: dict = {}
         self.grad_state: dict = {}  # id(leaf) -> (leaf, was None at entry) for .grad first read before written
         self.grad_written: set = set()
+        self.accumulated: set = set()  # ids of leaves the program accumulates gradients into
         self.reads: list = []  # guard nodes
         self.opt_steps: list = []
         self.inputs: list = []  # (flat index, Tensor)
@@ -297,6 +309,7 @@ class Tracer:
         self.views: dict = {}  # Value id of base[idx] -> (base TArray, base Value, idx)
         self.by_root: dict = {}  # id of a memory-owning array -> the TArrays viewing it
         self.tagged: list = []  # tensors whose _data we made a TArray (restored to plain after the trace)
+        self.by_shape: dict = {}  # shape -> the traced arrays of that shape (to spot untracked copies)
 
     def release(self) -> None:
         """Drop what only the trace needed (arrays, autograd nodes): breaks the tracer <-> TArray cycles so
@@ -304,7 +317,8 @@ class Tracer:
         for lst in self.by_root.values():
             for t in lst:
                 t._tr = None
-        for name in ("keep", "plain_vals", "tensors", "ctx_nodes", "by_root", "views", "roots", "root_count"):
+        for name in ("keep", "plain_vals", "tensors", "ctx_nodes", "by_root", "views", "roots", "root_count",
+                     "by_shape"):
             getattr(self, name).clear()
 
     # -- values ---------------------------------------------------------------------------------------------
@@ -320,6 +334,7 @@ class Tracer:
         rid = id(root)
         self.keep.append(root)
         self.by_root.setdefault(rid, []).append(t)
+        self.by_shape.setdefault(t.shape, []).append(t)
         self.roots[v.id] = rid
         self.root_count[rid] = self.root_count.get(rid, 0) + 1
         return t
@@ -344,7 +359,24 @@ class Tracer:
         v = self._via_base(a)
         if v is not None:
             return v
+        self._check_untracked(a)
         return self.const(a)
+
+    def _check_untracked(self, a) -> None:
+        """An array nobody traced is about to become a constant of the program. If it holds exactly what a
+        traced array of its shape holds, it was most likely computed from it along a path NumPy does not
+        report (``np.asarray(x, dtype)``, ``np.array(x)``): a constant would be stale at the next call, so
+        the function runs eagerly instead."""
+        if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf" or a.size == 0 or a.size > 1 << 16:
+            return
+        for t in reversed(self.by_shape.get(a.shape, ())[-64:]):
+            if t._v is None or t.dtype.kind not in "biuf":
+                continue
+            p = np.ndarray.view(t, np.ndarray)
+            if not (a.size == 1 and a.dtype == p.dtype and a.dtype.kind in "biu") and \
+                    np.array_equal(p.astype(a.dtype), a):
+                raise Unsupported(f"an array computed from a traced value along a path the compiler cannot see "
+                                  f"(at {format_site(user_site())})")
 
     def _via_base(self, a):
         """A plain view of a traced array (``np.asarray`` drops the subclass): the same value when it shows
@@ -395,7 +427,7 @@ class Tracer:
         """First sight of a tensor the trace did not make: an outside tensor (read when the program runs) or
         a temporary made while tracing (a constant). Its ``_data`` becomes a TArray until the trace ends."""
         d = _plain(t._data)
-        if id(t) in self.created:
+        if id(t) in self.made:
             v = self.const(d)
             kind = "temp"
         else:
@@ -403,6 +435,7 @@ class Tracer:
                               meta={"path": ("data",), "label": label or self.labels.get(id(t), "tensor")})
             v = node.out
             self.ext_meta[v.id] = {"tensor": t, "path": ("data",)}
+            self.vc_owner.setdefault(id(t._vc), ("tensor", t))
             kind = "ext"
         tv = self._tag(d, v)
         self.tensors[id(t)] = (t, d, tv, kind)
@@ -452,6 +485,12 @@ class Tracer:
     def hook(self, cls, inputs, kw):
         if self.depth:
             return _dispatch.plain(cls, inputs, kw)
+        if state.record_hook is not None:  # torch.utils.checkpoint inside the function
+            self.fail("activation checkpointing (torch.utils.checkpoint) inside the function")
+            return _dispatch.plain(cls, inputs, kw)
+        if state.autocast_dtype is not None:  # the casts autocast makes are ops of the program too
+            from ..amp.autocast_mode import cast_inputs
+            inputs = cast_inputs(cls, inputs)
         try:
             if cls.__name__ in _OPAQUE_OPS:
                 raise Unsupported(f"{cls.__name__} (module backward hooks) cannot be compiled")
@@ -621,7 +660,8 @@ class Tracer:
 
     # -- .grad -----------------------------------------------------------------------------------------------
     def grad_get(self, leaf):
-        g = _GRAD_SLOT.__get__(leaf, Tensor)
+        """``leaf.grad`` while tracing (the core's ``Tensor.grad`` getter calls this)."""
+        g = leaf._grad
         if self.depth:
             return g
         key = id(leaf)
@@ -642,12 +682,8 @@ class Tracer:
         return g
 
     def grad_set(self, leaf, value) -> None:
-        try:
-            _GRAD_SLOT.__get__(leaf, Tensor)
-        except AttributeError:  # a tensor being made (its .grad initialised)
-            _GRAD_SLOT.__set__(leaf, value)
-            return
-        if not self.depth and id(leaf) not in self.created:
+        """``leaf.grad = value`` while tracing: an effect of the program."""
+        if not self.depth and id(leaf) not in self.made:
             key = id(leaf)
             self.grad_written.add(key)
             self.keep.append(leaf)
@@ -657,197 +693,194 @@ class Tracer:
                 v = self.tensor_value(value)
                 self.g.new("effect", "set_grad", (v,), {}, (), {"leaf": leaf, "effect": True})
                 self.ext_meta.setdefault(v.id, {"tensor": leaf, "path": ("grad",)})
-        _GRAD_SLOT.__set__(leaf, value)
+        leaf._grad = value
 
 
 _OPAQUE_OPS = {"BackwardHookFunctionBackward"}
 
 
-def _grad_property():
-    def fget(self):
-        tr = _active
-        if tr is not None and not tr.depth:
-            try:
-                return tr.grad_get(self)
-            except Unsupported as e:
-                tr.fail(e)
-        return _GRAD_SLOT.__get__(self, Tensor)
-
-    def fset(self, value):
-        tr = _active
-        if tr is not None and not tr.depth:
-            try:
-                tr.grad_set(self, value)
-                return
-            except Unsupported as e:
-                tr.fail(e)
-        _GRAD_SLOT.__set__(self, value)
-
-    def fdel(self):
-        fset(self, None)
-    return property(fget, fset, fdel)
-
-
-# -------------------------------------------------------------------------------------------------------------
-# Patches installed for a trace's duration
-# -------------------------------------------------------------------------------------------------------------
-
-def _inplace_names():
-    names = []
-    for n in dir(Tensor):
-        if (n.endswith("_") and not n.startswith("_")) or n in ("__setitem__", "__iadd__", "__isub__", "__imul__",
-                                                               "__itruediv__", "__ipow__", "__ifloordiv__",
-                                                               "__imod__", "__iand__", "__ior__", "__ixor__"):
-            if n not in ("requires_grad_", "share_memory_", "detach_"):
-                names.append(n)
-    return names
-
-
-_INPLACE = None
-
-
-def _touching(orig):
-    def method(self, *args, **kw):
-        tr = _active
-        if tr is not None and not tr.depth and isinstance(self, Tensor):
-            try:
-                tr.tensor_value(self)
-            except Unsupported as e:
-                tr.fail(e)
-        return orig(self, *args, **kw)
-    method.__name__ = getattr(orig, "__name__", "method")
-    method._dg_orig = orig
-    return method
-
-
-class _Patches:
-    """Install the trace's hooks; undo them on exit."""
+class _Active:
+    """Make ``tr`` the active tracer (``state.tracer``, and the op hook ``state.transform_hook``)."""
 
     def __init__(self, tr: Tracer) -> None:
         self.tr = tr
 
     def __enter__(self):
-        global _active, _INPLACE
-        from .. import autograd as ag
-        from ..optim import optimizer as optmod
-        from . import autodiff
-
-        tr = self.tr
         if state.transform_hook is not None:
-            raise Unsupported("forward-mode AD or vmap is active")
-        self.saved = []
-
-        def patch(obj, name, value):
-            self.saved.append((obj, name, obj.__dict__.get(name, _MISSING) if isinstance(obj, type)
-                               else getattr(obj, name)))
-            setattr(obj, name, value)
-
-        patch(ag, "run_backward", lambda *a, **k: autodiff.traced_backward(tr, *a, **k))
-        patch(Tensor, "grad", _grad_property())
-        wrap_orig = Tensor.__dict__["_wrap"]
-
-        def _wrap(arr):
-            t = wrap_orig.__func__(arr)
-            if not tr.depth:
-                tr.created.add(id(t))
-                tr.keep.append(t)
-            return t
-        patch(Tensor, "_wrap", staticmethod(_wrap))
-        if _INPLACE is None:
-            _INPLACE = _inplace_names()
-        for n in _INPLACE:
-            orig = Tensor.__dict__.get(n)
-            if orig is not None:
-                patch(Tensor, n, _touching(orig))
-        for cls in [optmod.Optimizer] + _subclasses(optmod.Optimizer):
-            step = cls.__dict__.get("step")
-            if step is not None:
-                patch(cls, "step", _opt_step(step, tr))
-        from ..nn.modules.module import Module
-        for cls in (optmod.Optimizer, Module):
-            patch(cls, "zero_grad", _zero_grad(cls.__dict__["zero_grad"], tr))
-        for name, kind in (("__bool__", "bool"), ("item", "item"), ("__float__", "float"), ("__int__", "int"),
-                           ("__index__", "index"), ("tolist", "tolist"), ("__complex__", "complex"),
-                           ("numpy", "numpy"), ("__array__", "numpy")):
-            orig = Tensor.__dict__.get(name)
-            if orig is not None:
-                patch(Tensor, name, _tensor_read(orig, kind, tr))
-        state.transform_hook = tr.hook
-        _active = tr
+            raise Unsupported("forward-mode AD, vmap or the profiler is active")
+        if state.tracer is not None:
+            raise Unsupported("another trace is active")
+        state.transform_hook = self.tr.hook
+        state.tracer = self.tr
         return self
 
     def __exit__(self, *exc):
-        global _active
-        _active = None
+        state.tracer = None
         state.transform_hook = None
-        for obj, name, old in reversed(self.saved):
-            if old is _MISSING:
-                delattr(obj, name)
-            else:
-                setattr(obj, name, old)
         return False
 
 
-_MISSING = object()
+# -------------------------------------------------------------------------------------------------------------
+# The core's hooks: what ``state.tracer.<name>(...)`` does (see the module docstring)
+# -------------------------------------------------------------------------------------------------------------
+
+def _hook(fn):
+    setattr(Tracer, fn.__name__, fn)
+    return fn
 
 
-def _subclasses(cls):
-    out = []
-    for c in cls.__subclasses__():
-        out.append(c)
-        out.extend(_subclasses(c))
-    return out
+@_hook
+def created(tr: Tracer, t: Tensor) -> None:
+    """A tensor made outside an op while tracing (``zeros``, ``tensor(...)``): a temporary."""
+    if not tr.depth:
+        tr.made.add(id(t))
+        tr.keep.append(t)
 
 
-def _opt_step(step, tr):
-    def wrapper(self, *args, **kwargs):
-        if tr.depth:
-            return step(self, *args, **kwargs)
-        return tr_opt_step(tr, step, self, args, kwargs)
-    wrapper.__name__ = "step"
-    wrapper._hooked = True
-    return wrapper
+@_hook
+def backward(tr: Tracer, roots, grads, retain_graph, create_graph, inputs, allow_unused, accumulate):
+    """``autograd.run_backward`` while tracing: replayed into the graph (``autodiff.py``)."""
+    from . import autodiff
+    return autodiff.traced_backward(tr, roots, grads, retain_graph, create_graph, inputs, allow_unused, accumulate)
 
 
-def _tensor_read(orig, kind, tr):
-    """``bool(t)``, ``t.item()``...: the program depends on the value (recorded once, whatever ``t._data``
-    is: a traced array or a plain view of one)."""
-    def method(self, *args, **kw):
-        if tr.depth:
-            return orig(self, *args, **kw)
-        try:
-            v = tr.tensor_value(self)
-        except Unsupported as e:
-            tr.fail(e)
-            return orig(self, *args, **kw)
-        tr.depth += 1
-        try:
-            value = orig(self, *args, **kw)
-        finally:
-            tr.depth -= 1
-        if kind == "numpy":  # NumPy code outside dynagrad (scipy, np.asarray) may lose track of it: a guard
-            tr.record_read_value(v, kind, np.array(_plain(value), copy=True), obj=value)
-        else:
-            tr.record_read_value(v, kind, value)
-        return value
-    method.__name__ = getattr(orig, "__name__", kind)
-    return method
+@_hook
+def read(tr: Tracer, t: Tensor, kind: str, fn):
+    """``bool(t)``, ``t.item()``, ``t.numpy()``...: the program depends on the value (recorded once,
+    whatever ``t._data`` is: a traced array or a plain view of one)."""
+    if tr.depth:
+        return fn(t)
+    try:
+        v = tr.tensor_value(t)
+    except Unsupported as e:
+        tr.fail(e)
+        return fn(t)
+    tr.depth += 1
+    try:
+        value = fn(t)
+    finally:
+        tr.depth -= 1
+    if kind == "numpy":  # NumPy code outside dynagrad (scipy, np.asarray) may lose track of it: a guard
+        tr.record_read_value(v, kind, np.array(_plain(value), copy=True), obj=value)
+    else:
+        tr.record_read_value(v, kind, value)
+    return value
 
 
-def _zero_grad(orig, tr):
+@_hook
+def bumped(tr: Tracer, t: Tensor) -> None:
+    """An in-place change of ``t`` (its version counter was bumped). The write itself was recorded through
+    the traced arrays; an outside tensor's counter is bumped by the program too. A tensor the trace never
+    saw (its write could not be recorded) makes the function run eagerly."""
+    if tr.depth:
+        return
+    owner = tr.vc_owner.get(id(t._vc))
+    if owner is not None:
+        tr.g.new("effect", "bump", (), {}, (), {"leaf": owner, "effect": True, "phase": tr.phase})
+        return
+    d = t._data
+    if id(t) in tr.made or (type(d) is TArray and d._tr is tr):
+        return
+    tr.fail(f"an in-place change of a tensor the compiler had not seen before (at {format_site(user_site())})")
+
+
+@_hook
+def optimizer_step(tr: Tracer, opt, step, args, kwargs):
+    """``opt.step()`` while tracing (the core's step wrapper calls this with itself as ``step``)."""
+    return tr_opt_step(tr, step, opt, args, kwargs)
+
+
+@_hook
+def zero_grad(tr: Tracer, params) -> bool:
     """``zero_grad(set_to_none=True)`` sets every .grad to None whatever it was: recorded without reading
-    them (so whether they were None is not something the program depends on)."""
-    def zero_grad(self, set_to_none: bool = True):
-        if tr.depth or not set_to_none:
-            return orig(self, set_to_none)
-        if hasattr(self, "param_groups"):
-            params = [p for group in self.param_groups for p in group["params"]]
+    them (so whether they were None is not something the program depends on). False: not handled here."""
+    if tr.depth:
+        return False
+    for p in params:
+        tr.grad_set(p, None)
+    return True
+
+
+@_hook
+def rng_state(tr: Tracer, gen, what: str) -> None:
+    """A generator seeded, created or its state read or set while tracing: Python state the program could
+    not repeat, so the function runs eagerly."""
+    if not tr.depth:
+        tr.fail(f"Generator.{what}() inside the compiled function (at {format_site(user_site())})")
+
+
+def _rng_entry(tr: Tracer, gen):
+    """[generator, its (bit state, cached normal) when first seen, [(before, after) of each recorded draw]]."""
+    e = tr.rng.get(id(gen))
+    if e is None:
+        e = tr.rng[id(gen)] = [gen, gen._snapshot(), []]
+        tr.keep.append(gen)
+    return e
+
+
+def _record_draw(tr: Tracer, call, args: tuple, kwargs: dict, run):
+    """Run a draw (``run()``) and record it as an effect the program repeats, in order. The state of every
+    generator is noted before and after, so ``check_rng`` can tell that the recorded draws are all there
+    was (a draw that bypassed the hooks would otherwise become a constant, repeated at every call)."""
+    from ..random import Generator
+    for x in tuple(args) + tuple(kwargs.values()):
+        if isinstance(x, Generator):
+            _rng_entry(tr, x)
+    before = [(e, e[0]._snapshot()) for e in tr.rng.values()]
+    tr.depth += 1
+    try:
+        res = run()
+    finally:
+        tr.depth -= 1
+    try:
+        if not isinstance(res, np.ndarray):
+            raise Unsupported(f"a random draw returned a Python number (at {format_site(user_site())})")
+        for e, st in before:
+            after = e[0]._snapshot()
+            if not _same_rng(st, after):
+                e[2].append((st, after))
+        a, k = tr._np_tree(tuple(args)), tr._np_tree(dict(kwargs))
+        node = tr.g.new("effect", "draw", a, k, [(res.shape, res.dtype)],
+                        {"call": call, "effect": True, "random": True, "phase": tr.phase, "where": user_site()})
+        return tr._tag(res, node.out)
+    except Unsupported as err:
+        tr.fail(err)
+        return res
+
+
+@_hook
+def draw_call(tr: Tracer, kernel, fn, args: tuple, kwargs: dict):
+    """A random kernel of ``dynagrad.random`` (``normal_array``, ``uniform_array``...): one draw, whatever
+    the kernel does inside (the program calls the same kernel)."""
+    return _record_draw(tr, ("kernel", kernel), args, kwargs, lambda: fn(*args, **kwargs))
+
+
+def check_rng(tr: Tracer) -> None:
+    """The recorded draws must account for every change of every generator's state during the trace: their
+    (before, after) states chain from the first state seen to the last."""
+    from ..random import default_generator
+    _rng_entry(tr, default_generator)
+    for gen, first, events in tr.rng.values():
+        cur = first
+        for before, after in events:
+            if not _same_rng(cur, before):
+                break
+            cur = after
         else:
-            params = list(self.parameters())
-        for p in params:
-            tr.grad_set(p, None)
-    zero_grad.__name__ = "zero_grad"
-    return zero_grad
+            if _same_rng(cur, gen._snapshot()):
+                continue
+        tr.fail("random numbers were drawn along a path the compiler cannot see (outside the random kernels "
+                "of dynagrad.random)")
+        return
+
+
+def _same_rng(a, b) -> bool:
+    return a[1:] == b[1:] and _same_state(a[0], b[0])
+
+
+def _same_state(a, b) -> bool:
+    sa, sb = a["state"], b["state"]
+    return sa["pos"] == sb["pos"] and np.array_equal(sa["key"], sb["key"])
 
 
 def tr_opt_step(tr: Tracer, step, opt, args, kwargs):
@@ -891,35 +924,73 @@ def tr_opt_step(tr: Tracer, step, opt, args, kwargs):
 # Driving a trace
 # -------------------------------------------------------------------------------------------------------------
 
-def scan(fn, args) -> tuple[list, list]:
-    """Modules (with their dotted names) and optimizers reachable from ``fn``: itself, a bound method's
-    object, closure cells, globals its code names, and the arguments."""
+class Reach:
+    """What a traced function can reach besides its arguments (``scan``): modules, optimizers, outside
+    tensors (closure cells, globals its code names, plain tensor attributes of modules and objects), other
+    objects holding state, and the global names its code (and its modules' methods) reads."""
+
+    def __init__(self) -> None:
+        self.mods: list = []
+        self.opts: list = []
+        self.tensors: list = []  # (label, Tensor)
+        self.objects: list = []  # plain objects holding modules/optimizers/tensors (a trainer, a GradScaler)
+        self.globals: list = []  # (globals dict, name) read by the traced code
+        self.cells: list = []  # (closure cell, variable name) of the traced function and those it calls
+
+
+_SIMPLE_TYPES = (bool, int, float, str, type(None))
+
+
+def scan(fn, args) -> tuple[list, Reach]:
+    """Modules, optimizers and outside tensors reachable from ``fn``: itself, a bound method's object, closure
+    cells, globals its code names, and the arguments. Returns (modules, Reach)."""
     from ..nn.modules.module import Module
     from ..optim.optimizer import Optimizer
 
-    mods, opts, seen = [], [], set()
+    r = Reach()
+    seen: set = set()
+    seen_globals: set = set()
 
-    def visit(obj, depth=0):
+    def visit(obj, depth=0, label="tensor"):
         if id(obj) in seen or depth > 3:
             return
         seen.add(id(obj))
-        if isinstance(obj, Module):
-            mods.append(obj)
+        if isinstance(obj, Tensor):
+            r.tensors.append((label, obj))
+        elif isinstance(obj, Module):
+            r.mods.append(obj)
         elif isinstance(obj, Optimizer):
-            opts.append(obj)
+            r.opts.append(obj)
         elif isinstance(obj, (list, tuple)) and len(obj) < 64:
-            for o in obj:
-                visit(o, depth + 1)
+            for i, o in enumerate(obj):
+                visit(o, depth + 1, f"{label}[{i}]")
         elif isinstance(obj, dict) and len(obj) < 64:
-            for o in obj.values():
-                visit(o, depth + 1)
+            for k, o in obj.items():
+                visit(o, depth + 1, f"{label}[{k!r}]")
         elif callable(obj) and hasattr(obj, "__code__") and depth < 2:
             visit_fn(obj, depth + 1)
         elif depth < 2 and type(obj).__module__ not in ("builtins", "numpy") and \
-                isinstance(getattr(obj, "__dict__", None), dict) and not isinstance(obj, type):
-            for o in list(vars(obj).values())[:64]:  # an object holding the model and optimizer
-                if isinstance(o, (Module, Optimizer, list, tuple, dict)):
-                    visit(o, depth + 1)
+                isinstance(getattr(obj, "__dict__", None), dict) and not isinstance(obj, type) and \
+                not isinstance(obj, types.ModuleType):
+            r.objects.append(obj)
+            for k, o in list(vars(obj).items())[:64]:  # an object holding the model and optimizer
+                if isinstance(o, (Module, Optimizer, Tensor, list, tuple, dict)):
+                    visit(o, depth + 1, k)
+
+    def visit_code(code, g, depth):
+        for name in code.co_names:
+            if name in g:
+                key = (id(g), name)
+                if key not in seen_globals:
+                    seen_globals.add(key)
+                    r.globals.append((g, name))
+                obj = g[name]
+                if isinstance(obj, (Module, Optimizer, Tensor)) or (callable(obj) and hasattr(obj, "__code__")
+                                                                    and depth < 2):
+                    visit(obj, depth, name)
+        for c in code.co_consts:  # nested functions, lambdas and comprehensions
+            if isinstance(c, types.CodeType):
+                visit_code(c, g, depth)
 
     def visit_fn(f, depth):
         if hasattr(f, "__self__"):
@@ -928,18 +999,13 @@ def scan(fn, args) -> tuple[list, list]:
         code = getattr(f, "__code__", None)
         if code is None:
             return
-        for cell in getattr(f, "__closure__", None) or ():
+        for name, cell in zip(code.co_freevars, getattr(f, "__closure__", None) or ()):
+            r.cells.append((cell, name))
             try:
-                visit(cell.cell_contents, depth)
+                visit(cell.cell_contents, depth, name)
             except ValueError:
                 pass
-        g = getattr(f, "__globals__", {})
-        for name in code.co_names:
-            if name in g:
-                obj = g[name]
-                if isinstance(obj, (Module, Optimizer)) or (callable(obj) and hasattr(obj, "__code__")
-                                                            and depth < 2):
-                    visit(obj, depth)
+        visit_code(code, getattr(f, "__globals__", {}), depth)
 
     if isinstance(fn, Module):
         visit(fn)
@@ -947,7 +1013,23 @@ def scan(fn, args) -> tuple[list, list]:
         visit_fn(fn, 0)
     for a in args:
         visit(a, 1)
-    return mods, opts
+    # what the modules' own code reads: globals named by their methods, plain tensor attributes
+    classes = set()
+    for m in list(r.mods):
+        for name, sm in m.named_modules():
+            for k, v in vars(sm).items():
+                if isinstance(v, Tensor) and id(v) not in seen:
+                    seen.add(id(v))
+                    r.tensors.append(((name + "." if name else "") + k, v))
+            cls = type(sm)
+            if cls in classes or cls.__module__.startswith("dynagrad."):
+                continue
+            classes.add(cls)
+            for f in vars(cls).values():
+                code = getattr(f, "__code__", None)
+                if code is not None:
+                    visit_code(code, f.__globals__, 2)
+    return r.mods, r
 
 
 class Trace:
@@ -970,15 +1052,115 @@ __all__ = ["Tracer", "TArray", "Unsupported", "map_values", "scan", "Trace"]
 
 
 # -------------------------------------------------------------------------------------------------------------
+# Python state: what a traced call must leave unchanged (a program cannot repeat Python side effects)
+# -------------------------------------------------------------------------------------------------------------
+
+def fingerprint(v, depth: int = 0):
+    """A comparable summary of a Python value: simple values themselves, containers by their items (two
+    levels), anything else (tensors, arrays, functions, objects) by identity."""
+    if v is None or type(v) in _SIMPLE_TYPES:
+        return v
+    if type(v) in (list, tuple) and depth < 2 and len(v) <= 64:
+        return (type(v).__name__, tuple(fingerprint(x, depth + 1) for x in v))
+    if isinstance(v, dict) and depth < 2 and len(v) <= 64:  # (keys too: a tensor key compares by identity)
+        return ("dict", tuple((fingerprint(k, 2), fingerprint(x, depth + 1)) for k, x in v.items()))
+    return ("id", id(v))
+
+
+def python_state(mods, reach) -> dict:
+    """{description: fingerprint} of the modules' and reachable objects' attributes and the globals read."""
+    out = {}
+    seen = set()
+    for m in mods:
+        for name, sm in m.named_modules():
+            if id(sm) in seen:
+                continue
+            seen.add(id(sm))
+            label = name or type(sm).__name__
+            for k, v in vars(sm).items():
+                out[(id(sm), k)] = (f"{label}.{k}", fingerprint(v))
+    if reach is not None:
+        for obj in reach.objects:
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            for k, v in vars(obj).items():
+                out[(id(obj), k)] = (f"{type(obj).__name__}.{k}", fingerprint(v))
+        for opt in reach.opts:  # a scheduler stepped inside the function changes these (its step reads them)
+            out[(id(opt), "param_groups")] = (f"{type(opt).__name__}.param_groups",
+                                              fingerprint([{k: v for k, v in group.items() if k != "params"}
+                                                           for group in opt.param_groups]))
+        for g, name in reach.globals:
+            out[(id(g), name)] = (f"the global {name}", fingerprint(g.get(name, _GONE)))
+        for cell, name in reach.cells:
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                value = _GONE
+            out[(id(cell), name)] = (f"the variable {name}", fingerprint(value))
+    return out
+
+
+_GONE = object()
+
+
+def changed_state(before: dict, after: dict) -> str | None:
+    for key, (label, fp) in after.items():
+        old = before.get(key)
+        if old is None or old[1] != fp:
+            return label
+    for key, (label, _) in before.items():
+        if key not in after:
+            return label
+    return None
+
+
+# -------------------------------------------------------------------------------------------------------------
 # One trace of a call
 # -------------------------------------------------------------------------------------------------------------
 
-def run(fn, args, kwargs, flat, mods, opts):
+class _Tee:
+    """sys.stdout / sys.stderr while a function is traced: writes go through, and are noticed."""
+
+    def __init__(self, stream, owner) -> None:
+        self._stream = stream
+        self._owner = owner
+
+    def write(self, text):
+        if text:
+            self._owner.wrote = True
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _Printing:
+    """Notice output written to sys.stdout or sys.stderr during a trace (``print`` in the function)."""
+
+    def __enter__(self):
+        self.wrote = False
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(sys.stdout, self), _Tee(sys.stderr, self)
+        return self
+
+    def __exit__(self, *exc):
+        out, err = sys.stdout, sys.stderr
+        if isinstance(out, _Tee) and out._owner is self:
+            sys.stdout = self.saved[0]
+        if isinstance(err, _Tee) and err._owner is self:
+            sys.stderr = self.saved[1]
+        return False
+
+
+def run(fn, args, kwargs, flat, mods, reach=None):
     """Trace ``fn(*args, **kwargs)``: returns (result, Trace). ``flat`` is the flattened call."""
     from .. import random as rnd
     from ..nn.modules import module as modmod
     from . import autodiff
 
+    if not isinstance(reach, Reach):
+        reach = None
     tr = Tracer()
     g = tr.g
     for m in mods:
@@ -988,10 +1170,10 @@ def run(fn, args, kwargs, flat, mods, opts):
     if modmod._global_forward_hooks or modmod._global_forward_pre_hooks or modmod._global_backward_hooks or \
             modmod._global_backward_pre_hooks:
         raise Unsupported("global module hooks are registered; they run eagerly")
-    if state.autocast_dtype is not None:
-        raise Unsupported("autocast is active")
     if state.anomaly_enabled:
         raise Unsupported("anomaly detection is active")
+    if state.record_hook is not None:
+        raise Unsupported("called inside activation checkpointing (its nodes must be recorded as they run)")
     aliases = []
     try:
         for i, x in enumerate(flat):
@@ -1005,6 +1187,7 @@ def run(fn, args, kwargs, flat, mods, opts):
                 tv = tr._tag(d, node.out)
                 tr.tensors[id(x)] = (x, d, tv, "input")
                 tr.input_ids[id(x)] = i
+                tr.vc_owner.setdefault(id(x._vc), ("input", i))
                 tr.keep.append(x)
                 x._data = tv
         for m in mods:
@@ -1016,10 +1199,16 @@ def run(fn, args, kwargs, flat, mods, opts):
                 if id(b) not in tr.tensors:
                     tr.labels[id(b)] = name
                     tr.register(b, name)
-        rng = rnd.default_generator.get_state()._data.tobytes()
+        for name, t in (reach.tensors if reach is not None else ()):
+            if id(t) not in tr.tensors and id(t) not in tr.input_ids:
+                tr.labels[id(t)] = name
+                tr.register(t, name)
+        before = python_state(mods, reach)
+        _rng_entry(tr, rnd.default_generator)
         grad_mode = state.grad_enabled
+        autocast, inference = state.autocast_dtype, state.inference_mode
         out_spec, grad_outs, boundaries = None, [], []
-        with _Patches(tr):
+        with _Active(tr), _Printing() as printed:
             result = fn(*args, **kwargs)
             if tr.failed is None:
                 try:
@@ -1030,11 +1219,15 @@ def run(fn, args, kwargs, flat, mods, opts):
                         boundaries = _backward_program(tr, grad_outs, autodiff)
                 except Unsupported as e:
                     tr.fail(e)
-        if state.grad_enabled != grad_mode:
-            tr.fail("grad mode changed across the call")
-        if rnd.default_generator.get_state()._data.tobytes() != rng:
-            tr.fail("the function draws random numbers (dropout in training mode, rand, ...); the compiled "
-                    "program would repeat the same draws")
+        if printed.wrote:
+            tr.fail("the function prints (a compiled program would print only while it is traced); it runs "
+                    "eagerly, printing at every call")
+        if state.grad_enabled != grad_mode or state.autocast_dtype != autocast or state.inference_mode != inference:
+            tr.fail("grad mode, autocast or inference mode changed across the call")
+        check_rng(tr)
+        changed = changed_state(before, python_state(mods, reach))
+        if changed:
+            tr.fail(f"the function changes {changed} (Python state that a compiled program would not change)")
         for t, _d, tv, kind in tr.tensors.values():
             if kind in ("ext", "input") and t._data is not tv:
                 tr.fail("a tensor's .data was replaced inside the compiled function")
@@ -1046,7 +1239,10 @@ def run(fn, args, kwargs, flat, mods, opts):
     trace.boundaries = boundaries
     trace.aliases = aliases
     trace.grad_mode = grad_mode
+    trace.autocast = autocast
+    trace.inference = inference
     trace.mods = mods
+    trace.reach = reach
     return result, trace
 
 
@@ -1084,7 +1280,7 @@ def _outputs(tr: Tracer, result):
                 fn = x.grad_fn
                 if fn is None:
                     raise Unsupported("the function returns a new leaf tensor that requires grad")
-                if id(fn) in tr.ctx_nodes and id(fn) not in tr.released:
+                if id(fn) in tr.ctx_nodes and not _reaches_released(tr, fn):
                     grad_outs.append((x, v))
                     return ("leaf", "grad_tensor", (k, len(grad_outs) - 1))
                 if id(fn) in tr.ctx_nodes:
@@ -1113,6 +1309,21 @@ def _outputs(tr: Tracer, result):
         return ("leaf", "const", x)
     spec = leaf(result)
     return spec, outs, grad_outs
+
+
+def _reaches_released(tr: Tracer, fn) -> bool:
+    """Whether the history of an output goes through a node whose backward already ran in the function (a
+    hidden state returned after ``loss.backward()``): backward from it fails, eagerly as compiled."""
+    stack, seen = [fn], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or id(n) not in tr.ctx_nodes:
+            continue
+        if id(n) in tr.released:
+            return True
+        seen.add(id(n))
+        stack.extend(t for t, _ in n.edges if t is not None and not isinstance(t, Tensor))
+    return False
 
 
 def _tail_read(tr: Tracer, x):

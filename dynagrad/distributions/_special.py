@@ -33,7 +33,7 @@ def _f64(a):
 
 def _back(out, like):
     """Cast a float64 result to the dtype of the input array ``like`` (float64 for non-float inputs)."""
-    dt = like.dtype if like.dtype.kind == "f" else xp.float64
+    dt = like.dtype if like.dtype.kind == "f" or like.dtype.name == "bfloat16" else xp.float64
     return out.astype(dt, copy=False)
 
 
@@ -538,10 +538,9 @@ class StandardGammaBackward0(Op):
     save = (0,)
     save_output = True
 
-    def forward(ctx, alpha, rng):
-        dt = alpha.dtype if alpha.dtype.kind == "f" else xp.dtype(xp.float64)
-        out = rng.standard_gamma(alpha.astype(xp.float64)).astype(dt, copy=False)
-        return xp.maximum(out, xp.finfo(dt).tiny)  # never exactly 0 (as PyTorch's sampler)
+    def forward(ctx, alpha, generator):
+        from ..random import standard_gamma_array
+        return standard_gamma_array(alpha, generator)  # PyTorch's sampler on its stream; never exactly 0
 
     def backward(self, g, alpha, out):
         av = alpha if D.is_array(alpha) else alpha._data
@@ -618,8 +617,7 @@ def gammaincc(a, x):
 
 def _standard_gamma(alpha, generator=None):
     """Gamma(alpha, 1) draws with reparameterised gradients (``torch._standard_gamma``)."""
-    from ..random import _rng
-    return StandardGammaBackward0.apply(alpha, rng=_rng(generator))
+    return StandardGammaBackward0.apply(alpha, generator=generator)
 
 
 def _standard_gamma_grad(alpha, x):

@@ -13,7 +13,7 @@ import math
 import numbers
 
 from ..creation import arange
-from ..random import _rng
+from ..random import bernoulli as _bernoulli
 from ..tensor import Size, Tensor
 from . import constraints
 from ._functional import softplus
@@ -88,9 +88,10 @@ class Bernoulli(ExponentialFamily):
         return self._param.size()
 
     def sample(self, sample_shape=Size()):
-        shape = tuple(self._extended_shape(sample_shape))
-        p = self.probs._data
-        return Tensor._wrap((_rng(None).random(shape) < p).astype(p.dtype))
+        shape = self._extended_shape(sample_shape)
+        from ..autograd import no_grad
+        with no_grad():
+            return _bernoulli(self.probs.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

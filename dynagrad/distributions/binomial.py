@@ -8,8 +8,8 @@ tensor([-1.4020])
 from __future__ import annotations
 
 from ..creation import arange
-from ..random import _rng
-from ..tensor import Size, Tensor
+from ..random import binomial as _binomial
+from ..tensor import Size
 from . import constraints
 from ._special import lgamma
 from .distribution import Distribution
@@ -85,10 +85,8 @@ class Binomial(Distribution):
         return self._param.size()
 
     def sample(self, sample_shape=Size()):
-        shape = tuple(self._extended_shape(sample_shape))
-        n = self.total_count._data
-        p = self.probs._data
-        return Tensor._wrap(_rng(None).binomial(n.astype("int64"), p, size=shape).astype(p.dtype))
+        shape = self._extended_shape(sample_shape)
+        return _binomial(self.total_count.expand(shape).detach(), self.probs.expand(shape).detach())
 
     def log_prob(self, value):
         if self._validate_args:

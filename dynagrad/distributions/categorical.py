@@ -12,30 +12,15 @@ from __future__ import annotations
 
 import math
 
-from ..backend import xp
 from ..creation import arange, full
 from ..dtypes import finfo
-from ..random import _rng
-from ..tensor import Size, Tensor
+from ..random import multinomial
+from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
 from .utils import lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Categorical"]
-
-
-def _sample_categorical(probs, n: int):
-    """``n`` draws per row of the (rows, K) array ``probs`` (rows need not be normalised): shape (n, rows)."""
-    p = probs.astype(xp.float64)
-    cdf = xp.cumsum(p, -1)
-    total = cdf[:, -1:]
-    if (p < 0).any() or not xp.isfinite(p).all() or (total <= 0).any():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    u = _rng(None).random((n, p.shape[0], 1)) * total
-    idx = (u >= cdf).sum(-1)  # the first category whose cumulative mass exceeds u
-    # never pick a zero-probability category at the top end (u == total after rounding)
-    last = p.shape[1] - 1 - xp.argmax(p[:, ::-1] > 0, axis=1)
-    return xp.minimum(idx, last)
 
 
 class Categorical(Distribution):
@@ -111,9 +96,9 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape=Size()):
         sample_shape = Size(sample_shape)
-        probs_2d = self.probs._data.reshape(-1, self._num_events)
-        samples = _sample_categorical(probs_2d, sample_shape.numel())
-        return Tensor._wrap(samples.astype(xp.int64).reshape(self._extended_shape(sample_shape)))
+        probs_2d = self.probs.detach().reshape(-1, self._num_events)
+        samples_2d = multinomial(probs_2d, sample_shape.numel(), True).T
+        return samples_2d.reshape(self._extended_shape(sample_shape))
 
     def log_prob(self, value):
         from ..ops.shape import broadcast_tensors

@@ -11,7 +11,6 @@ import math
 import numbers
 
 from ..creation import full
-from ..random import rand
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
@@ -65,8 +64,8 @@ class Cauchy(_LocScale):
         return full(self._extended_shape(), math.inf, dtype=self.loc.dtype)
 
     def rsample(self, sample_shape=Size()):
-        u = rand(self._extended_shape(sample_shape), dtype=self.loc.dtype)
-        return self.loc + self.scale * (math.pi * (u - 0.5)).tan()
+        eps = self.loc.new_empty(tuple(self._extended_shape(sample_shape))).cauchy_()
+        return self.loc + eps * self.scale
 
     def log_prob(self, value):
         if self._validate_args:
@@ -109,8 +108,9 @@ class HalfCauchy(_LocScale):
         return full(self._extended_shape(), math.inf, dtype=self.scale.dtype)
 
     def rsample(self, sample_shape=Size()):
-        u = rand(self._extended_shape(sample_shape), dtype=self.scale.dtype)
-        return (self.scale * (math.pi * (u - 0.5)).tan()).abs()
+        # PyTorch: |Cauchy(0, scale)|, the base sample 0 + eps * scale
+        eps = self.scale.new_empty(tuple(self._extended_shape(sample_shape))).cauchy_()
+        return (eps * self.scale + 0).abs()
 
     def log_prob(self, value):
         if self._validate_args:

@@ -27,24 +27,19 @@ class DirichletBackward(Op):
 
     save_output = True
 
-    def forward(ctx, alpha, rng):
-        dt = alpha.dtype if alpha.dtype.kind == "f" else xp.dtype(xp.float64)
-        a = alpha.astype(xp.float64)
-        g = xp.maximum(rng.standard_gamma(a), xp.finfo(xp.float64).tiny)
-        total = g.sum(-1, keepdims=True)
-        x = g / total
+    def forward(ctx, alpha, generator):
+        from ..random import sample_dirichlet_array
+        x, g, total = sample_dirichlet_array(alpha, generator, parts=True)
         if ctx is not None:  # what backward needs: d g_i / d alpha_i / S, per element
-            ctx.scale = (_standard_gamma_grad_array(a, g) / total).astype(dt, copy=False)
-        fi = xp.finfo(dt)
-        return xp.clip(x.astype(dt), fi.tiny, 1 - fi.eps)
+            ctx.scale = (_standard_gamma_grad_array(alpha.astype(xp.float64), g) / total).astype(x.dtype, copy=False)
+        return x
 
     def backward(self, g, x):
         return (D.const(self.scale, g) * (g - D.sum(g * x, axis=-1, keepdims=True)),)
 
 
-def _sample_dirichlet(concentration):
-    from ..random import _rng
-    return DirichletBackward.apply(concentration, rng=_rng(None))
+def _sample_dirichlet(concentration, generator=None):
+    return DirichletBackward.apply(concentration, generator=generator)
 
 
 class Dirichlet(ExponentialFamily):

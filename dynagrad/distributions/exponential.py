@@ -10,8 +10,7 @@ from __future__ import annotations
 import numbers
 
 from ..creation import zeros_like
-from ..random import _rng
-from ..tensor import Size, Tensor
+from ..tensor import Size
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import broadcast_all
@@ -58,8 +57,7 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        e = Tensor._wrap(_rng(None).standard_exponential(tuple(shape)).astype(self.rate._data.dtype))
-        return e / self.rate
+        return self.rate.new_empty(tuple(shape)).exponential_() / self.rate
 
     def log_prob(self, value):
         if self._validate_args:

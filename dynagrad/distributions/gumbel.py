@@ -47,9 +47,13 @@ class Gumbel(_LocScale):
         return self.stddev.pow(2)
 
     def rsample(self, sample_shape=Size()):
+        # PyTorch's transformed Uniform(tiny, 1 - eps): log, times -1, log, then loc + (-scale) * x
         fi = finfo(self.loc.dtype)
-        u = rand(self._extended_shape(sample_shape), dtype=self.loc.dtype).clamp(fi.tiny, 1 - fi.eps)
-        return self.loc - self.scale * (-u.log()).log()
+        low = float(fi.tiny)
+        u = rand(tuple(self._extended_shape(sample_shape)), dtype=self.loc.dtype)
+        u = low + u * ((1 - float(fi.eps)) - low)
+        x = -1 * u.log()
+        return self.loc + (-self.scale) * x.log()
 
     def log_prob(self, value):
         if self._validate_args:

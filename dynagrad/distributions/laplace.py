@@ -10,7 +10,6 @@ from __future__ import annotations
 import numbers
 
 from ..dtypes import finfo
-from ..random import rand
 from ..tensor import Size
 from . import constraints
 from .distribution import Distribution
@@ -62,7 +61,7 @@ class Laplace(Distribution):
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
         eps = float(finfo(self.loc.dtype).eps)
-        u = rand(shape, dtype=self.loc.dtype) * (2 - eps) + (eps - 1)  # uniform on [eps - 1, 1)
+        u = self.loc.new_empty(tuple(shape)).uniform_(eps - 1, 1)
         return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
 
     def log_prob(self, value):

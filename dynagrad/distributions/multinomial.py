@@ -17,7 +17,7 @@ from ..tensor import Size, Tensor
 from . import constraints
 from ._special import lgamma
 from .binomial import Binomial
-from .categorical import Categorical, _sample_categorical
+from .categorical import Categorical
 from .distribution import Distribution
 from .utils import broadcast_all
 
@@ -77,18 +77,18 @@ class Multinomial(Distribution):
         return self._categorical.param_shape
 
     def sample(self, sample_shape=Size()):
+        # total_count categorical draws per sample, counted per category (PyTorch's order of draws)
         sample_shape = Size(sample_shape)
-        k = self._categorical._num_events
-        probs = self.probs._data
-        rows = probs.reshape(-1, k)
-        n = sample_shape.numel()
-        draws = _sample_categorical(rows, self.total_count * n)  # (total_count * n, rows)
-        counts = xp.zeros((n, rows.shape[0], k))
-        idx = draws.reshape(self.total_count, n, rows.shape[0])
-        for j in range(k):
-            counts[..., j] = (idx == j).sum(0)
-        out = counts.reshape(tuple(sample_shape) + probs.shape).astype(probs.dtype)
-        return Tensor._wrap(out)
+        samples = self._categorical.sample(Size((self.total_count,)) + sample_shape)
+        idx = samples._data
+        idx = xp.moveaxis(idx, 0, -1)
+        shape = tuple(self._extended_shape(sample_shape))
+        counts = xp.zeros(shape, xp.int64)
+        k = shape[-1]
+        flat = idx.reshape(-1, idx.shape[-1])
+        rows = xp.repeat(xp.arange(flat.shape[0]), flat.shape[1])
+        xp.add.at(counts.reshape(-1, k), (rows, flat.ravel()), 1)
+        return Tensor._wrap(counts.astype(self.probs._data.dtype))
 
     def entropy(self):
         n = tensor(float(self.total_count), dtype=self.probs.dtype)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numbers
 
-from ..random import _rng
-from ..tensor import Size, Tensor
+from ..random import poisson as _poisson
+from ..tensor import Size
 from . import constraints
 from ._special import lgamma
 from .exp_family import ExponentialFamily
@@ -51,9 +51,8 @@ class Poisson(ExponentialFamily):
         return new
 
     def sample(self, sample_shape=Size()):
-        shape = tuple(self._extended_shape(sample_shape))
-        r = self.rate._data
-        return Tensor._wrap(_rng(None).poisson(r, size=shape).astype(r.dtype))
+        shape = self._extended_shape(sample_shape)
+        return _poisson(self.rate.expand(shape).detach())
 
     def log_prob(self, value):
         if self._validate_args:

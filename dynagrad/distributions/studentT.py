@@ -55,7 +55,8 @@ class StudentT(_LocScale):
         shape = self._extended_shape(sample_shape)
         x = randn(shape, dtype=self.df.dtype)
         z = self._chi2.rsample(sample_shape)
-        return self.loc + self.scale * x * (z / self.df).rsqrt()
+        y = x * (z / self.df).rsqrt()
+        return self.loc + self.scale * y
 
     def log_prob(self, value):
         if self._validate_args:

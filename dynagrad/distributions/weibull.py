@@ -7,7 +7,6 @@ tensor(1.)
 """
 from __future__ import annotations
 
-from ..random import rand
 from ..tensor import Size
 from . import constraints
 from ._special import lgamma
@@ -44,8 +43,9 @@ class Weibull(_LocScale):
         return self.scale.pow(2) * (lgamma(1 + 2 * c.reciprocal()).exp() - lgamma(1 + c.reciprocal()).exp().pow(2))
 
     def rsample(self, sample_shape=Size()):
-        u = rand(self._extended_shape(sample_shape), dtype=self.scale.dtype)
-        return self.scale * (-(-u).log1p()) ** self.concentration.reciprocal()
+        # PyTorch: Exponential(1) raised to 1/concentration, times scale
+        e = self.scale.new_empty(tuple(self._extended_shape(sample_shape))).exponential_() / 1.0
+        return 0 + self.scale * e.pow(self.concentration.reciprocal())
 
     def log_prob(self, value):
         if self._validate_args:

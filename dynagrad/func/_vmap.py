@@ -346,11 +346,15 @@ def batched_apply(cls, inputs, kw, lvl):
 
 
 # -- randomness -----------------------------------------------------------------------------------------------
-# dynagrad draws random numbers through a few functions of dynagrad.random (arrays of a given shape, and
-# ``_rng`` for NumPy's Generator); while a vmap with randomness 'error' or 'different' is active they are
-# replaced by versions that raise, or that draw every example's numbers and return them batched.
+# dynagrad draws random numbers through the array-level draws of dynagrad.random (arrays of a given shape);
+# while a vmap with randomness 'error' or 'different' is active they are replaced by versions that raise, or
+# that draw every example's numbers and return them batched.
 
-_DRAWS = ("uniform_array", "normal_array", "random_integers", "random_full")
+def _draw_names() -> tuple:
+    from .. import random as R
+    return R._vmap_draw_names()
+
+
 _rng_state: dict = {"orig": {}, "users": 0}
 
 
@@ -380,47 +384,13 @@ def _shape_draw(orig):
     return draw
 
 
-class _BatchedRNG:
-    """A NumPy Generator whose draws have a batch dimension per vmap level with randomness='different'."""
-
-    _SIZED = ("random", "standard_normal", "normal", "uniform", "integers", "exponential", "geometric",
-              "lognormal", "standard_cauchy", "poisson", "binomial", "gamma", "standard_gamma", "beta")
-
-    def __init__(self, rng, levels) -> None:
-        self._rng = rng
-        self._levels = levels
-
-    def __getattr__(self, name):
-        fn = getattr(self._rng, name)
-        if name not in self._SIZED:
-            raise RuntimeError(f"vmap: randomness='different' does not support Generator.{name}")
-        lead = tuple(lv.B for lv in self._levels)
-
-        def draw(*args, **kwargs):
-            if name in ("random", "standard_normal") and args:
-                size, args = args[0], args[1:]
-            else:
-                size = kwargs.pop("size", None)
-            size = () if size is None else (tuple(size) if isinstance(size, (tuple, list)) else (size,))
-            return _batched_draw(fn(*args, size=lead + size, **kwargs), self._levels)
-        return draw
-
-
-def _make_rng(orig):
-    def _rng(generator=None):
-        levels = _random_levels()
-        rng = orig(generator)
-        return _BatchedRNG(rng, levels) if levels else rng
-    return _rng
-
-
 def _install_rng() -> None:
     from .. import random as R
     if _rng_state["users"] == 0:
-        orig = {n: getattr(R, n) for n in _DRAWS + ("_rng",) if hasattr(R, n)}
+        orig = {n: getattr(R, n) for n in _draw_names()}
         _rng_state["orig"] = orig
         for n, f in orig.items():
-            setattr(R, n, _make_rng(f) if n == "_rng" else _shape_draw(f))
+            setattr(R, n, _shape_draw(f))
     _rng_state["users"] += 1
 
 

@@ -13,9 +13,14 @@ PUBLIC       the names of dynagrad's namespaces that are functions in PyTorch's 
              helpers, not API)
 """
 QUALNAMES = {
+    'torch.atleast_1d': 'torch.functional.atleast_1d',
+    'torch.atleast_2d': 'torch.functional.atleast_2d',
+    'torch.atleast_3d': 'torch.functional.atleast_3d',
+    'torch.block_diag': 'torch.functional.block_diag',
     'torch.broadcast_shapes': 'torch.functional.broadcast_shapes',
     'torch.broadcast_tensors': 'torch.functional.broadcast_tensors',
     'torch.cartesian_prod': 'torch.functional.cartesian_prod',
+    'torch.cdist': 'torch.functional.cdist',
     'torch.chain_matmul': 'torch.functional.chain_matmul',
     'torch.eig': 'torch._linalg_utils.eig',
     'torch.einsum': 'torch.functional.einsum',
@@ -75,10 +80,18 @@ QUALNAMES = {
     'torch.symeig': 'torch._linalg_utils._symeig',
     'torch.tensordot': 'torch.functional.tensordot',
     'torch.unique': 'torch.functional.unique',
+    'torch.unique_consecutive': 'torch.functional.unique_consecutive',
+    'torch.unravel_index': 'torch.functional.unravel_index',
+    'torch.vmap': 'torch.func.vmap',
 }
 CALLS = {
+    'torch.atleast_1d': ('*tensors', 1, None),
+    'torch.atleast_2d': ('*tensors', 1, None),
+    'torch.atleast_3d': ('*tensors', 1, None),
+    'torch.block_diag': ('*tensors', 1, None),
     'torch.broadcast_tensors': ('*tensors', 1, None),
     'torch.cartesian_prod': ('*tensors', 1, None),
+    'torch.cdist': ("x1, x2, p=2.0, compute_mode='use_mm_for_euclid_dist_if_necessary'", 2, None),
     'torch.chain_matmul': ('*matrices, out=None', 1, ()),
     'torch.lu': ('A, pivot=True, get_infos=False, out=None', 1, None),
     'torch.meshgrid': ('*tensors, indexing=None', 1, None),
@@ -90,6 +103,7 @@ CALLS = {
     'torch.nn.functional.adaptive_max_pool2d_with_indices': ('input, output_size, return_indices=False', 2, None),
     'torch.nn.functional.adaptive_max_pool3d': ('input, output_size, return_indices=False', 2, None),
     'torch.nn.functional.adaptive_max_pool3d_with_indices': ('input, output_size, return_indices=False', 2, None),
+    'torch.nn.functional.affine_grid': ('theta, size, align_corners=None', 2, None),
     'torch.nn.functional.alpha_dropout': ('input, p=0.5, training=False, inplace=False', 1, None),
     'torch.nn.functional.batch_norm': (
         'input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-05'
@@ -108,6 +122,9 @@ CALLS = {
         "input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean', "
         'label_smoothing=0.0'
         , 2, None),
+    'torch.nn.functional.ctc_loss': (
+        "log_probs, targets, input_lengths, target_lengths, blank=0, reduction='mean', zero_infinity=False"
+        , 4, None),
     'torch.nn.functional.dropout': ('input, p=0.5, training=True, inplace=False', 1, None),
     'torch.nn.functional.dropout1d': ('input, p=0.5, training=True, inplace=False', 1, None),
     'torch.nn.functional.dropout2d': ('input, p=0.5, training=True, inplace=False', 1, None),
@@ -123,8 +140,23 @@ CALLS = {
         , 2, None),
     'torch.nn.functional.feature_alpha_dropout': ('input, p=0.5, training=False, inplace=False', 1, None),
     'torch.nn.functional.fold': ('input, output_size, kernel_size, dilation=1, padding=0, stride=1', 3, None),
+    'torch.nn.functional.fractional_max_pool2d': (
+        'input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None'
+        , 2, None),
+    'torch.nn.functional.fractional_max_pool2d_with_indices': (
+        'input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None'
+        , 2, None),
+    'torch.nn.functional.fractional_max_pool3d': (
+        'input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None'
+        , 2, None),
+    'torch.nn.functional.fractional_max_pool3d_with_indices': (
+        'input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None'
+        , 2, None),
     'torch.nn.functional.gaussian_nll_loss': ("input, target, var, full=False, eps=1e-06, reduction='mean'", 3, None),
     'torch.nn.functional.glu': ('input, dim=-1', 1, None),
+    'torch.nn.functional.grid_sample': (
+        "input, grid, mode='bilinear', padding_mode='zeros', align_corners=None"
+        , 2, None),
     'torch.nn.functional.group_norm': ('input, num_groups, weight=None, bias=None, eps=1e-05', 2, None),
     'torch.nn.functional.gumbel_softmax': ('logits, tau=1, hard=False, eps=1e-10, dim=-1', 1, None),
     'torch.nn.functional.hardsigmoid': ('input, inplace=False', 1, None),
@@ -254,16 +286,23 @@ CALLS = {
     'torch.svd_lowrank': ('A, q=6, niter=2, M=None', 1, None),
     'torch.tensordot': ('a, b, dims=2, out=None', 2, None),
     'torch.unique': ('input, sorted=True, return_inverse=False, return_counts=False, dim=None', 1, None),
+    'torch.unique_consecutive': ('input, return_inverse=False, return_counts=False, dim=None', 1, None),
+    'torch.unravel_index': ('indices, shape', 1, None),
 }
 NO_DISPATCH = frozenset({
     'torch.are_deterministic_algorithms_enabled',
     'torch.broadcast_shapes',
+    'torch.cond',
     'torch.eig',
     'torch.get_default_device',
+    'torch.get_deterministic_debug_mode',
     'torch.get_float32_matmul_precision',
     'torch.get_rng_state',
     'torch.initial_seed',
+    'torch.is_deterministic_algorithms_warn_only_enabled',
+    'torch.is_storage',
     'torch.is_tensor',
+    'torch.is_warn_always_enabled',
     'torch.load',
     'torch.lstsq',
     'torch.manual_seed',
@@ -278,65 +317,91 @@ NO_DISPATCH = frozenset({
     'torch.set_default_device',
     'torch.set_default_dtype',
     'torch.set_default_tensor_type',
+    'torch.set_deterministic_debug_mode',
     'torch.set_float32_matmul_precision',
     'torch.set_printoptions',
     'torch.set_rng_state',
+    'torch.set_warn_always',
     'torch.solve',
     'torch.symeig',
     'torch.typename',
     'torch.use_deterministic_algorithms',
+    'torch.vmap',
 })
 PUBLIC = {
     'torch': frozenset("""
-        abs absolute acos acosh add addbmm addcdiv addcmul addmm addmv addr all allclose amax amin aminmax angle any
-        arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh are_deterministic_algorithms_enabled argmax
-        argmin argsort argwhere as_tensor asarray asin asinh atan atan2 atanh baddbmm bernoulli bincount bitwise_and
-        bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor bmm broadcast_shapes
-        broadcast_tensors broadcast_to bucketize can_cast cartesian_prod cat ceil chain_matmul cholesky
-        cholesky_inverse cholesky_solve chunk clamp clamp_ clamp_max clamp_min clip clone complex concat concatenate
-        conj conj_physical copysign cos cosh count_nonzero cross cummax cummin cumprod cumsum deg2rad det diag
-        diag_embed diagonal diagonal_copy digamma dist div divide dot dstack eig einsum empty empty_like eq equal
-        erf erfc erfinv exp exp2 expm1 eye fix flatten flip fliplr flipud float_power floor floor_divide fmax fmin
-        fmod frac frexp frobenius_norm from_numpy full full_like gather gcd ge geqrf ger get_autocast_dtype
-        get_default_device get_default_dtype get_device_module get_float32_matmul_precision get_num_interop_threads
-        get_num_threads get_rng_state greater greater_equal gt heaviside hstack hypot i0 igamma igammac imag
-        index_add index_copy index_fill index_put index_put_ index_select initial_seed inner inverse
-        is_autocast_enabled is_complex is_conj is_floating_point is_grad_enabled is_inference_mode_enabled is_neg
-        is_nonzero is_signed is_tensor is_vulkan_available isclose isfinite isinf isnan isneginf isposinf isreal
-        kthvalue lcm ldexp le lerp less less_equal lgamma linspace load log log10 log1p log2 log_softmax logaddexp
-        logaddexp2 logcumsumexp logdet logical_and logical_not logical_or logical_xor logit logspace logsumexp lstsq
-        lt lu lu_solve lu_unpack manual_seed masked_fill masked_scatter masked_select matmul matrix_exp matrix_power
-        matrix_rank max maximum mean median meshgrid min minimum mm moveaxis movedim msort mul multinomial multiply
-        mv mvlgamma nan_to_num nanmean nansum narrow ne neg negative nextafter nonzero norm normal not_equal
-        nuclear_norm numel ones ones_like orgqr ormqr outer pca_lowrank permute pinverse poisson polar polygamma
-        positive pow prod promote_types qr rad2deg rand rand_like randint randint_like randn randn_like randperm
-        range ravel real reciprocal relu remainder renorm repeat_interleave reshape resolve_conj resolve_neg
-        result_type roll rot90 round rsqrt rsub save scalar_tensor scatter scatter_add scatter_reduce searchsorted
-        seed select set_default_device set_default_dtype set_default_tensor_type set_float32_matmul_precision
-        set_flush_denormal set_num_interop_threads set_num_threads set_printoptions set_rng_state sgn sigmoid sign
-        signbit sin sinc sinh slogdet softmax solve sort sparse_coo_tensor split spmm sqrt square squeeze stack std
-        std_mean sub subtract sum svd svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tanh tensor
-        tensor_split tensordot tile topk trace transpose triangular_solve tril tril_indices triu triu_indices
-        true_divide trunc typename unbind unflatten unique unsqueeze use_deterministic_algorithms var var_mean vdot
-        view_as_complex view_as_real vstack where xlogy zeros zeros_like
+        abs abs_ absolute acos acos_ acosh acosh_ adaptive_avg_pool1d adaptive_max_pool1d add addbmm addcdiv addcmul
+        addmm addmv addmv_ addr adjoint affine_grid_generator all allclose alpha_dropout alpha_dropout_ amax amin
+        aminmax angle any arange arccos arccos_ arccosh arccosh_ arcsin arcsin_ arcsinh arcsinh_ arctan arctan2
+        arctan_ arctanh arctanh_ are_deterministic_algorithms_enabled argmax argmin argsort argwhere as_tensor
+        asarray asin asin_ asinh asinh_ atan atan2 atan_ atanh atanh_ atleast_1d atleast_2d atleast_3d avg_pool1d
+        baddbmm batch_norm bernoulli bilinear binary_cross_entropy_with_logits bincount binomial bitwise_and
+        bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor block_diag bmm broadcast_shapes
+        broadcast_tensors broadcast_to bucketize can_cast cartesian_prod cat cdist ceil ceil_ celu celu_
+        chain_matmul channel_shuffle cholesky cholesky_inverse cholesky_solve chunk clamp clamp_ clamp_max
+        clamp_max_ clamp_min clamp_min_ clip clip_ clone column_stack combinations complex concat concatenate cond
+        conj conj_physical conj_physical_ constant_pad_nd conv1d conv2d conv3d conv_tbc conv_transpose1d
+        conv_transpose2d conv_transpose3d convolution copysign corrcoef cos cos_ cosh cosh_ cosine_embedding_loss
+        cosine_similarity count_nonzero cov cross ctc_loss cummax cummin cumprod cumsum cumulative_trapezoid deg2rad
+        deg2rad_ det detach detach_ diag diag_embed diagflat diagonal diagonal_copy diagonal_scatter diff digamma
+        dist div divide dot dropout dropout_ dsplit dstack eig einsum embedding embedding_renorm_ empty empty_like
+        empty_permuted empty_strided eq equal erf erf_ erfc erfc_ erfinv exp exp2 exp2_ exp_ expm1 expm1_ eye
+        feature_alpha_dropout feature_alpha_dropout_ feature_dropout feature_dropout_ fill fill_ fix fix_ flatten
+        flip fliplr flipud float_power floor floor_ floor_divide fmax fmin fmod frac frac_ frexp frobenius_norm
+        from_file from_numpy frombuffer full full_like gather gcd gcd_ ge geqrf ger get_autocast_dtype
+        get_default_device get_default_dtype get_deterministic_debug_mode get_device get_device_module
+        get_float32_matmul_precision get_num_interop_threads get_num_threads get_rng_state gradient greater
+        greater_equal grid_sampler grid_sampler_2d grid_sampler_3d group_norm gru gru_cell gt hardshrink hash_tensor
+        heaviside hinge_embedding_loss histc histogram histogramdd hsplit hstack hypot i0 i0_ igamma igammac imag
+        index_add index_copy index_fill index_put index_put_ index_reduce index_select initial_seed inner
+        instance_norm inverse is_anomaly_check_nan_enabled is_anomaly_enabled is_autocast_enabled is_complex is_conj
+        is_deterministic_algorithms_warn_only_enabled is_distributed is_floating_point is_grad_enabled
+        is_inference_mode_enabled is_neg is_nonzero is_same_size is_signed is_storage is_tensor is_vulkan_available
+        is_warn_always_enabled isclose isfinite isin isinf isnan isneginf isposinf isreal kl_div kron kthvalue
+        layer_norm lcm lcm_ ldexp ldexp_ le lerp less less_equal lgamma linspace load log log10 log10_ log1p log1p_
+        log2 log2_ log_ log_softmax logaddexp logaddexp2 logcumsumexp logdet logical_and logical_not logical_or
+        logical_xor logit logit_ logspace logsumexp lstm lstm_cell lstsq lt lu lu_solve lu_unpack manual_seed
+        margin_ranking_loss masked_fill masked_scatter masked_select matmul matrix_exp matrix_power matrix_rank max
+        max_pool1d max_pool1d_with_indices max_pool2d max_pool3d maximum mean median meshgrid min minimum mm mode
+        moveaxis movedim msort mul multinomial multiply mv mvlgamma nan_to_num nan_to_num_ nanmean nanmedian
+        nanquantile nansum narrow ne neg neg_ negative negative_ nextafter nonzero nonzero_static norm
+        norm_except_dim normal not_equal nuclear_norm numel ones ones_like orgqr ormqr outer pairwise_distance
+        pca_lowrank pdist permute pinverse pixel_shuffle pixel_unshuffle poisson poisson_nll_loss polar polygamma
+        positive pow prelu prod promote_types put qr quantile rad2deg rad2deg_ rand rand_like randint randint_like
+        randn randn_like randperm range ravel real reciprocal reciprocal_ relu relu_ remainder renorm
+        repeat_interleave reshape resize_as_ resolve_conj resolve_neg result_type rms_norm rnn_relu rnn_relu_cell
+        rnn_tanh rnn_tanh_cell roll rot90 round round_ row_stack rrelu rrelu_ rsqrt rsqrt_ rsub save scalar_tensor
+        scatter scatter_add scatter_reduce searchsorted seed select select_scatter selu selu_ set_anomaly_enabled
+        set_default_device set_default_dtype set_default_tensor_type set_deterministic_debug_mode
+        set_float32_matmul_precision set_flush_denormal set_num_interop_threads set_num_threads set_printoptions
+        set_rng_state set_warn_always sgn sigmoid sigmoid_ sign signbit sin sin_ sinc sinc_ sinh sinh_ slice_scatter
+        slogdet softmax solve sort sparse_coo_tensor split split_with_sizes spmm sqrt sqrt_ square square_ squeeze
+        stack std std_mean sub subtract sum svd svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tan_
+        tanh tanh_ tensor tensor_split tensordot threshold threshold_ tile topk trace transpose trapezoid trapz
+        triangular_solve tril tril_indices triplet_margin_loss triu triu_indices true_divide trunc trunc_ typename
+        unbind unflatten unique unique_consecutive unravel_index unsafe_chunk unsafe_split unsafe_split_with_sizes
+        unsqueeze use_deterministic_algorithms var var_mean vdot view_as_complex view_as_real vmap vsplit vstack
+        where xlogy xlogy_ zero_ zeros zeros_like
     """.split()),
     'torch.nn.functional': frozenset("""
         adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool1d
         adaptive_max_pool1d_with_indices adaptive_max_pool2d adaptive_max_pool2d_with_indices adaptive_max_pool3d
-        adaptive_max_pool3d_with_indices alpha_dropout avg_pool1d avg_pool2d avg_pool3d batch_norm bilinear
-        binary_cross_entropy binary_cross_entropy_with_logits celu celu_ channel_shuffle conv1d conv2d conv3d
-        conv_transpose1d conv_transpose2d conv_transpose3d cosine_embedding_loss cosine_similarity cross_entropy
-        dropout dropout1d dropout2d dropout3d elu elu_ embedding embedding_bag feature_alpha_dropout fold
-        gaussian_nll_loss gelu glu group_norm gumbel_softmax hardshrink hardsigmoid hardswish hardtanh hardtanh_
-        hinge_embedding_loss huber_loss instance_norm interpolate kl_div l1_loss layer_norm leaky_relu leaky_relu_
-        linear linear_cross_entropy local_response_norm log_softmax logsigmoid lp_pool1d lp_pool2d lp_pool3d
-        margin_ranking_loss max_pool1d max_pool1d_with_indices max_pool2d max_pool2d_with_indices max_pool3d
-        max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d mish mse_loss multi_head_attention_forward
-        multi_margin_loss multilabel_margin_loss multilabel_soft_margin_loss native_channel_shuffle nll_loss
-        normalize one_hot pad pairwise_distance pdist pixel_shuffle pixel_unshuffle poisson_nll_loss prelu relu
-        relu6 relu_ rms_norm rrelu rrelu_ scaled_dot_product_attention selu selu_ sigmoid silu smooth_l1_loss
-        soft_margin_loss softmax softmin softplus softshrink softsign tanh tanhshrink threshold threshold_
-        triplet_margin_loss triplet_margin_with_distance_loss unfold upsample upsample_bilinear upsample_nearest
+        adaptive_max_pool3d_with_indices affine_grid alpha_dropout avg_pool1d avg_pool2d avg_pool3d batch_norm
+        bilinear binary_cross_entropy binary_cross_entropy_with_logits celu celu_ channel_shuffle conv1d conv2d
+        conv3d conv_transpose1d conv_transpose2d conv_transpose3d cosine_embedding_loss cosine_similarity
+        cross_entropy ctc_loss dropout dropout1d dropout2d dropout3d elu elu_ embedding embedding_bag
+        feature_alpha_dropout fold fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d
+        fractional_max_pool3d_with_indices gaussian_nll_loss gelu glu grid_sample group_norm gumbel_softmax
+        hardshrink hardsigmoid hardswish hardtanh hardtanh_ hinge_embedding_loss huber_loss instance_norm
+        interpolate kl_div l1_loss layer_norm leaky_relu leaky_relu_ linear linear_cross_entropy local_response_norm
+        log_softmax logsigmoid lp_pool1d lp_pool2d lp_pool3d margin_ranking_loss max_pool1d max_pool1d_with_indices
+        max_pool2d max_pool2d_with_indices max_pool3d max_pool3d_with_indices max_unpool1d max_unpool2d max_unpool3d
+        mish mse_loss multi_head_attention_forward multi_margin_loss multilabel_margin_loss
+        multilabel_soft_margin_loss native_channel_shuffle nll_loss normalize one_hot pad pairwise_distance pdist
+        pixel_shuffle pixel_unshuffle poisson_nll_loss prelu relu relu6 relu_ rms_norm rrelu rrelu_
+        scaled_dot_product_attention selu selu_ sigmoid silu smooth_l1_loss soft_margin_loss softmax softmin
+        softplus softshrink softsign tanh tanhshrink threshold threshold_ triplet_margin_loss
+        triplet_margin_with_distance_loss unfold upsample upsample_bilinear upsample_nearest
     """.split()),
     'torch.special': frozenset("""
         digamma entr erf erfc erfinv exp2 expit expm1 gammainc gammaincc gammaln log1p log_ndtr log_softmax logit

@@ -112,10 +112,11 @@ def reference_attention(q, k, v, mask, scale, drop=None, weights=False):
 
 
 def _dropout_keep(shape, p: float, dtype):
+    """The attention weights' dropout noise, as PyTorch's math path draws it (``at::dropout`` on the
+    softmax output)."""
     if p >= 1:
         return xp.zeros(shape, dtype)
-    keep = _random._rng(None).random(shape, dtype=xp.float32) >= p
-    return keep * xp.asarray(1.0 / (1.0 - p), dtype=dtype)
+    return _random.dropout_noise(shape, p, dtype)
 
 
 def _additive(mask: Tensor, dtype):

@@ -12,6 +12,7 @@ import math
 from .. import _jit
 from ..autograd.function import Op
 from ..backend import xp
+from ..ops import _dual as D
 from ..ops import elementwise as E
 from ..ops._rows import log_softmax_last
 from ..tensor import Tensor
@@ -223,7 +224,7 @@ def _softplus(x):
     if _t(x):
         return E.relu(x) + E.log1p(E.exp(-E.abs(x)))
     x = xp.asarray(x)
-    out = xp.abs(x)  # max(x, 0) + log1p(exp(-|x|)): ~15x faster than np.logaddexp
+    out = xp.asarray(xp.abs(x))  # max(x, 0) + log1p(exp(-|x|)): ~15x faster than np.logaddexp; asarray: 0-d
     xp.negative(out, out=out)
     xp.exp(out, out=out)
     xp.log1p(out, out=out)
@@ -236,8 +237,9 @@ def _clamp_min(x, v):
 
 
 def _mask(g, m):
-    """``g`` where the boolean array ``m`` holds, else 0."""
-    return g * Tensor._wrap(m.astype(g._data.dtype)) if _t(g) else g * m
+    """``g`` where the boolean array ``m`` holds, else 0 (also where ``g`` is NaN or inf: PyTorch's
+    backwards select)."""
+    return D.mask(g, m)
 
 
 def _const(arr, like):
@@ -713,8 +715,14 @@ class EmbeddingBackward0(Op):
     none, and ``scale_grad_by_freq`` divides by each index's count in the batch."""
 
     def forward(ctx, w, idx, padding_idx, scale_grad_by_freq):
+        n = w.shape[0]
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            from .. import _source
+            bad = int(idx.max() if idx.max() >= n else idx.min())
+            raise IndexError(f"index out of range in self (an index is {bad} but the embedding has {n} rows, at "
+                             f"{_source.here()})")
         if ctx is not None:
-            ctx.idx, ctx.num, ctx.padding_idx, ctx.scale = idx, w.shape[0], padding_idx, scale_grad_by_freq
+            ctx.idx, ctx.num, ctx.padding_idx, ctx.scale = idx, n, padding_idx, scale_grad_by_freq
         return xp.take(w, idx, axis=0)
 
     def backward(self, g):
@@ -793,6 +801,8 @@ class GeluBackward0(_CachingOp):
             out = x * cdf
         if ctx is not None:
             ctx.cdf = cdf  # erf is the costly part: keep it for backward
+        if not xp.isfinite(out).all():  # PyTorch's CPU kernel gives NaN at +-inf
+            out = xp.where(xp.isinf(x), x.dtype.type(xp.nan), out)
         return out
 
     def backward(self, g, x):
@@ -855,7 +865,7 @@ class EluBackward0(Op):
         return xp.where(x > 0, x * scale, neg)
 
     def backward(self, g, x):
-        pos = _val(x) > 0
+        pos = ~(_val(x) <= 0)  # PyTorch: x <= 0 takes the exponential's slope, anything else (NaN too) the scale
         neg = _exp(_mask(x, ~pos) * self.input_scale) * (self.alpha * self.scale * self.input_scale)
         return (_mask(g, pos) * self.scale + _mask(g * neg, ~pos),)
 
@@ -894,8 +904,9 @@ class HardswishBackward0(Op):
 
     def backward(self, g, x):
         v = _val(x)
-        mid = (v >= -3) & (v <= 3)
-        return (_mask(g * (x * (1.0 / 3) + 0.5), mid) + _mask(g, v > 3),)
+        mid = (v > -3) & (v < 3)  # as PyTorch's CPU kernel: x <= -3 -> 0, the slope inside, else (x >= 3, and
+        high = ~(v < 3) & ~(v <= -3)  # NaN in float32) the gradient itself
+        return (_mask(g * (x * (1.0 / 3) + 0.5), mid) + _mask(g, high),)
 
 
 class SoftplusBackward0(Op):
@@ -918,10 +929,10 @@ class ThresholdBackward0(Op):
     def forward(ctx, x, threshold, value):
         if ctx is not None:
             ctx.threshold = threshold
-        return xp.where(x > threshold, x, xp.asarray(value, dtype=x.dtype))
+        return xp.where(x <= threshold, xp.asarray(value).astype(x.dtype), x)  # NaN stays NaN, as PyTorch
 
     def backward(self, g, x):
-        return (_mask(g, _val(x) > self.threshold),)
+        return (_mask(g, ~(_val(x) <= self.threshold)),)
 
 
 class LogSigmoidBackward0(Op):
@@ -1007,6 +1018,8 @@ class BinaryCrossEntropyBackward0(Op):
     save = (0, 1)
 
     def forward(ctx, x, y):
+        if x.size and (x.min() < 0 or x.max() > 1):  # checked here, so a compiled program checks it too
+            raise RuntimeError("all elements of input should be between 0 and 1")
         with xp.errstate(divide="ignore"):
             lx = xp.maximum(xp.log(x), -100)
             l1x = xp.maximum(xp.log1p(-x), -100)
@@ -1017,11 +1030,11 @@ class BinaryCrossEntropyBackward0(Op):
         if self.edges[0][0] is not None:
             gx = g * (x - y) / _clamp_min((1 - x) * x, 1e-12)
         if self.edges[1][0] is not None:
-            if _t(x):
-                gy = g * (E.clamp_min(E.log1p(-x), -100) - E.clamp_min(E.log(x), -100))
+            if _t(x):  # PyTorch does not clamp the logs here: inf at x = 0 or 1
+                gy = g * (E.log1p(-x) - E.log(x))
             else:
-                with xp.errstate(divide="ignore"):
-                    gy = g * (xp.maximum(xp.log1p(-x), -100) - xp.maximum(xp.log(x), -100))
+                with xp.errstate(divide="ignore", invalid="ignore"):
+                    gy = g * (xp.log1p(-x) - xp.log(x))
         return gx, gy
 
 

@@ -17,7 +17,7 @@ import math
 import numbers
 import warnings
 
-from .. import _source
+from .. import _source, dtypes
 from .. import random as _random
 from ..backend import xp
 from ..ops import elementwise as E
@@ -35,6 +35,7 @@ from ..ops.conv import (  # noqa: F401 - re-exported
     fold,
     unfold,
 )
+from ..autograd.function import check_no_requires_grad as _no_grad_arg
 from ..ops.inplace import apply_inplace
 from ..ops.pad import pad_index
 from ..ops.pool import (  # noqa: F401 - re-exported
@@ -58,6 +59,14 @@ from ..ops.pool import (  # noqa: F401 - re-exported
     max_unpool3d,
 )
 from ..ops.reduce import log_softmax, softmax
+from ..ops.ctc import ctc_loss  # noqa: F401 - re-exported
+from ..ops.fractional_pool import (  # noqa: F401 - re-exported
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
+from ..ops.sampling import affine_grid, grid_sample  # noqa: F401 - re-exported
 from ..ops.resize import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: F401 - re-exported
 from ..tensor import Tensor, bump_version
 from . import _ops as O
@@ -144,6 +153,23 @@ def _float_input(x):
     return E._float_input(x)
 
 
+def _floats_only(kernel):
+    """PyTorch's refusal of integer and bool inputs by the activation kernels (NotImplementedError)."""
+    def check(x):
+        if isinstance(x, Tensor) and x._data.dtype.kind in "biuc":
+            raise dtypes.not_implemented(kernel, x.dtype)
+        return x
+    return check
+
+
+_ELU, _LEAKY, _SILU, _MISH = _floats_only("elu_cpu"), _floats_only("leaky_relu_cpu"), _floats_only("silu_cpu"), \
+    _floats_only("mish_cpu")
+_HSIG, _HSWISH, _SOFTPLUS = _floats_only("hardsigmoid_cpu"), _floats_only("hardswish_cpu"), \
+    _floats_only("softplus_cpu")
+_LOGSIG, _SOFTSHRINK, _HARDSHRINK = _floats_only("log_sigmoid_cpu"), _floats_only("softshrink_check"), \
+    _floats_only("hardshrink_cpu")
+
+
 # -- linear --------------------------------------------------------------------------------------------------
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -200,7 +226,9 @@ def relu_(input: Tensor) -> Tensor:
 
 
 def _threshold_fn(x, threshold, value):
-    return O.ThresholdBackward0.apply(_float_input(x), threshold=threshold, value=value)
+    if x._data.dtype.kind == "b":
+        raise dtypes.not_implemented("threshold_cpu", x.dtype)
+    return O.ThresholdBackward0.apply(x, threshold=threshold, value=value)
 
 
 _threshold_fn.__name__ = "threshold"
@@ -216,6 +244,8 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 
 def _hardtanh_fn(x, min_val, max_val):
+    if x._data.dtype.kind in "iu":  # an integer tensor is clamped to the bounds truncated to integers
+        min_val, max_val = int(min_val), int(max_val)
     return O.HardtanhBackward0.apply(x, lo=min_val, hi=max_val)
 
 
@@ -237,7 +267,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _elu_fn(x, alpha, scale, input_scale):
-    return O.EluBackward0.apply(_float_input(x), alpha=alpha, scale=scale, input_scale=input_scale)
+    return O.EluBackward0.apply(_ELU(x), alpha=alpha, scale=scale, input_scale=input_scale)
 
 
 _elu_fn.__name__ = "elu"
@@ -272,7 +302,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 
 def _leaky_fn(x, slope):
-    return O.LeakyReluBackward0.apply(_float_input(x), slope=slope)
+    return O.LeakyReluBackward0.apply(_LEAKY(x), slope=slope)
 
 
 _leaky_fn.__name__ = "leaky_relu"
@@ -305,11 +335,19 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
     """Leaky ReLU with a random slope in [lower, upper] per element while training, the mean slope in eval."""
+    _LEAKY(input)
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
+    # PyTorch's CPU kernel: one double uniform on [lower, upper] (bounds rounded to the input's precision)
+    # per element <= 0, in order; the others keep slope 1
     x = input._data
-    slopes = _random.uniform_array(x.shape, lower, upper, x.dtype)
-    noise = Tensor._wrap(xp.where(x >= 0, xp.ones((), x.dtype), slopes))
+    neg = x <= 0
+    work = xp.float64 if x.dtype == xp.float64 else xp.float32
+    lo, hi = float(work(lower)), float(work(upper))
+    slopes = _random.unit_array((int(xp.count_nonzero(neg)),), 53) * (hi - lo) + lo
+    noise_arr = xp.ones(x.shape, x.dtype)
+    noise_arr[neg] = slopes.astype(work).astype(x.dtype)
+    noise = Tensor._wrap(noise_arr)
 
     def fn(t):
         return t * noise
@@ -330,6 +368,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         d = R.normalize_dim(dim, input.ndim)
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is "
                            f"size {n}")
+    if input._data.dtype.kind in "biuc":
+        raise dtypes.not_implemented("glu_cpu", input.dtype)
     a, b = S.chunk(input, 2, dim)
     return a * E.sigmoid(b)
 
@@ -344,7 +384,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def _silu_fn(x):
-    return O.SiluBackward0.apply(_float_input(x))
+    return O.SiluBackward0.apply(_SILU(x))
 
 
 _silu_fn.__name__ = "silu"
@@ -356,7 +396,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _mish_fn(x):
-    return O.MishBackward0.apply(_float_input(x))
+    return O.MishBackward0.apply(_MISH(x))
 
 
 _mish_fn.__name__ = "mish"
@@ -368,7 +408,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _hardsigmoid_fn(x):
-    return O.HardsigmoidBackward0.apply(_float_input(x))
+    return O.HardsigmoidBackward0.apply(_HSIG(x))
 
 
 _hardsigmoid_fn.__name__ = "hardsigmoid"
@@ -379,7 +419,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def _hardswish_fn(x):
-    return O.HardswishBackward0.apply(_float_input(x))
+    return O.HardswishBackward0.apply(_HSWISH(x))
 
 
 _hardswish_fn.__name__ = "hardswish"
@@ -391,11 +431,11 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
-    return O.SoftplusBackward0.apply(_float_input(input), beta=beta, threshold=threshold)
+    return O.SoftplusBackward0.apply(_SOFTPLUS(input), beta=beta, threshold=threshold)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
-    return O.LogSigmoidBackward0.apply(_float_input(input))
+    return O.LogSigmoidBackward0.apply(_LOGSIG(input))
 
 
 def softsign(input: Tensor) -> Tensor:
@@ -407,6 +447,7 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    _HARDSHRINK(input)
     keep = xp.abs(input._data) > lambd
     return input * Tensor._wrap(keep.astype(input._data.dtype))
 
@@ -414,6 +455,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if lambd < 0:
         raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    _SOFTSHRINK(input)
     v = input._data
     shift = xp.where(v > lambd, -lambd, xp.where(v < -lambd, lambd, 0)).astype(v.dtype)
     keep = (xp.abs(v) > lambd).astype(v.dtype)
@@ -427,7 +469,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
 def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
                    dim: int = -1) -> Tensor:
     """Samples from the Gumbel-softmax distribution; ``hard`` returns one-hot values with soft gradients."""
-    g = -xp.log(_random._rng(None).exponential(size=logits._data.shape).astype(logits._data.dtype))
+    e = _random.exponential_array(logits._data.shape, 1.0, logits._data.dtype)  # PyTorch's exponential_()
+    g = -xp.log(e)
     y = softmax((logits + Tensor._wrap(g)) / tau, dim)
     if not hard:
         return y
@@ -444,11 +487,13 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(shape, p: float, dtype):
+def _dropout_mask(shape, p: float, dtype, like=None):
+    """PyTorch's CPU dropout noise: ``bernoulli_(1 - p)`` on the global generator, divided by ``1 - p``
+    (nothing is drawn for p == 1, as PyTorch multiplies by zero then); ``like`` is the input, whose
+    layout orders the draws as ``empty_like`` does."""
     if p == 1:
         return xp.zeros(shape, dtype)
-    keep = _random._rng(None).random(shape, dtype=xp.float32) >= p
-    return keep * xp.asarray(1.0 / (1.0 - p), dtype=dtype)
+    return _random.dropout_noise(shape, p, dtype, like=like)
 
 
 def _apply_mask(x: Tensor, mask, inplace: bool) -> Tensor:
@@ -459,12 +504,13 @@ def _apply_mask(x: Tensor, mask, inplace: bool) -> Tensor:
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) while ``training``; draws from
-    dynagrad's global generator."""
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) while ``training``: the mask
+    PyTorch draws for the same seed (its CPU ``bernoulli_(1 - p)``, one double uniform per element)."""
     _check_p(p)
     if not training or p == 0:
         return input
-    return _apply_mask(input, _dropout_mask(input._data.shape, p, input._data.dtype), inplace)
+    x = input._data
+    return _apply_mask(input, _dropout_mask(x.shape, p, x.dtype, like=x), inplace)
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
@@ -535,11 +581,20 @@ def _alpha_dropout(input: Tensor, p: float, training: bool, feature: bool, inpla
     alpha = 1.7580993408473766  # -SELU's negative saturation, as in PyTorch's _dropout_impl
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
     x = input._data
+    if feature and x.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
-    keep = (_random._rng(None).random(shape, dtype=xp.float32) >= p).astype(x.dtype)
-    b = (keep - 1) * (alpha * a) + alpha * a * p
-    mul = Tensor._wrap((keep * a).astype(x.dtype))
-    add = Tensor._wrap(b.astype(x.dtype))
+    # PyTorch's arithmetic, one op (one rounding) at a time: b = (noise - 1) * (alpha a) + alpha a p,
+    # noise *= a, out = x * noise + b. Half and bfloat16 compute in float; a number added to them is
+    # first rounded to their dtype, a number they are multiplied by is not.
+    dt = x.dtype
+    noise = _random.bernoulli_array(shape, 1.0 - p, dt)
+    work = xp.float64 if dt == xp.float64 else xp.float32
+    b = noise - dt.type(1)
+    b = (b.astype(work) * work(alpha * a)).astype(dt)
+    b = (b.astype(work) + xp.asarray(alpha * a * p).astype(dt).astype(work)).astype(dt)
+    mul = Tensor._wrap((noise.astype(work) * work(a)).astype(dt))
+    add = Tensor._wrap(b)
 
     def fn(t):
         return t * mul + add
@@ -593,11 +648,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
             if padding_idx < -n:
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx = n + padding_idx
-    idx = input._data
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        bad = int(idx.max() if idx.max() >= n else idx.min())
-        raise IndexError(f"index out of range in self (an index is {bad}"
-                         f" but the embedding has {n} rows, at {_source.here()})")
+    idx = input._data  # its range is checked by the op (a compiled program checks it there too)
     if max_norm is not None:
         _embedding_renorm_(weight, idx, max_norm, norm_type)
     return O.EmbeddingBackward0.apply(weight, idx=idx, padding_idx=padding_idx,
@@ -720,6 +771,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise over all dims but 1 (the channels); in training use the batch statistics and update the
     running ones (``momentum``; the variance update is unbiased), otherwise use the running statistics."""
+    _no_grad_arg(running_mean, "running_mean", "native_batch_norm")
+    _no_grad_arg(running_var, "running_var", "native_batch_norm")
     if training:
         _verify_batch_size(input.size())
     if training and eps <= 0.0:
@@ -763,6 +816,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each (sample, channel) over its spatial dims."""
+    _no_grad_arg(running_mean, "running_mean", "native_batch_norm")
+    _no_grad_arg(running_var, "running_var", "native_batch_norm")
     x = input
     nd = x.ndim
     if use_input_stats:
@@ -984,6 +1039,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     """Negative log likelihood of class-index ``target`` under log-probabilities ``input`` (N, C, d1, ...)."""
     reduction = _reduction(reduction, size_average, reduce)
     _class_targets_check(input, target)
+    _no_grad_arg(weight, "weight", "nll_loss_forward")
     return O.NllLossBackward0.apply(input, target=target._data, weight=_class_weight(weight, input),
                                     ignore_index=ignore_index, reduction=reduction, class_axis=1)
 
@@ -998,10 +1054,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input._data.dtype.kind not in "fc":
-        raise RuntimeError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{_scalar_name(input)}'")
+        raise dtypes.not_implemented("log_softmax_lastdim_kernel_impl", input.dtype)
     if target._data.dtype.kind == "f" and target.shape == input.shape:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     _class_targets_check(input, target)
+    _no_grad_arg(weight, "weight", "nll_loss_forward")
     return O.LogSoftmaxNllBackward.apply(input, target=target._data, weight=_class_weight(weight, input),
                                          ignore_index=ignore_index, reduction=reduction,
                                          smoothing=float(label_smoothing), class_axis=1)
@@ -1028,13 +1085,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``-w (y log x + (1 - y) log(1 - x))`` with the logs clamped at -100, as PyTorch."""
     reduction = _reduction(reduction, size_average, reduce)
+    _no_grad_arg(weight, "weight", "binary_cross_entropy")
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.size()}) that is different to the input size "
                          f"({input.size()}) is deprecated. Please ensure they have the same size.")
-    v = input._data
-    if v.size and (v.min() < 0 or v.max() > 1):
-        raise RuntimeError("all elements of input should be between 0 and 1")
-    loss = O.BinaryCrossEntropyBackward0.apply(input, _same_dtype(target, input))
+    loss = O.BinaryCrossEntropyBackward0.apply(input, _same_dtype(target, input))  # it checks 0 <= input <= 1
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -1045,6 +1100,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      pos_weight: Tensor | None = None) -> Tensor:
     """Sigmoid and binary cross entropy in one stable primitive; ``pos_weight`` weighs the positive term."""
     reduction = _reduction(reduction, size_average, reduce)
+    _no_grad_arg(weight, "weight", "binary_cross_entropy_with_logits")
+    _no_grad_arg(pos_weight, "pos_weight", "binary_cross_entropy_with_logits")
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.size()}) must be the same as input size ({input.size()})")
     loss = O.BinaryCrossEntropyWithLogitsBackward0.apply(input, _same_dtype(target, input),
@@ -1206,6 +1263,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     reduction = _reduction(reduction, size_average, reduce)
+    _no_grad_arg(target, "target", "soft_margin_loss")
     return _reduce(E.log1p(E.exp(-input * target)), reduction)
 
 
@@ -1281,6 +1339,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     reduction = _reduction(reduction, size_average, reduce)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
+    _no_grad_arg(weight, "weight", "multi_margin_loss")
     if weight is not None and weight.ndim != 1:
         raise ValueError("weight must be one-dimensional")
     x = input if input.ndim == 2 else S.unsqueeze(input, 0)

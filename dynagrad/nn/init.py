@@ -89,21 +89,28 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 @_no_grad
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b)."""
-    d = tensor._data
-    return _fill(tensor, _random.uniform_array(d.shape, a, b, d.dtype, generator))
+    return tensor.uniform_(a, b, generator=generator)  # in PyTorch's order for strided tensors too
 
 
 @_no_grad
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std**2)."""
-    d = tensor._data
-    return _fill(tensor, _random.normal_array(d.shape, mean, std, d.dtype, generator))
+    return tensor.normal_(mean, std, generator=generator)
 
 
 @_no_grad
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
-    """Fill with N(mean, std**2) truncated to [a, b] (inverse-CDF sampling, as PyTorch)."""
+    """Fill with N(mean, std**2) truncated to [a, b], drawn as PyTorch 2.x draws it: when the interval
+    holds more than 30% of the mass, normal draws with every out-of-range value redrawn (a whole new
+    normal tensor per round); otherwise uniform proposals on [a, b] accepted with probability
+    pdf / pdf(mode).
+
+    >>> import dynagrad
+    >>> w = dynagrad.nn.init.trunc_normal_(dynagrad.empty(1000), std=0.5, a=-1.0, b=1.0)
+    >>> bool(w.abs().max() <= 1.0)
+    True
+    """
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
@@ -112,24 +119,42 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
                       "values "
                       "may be incorrect.", stacklevel=2)
     d = tensor._data
-    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    u = _random.uniform_array(d.shape, 2 * lo - 1, 2 * hi - 1, xp.float64, generator)
-    try:
-        from scipy.special import erfinv
-        v = erfinv(u)
-    except ImportError:  # pragma: no cover - scipy is optional: Newton on erf
-        v = _erfinv(u)
-    v = xp.clip(v * (std * math.sqrt(2.0)) + mean, a, b)
-    return _fill(tensor, v.astype(d.dtype))
+    if d.size == 0:
+        return tensor
+    dt = d.dtype
+    p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+    if p > 0.3:
+        lo, hi = float(xp.asarray(a).astype(dt)), float(xp.asarray(b).astype(dt))
+        result = _random.normal_array(d.shape, mean, std, dt, generator, d.flags.c_contiguous)
+        while True:
+            mask = (result < lo) | (result > hi)
+            if not mask.any():
+                break
+            result = xp.where(mask, _random.normal_array(d.shape, mean, std, dt, generator), result)
+        return _fill(tensor, result)
+    # uniform proposals; the log-density arithmetic runs op by op in the tensor's dtype, as PyTorch's
+    mode = max(a, min(mean, b))
+    log_peak = -0.5 * ((mode - mean) / std) ** 2
+    work = xp.float64 if dt == xp.float64 else xp.float32
 
+    def log_pdf(c):
+        c = (c.astype(work) - work(mean)).astype(dt)
+        c = (c.astype(work) / work(std)).astype(dt)
+        c = (c.astype(work) * c.astype(work)).astype(dt)
+        c = (c.astype(work) * work(-0.5)).astype(dt)
+        return (c.astype(work) - work(log_peak)).astype(dt)
 
-def _erfinv(y):
-    from math import erf
-    verf = xp.vectorize(erf)
-    x = xp.clip(y, -0.999999, 0.999999) * 1.2
-    for _ in range(40):
-        x = x - (verf(x) - y) / (2 / math.sqrt(math.pi) * xp.exp(-x * x))
-    return x
+    def accept_draw():
+        u = _random.uniform_array(d.shape, 0.0, 1.0, dt, generator)
+        return xp.log(u.astype(work)).astype(dt)
+
+    result = _random.uniform_array(d.shape, a, b, dt, generator)
+    pending = accept_draw() > log_pdf(result)
+    while pending.any():
+        cand = _random.uniform_array(d.shape, a, b, dt, generator)
+        result = xp.where(pending, cand, result)
+        pending = xp.where(pending, accept_draw() > log_pdf(cand), pending)
+    return _fill(tensor, result)
 
 
 @_no_grad
@@ -196,7 +221,8 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonline
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
-    bound = math.sqrt(3.0) * gain / math.sqrt(fan)
+    std = gain / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std  # in PyTorch's order: the bound's last bit decides float64 draws
     return uniform_(tensor, -bound, bound, generator)
 
 
@@ -213,34 +239,39 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinea
 
 @_no_grad
 def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
-    """A (semi-)orthogonal matrix (QR of a Gaussian matrix, signs fixed by R's diagonal), times ``gain``."""
+    """A (semi-)orthogonal matrix, times ``gain``: the QR factorisation of a matrix of normal draws in the
+    tensor's dtype (as PyTorch draws them), its columns' signs fixed by R's diagonal."""
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _random.normal_array((rows, cols), 0.0, 1.0, xp.float64, generator)
+    dt = tensor._data.dtype
+    flat = _random.normal_array((rows, cols), 0.0, 1.0, dt, generator)
     if rows < cols:
         flat = flat.T
-    q, r = xp.linalg.qr(flat)
-    q = q * xp.sign(xp.diag(r))
+    q, r = xp.linalg.qr(flat.astype(xp.float32 if dt != xp.float64 else dt))
+    q = (q * xp.sign(xp.diag(r))).astype(dt)
     if rows < cols:
         q = q.T
-    return _fill(tensor, (q * gain).reshape(tensor.shape).astype(tensor._data.dtype))
+    q = q.reshape(tensor.shape)
+    if gain != 1:
+        q = (q * xp.asarray(gain, q.dtype)).astype(dt)
+    return _fill(tensor, q)
 
 
 @_no_grad
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
-    """A 2-D matrix with N(0, std**2) entries and a fraction ``sparsity`` of each column zeroed."""
+    """A 2-D matrix with N(0, std**2) entries and a fraction ``sparsity`` of each column zeroed; as in
+    PyTorch, the rows to zero come from ``randperm`` on the global generator."""
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
     arr = _random.normal_array((rows, cols), 0.0, std, tensor._data.dtype, generator)
-    rng = _random._rng(generator)
     for c in range(cols):
-        arr[rng.permutation(rows)[:num_zeros], c] = 0
+        arr[_random.randperm(rows)._data[:num_zeros], c] = 0
     return _fill(tensor, arr)
 
 

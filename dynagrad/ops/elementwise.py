@@ -809,6 +809,8 @@ def round(x, decimals: int = 0):  # noqa: A001
 
 class RoundBackward0(Op):
     def forward(ctx, a, decimals=0):
+        if a.dtype.kind == "V" or a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16: round in float32
+            return xp.round(a.astype(xp.float32), decimals).astype(a.dtype)
         return xp.round(a, decimals) if a.dtype.kind in "fc" else a.copy()
 
     def backward(self, g):

@@ -1,4 +1,5 @@
-"""Indexing: ``x[idx]``, ``x[idx] = v``, gather / scatter, index_select / index_add, masks, where, sort.
+"""Indexing: ``x[idx]``, ``x[idx] = v``, gather / scatter, index_select / index_add, masks, where (sorting and
+counting are in sorting.py).
 
 Basic indexing (ints, slices, None, Ellipsis) returns a view; integer and boolean tensor indices copy, and
 their backward accumulates with ``np.add.at`` so repeated indices add up, as in PyTorch.
@@ -11,7 +12,7 @@ from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor, bump_version
 from . import _dual as D
-from .reduce import normalize_dim, return_types
+from .reduce import normalize_dim
 from .shape import as_view
 
 _nd = xp.ndarray
@@ -221,6 +222,16 @@ def _check_index(index, name):
     return index._data
 
 
+def _check_bounds(idx, n, axis, prefix="", exc=RuntimeError):
+    """PyTorch's error for an index outside [0, n) (these ops take no negative indices)."""
+    if idx.size:
+        every = getattr(idx, "_phys", None)  # under vmap: check every example's indices
+        every = idx if every is None else every
+        lo, hi = int(every.min()), int(every.max())
+        if lo < 0 or hi >= n:
+            raise exc(f"{prefix}index {lo if lo < 0 else hi} is out of bounds for dimension {axis} with size {n}")
+
+
 class GatherBackward0(Op):
     def forward(ctx, a, axis, index):
         if ctx is not None:
@@ -259,9 +270,10 @@ def gather(x, dim: int, index, *, sparse_grad: bool = False):
         if d != axis and idx.shape[d] > x._data.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(idx.shape)} to be "
                                f"smaller than self {list(x._data.shape)} apart from dimension {axis}")
-    if idx.size and (idx.max() >= x._data.shape[axis] or idx.min() < -x._data.shape[axis]):
-        raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {axis} with size "
-                           f"{x._data.shape[axis]}")
+    if x._data.ndim == 0:  # a 0-d input: index 0 of its one element
+        _check_bounds(idx, 1, 0)
+        return GatherBackward0.apply(x.reshape(1), axis=0, index=idx.reshape(1).astype(xp.intp)).reshape(())
+    _check_bounds(idx, x._data.shape[axis], axis)
     return GatherBackward0.apply(x, axis=axis, index=idx.astype(xp.intp, copy=False))
 
 
@@ -325,6 +337,7 @@ class ScatterBackward0(Op):
 def _scatter(x, dim, index, src, reduce):
     idx = _check_index(index, "scatter")
     axis = normalize_dim(dim, x._data.ndim)
+    _check_bounds(idx, x._data.shape[axis] if x._data.ndim else 1, axis)
     if not isinstance(src, Tensor):
         src = Tensor._wrap(xp.full(idx.shape, src, dtype=x._data.dtype))
     elif src._data.dtype != x._data.dtype:
@@ -416,25 +429,81 @@ def index_select(x, dim: int, index):
         raise IndexError("index_select(): Index is supposed to be a vector")
     axis = normalize_dim(dim, x._data.ndim)
     n = x._data.shape[axis] if x._data.ndim else 1
-    if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(f"index out of range in self (index {int(idx.max())} for dimension {axis} of size {n})")
+    if idx.size and (idx.max() >= n or idx.min() < 0):
+        raise IndexError("index out of range in self")
+    if x._data.ndim == 0:
+        if idx.size != 1:
+            raise IndexError(f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)")
+        return IndexBackward0.apply(x.reshape(1), idx=(idx.reshape(-1),)).reshape(())
     return IndexBackward0.apply(x, idx=(slice(None),) * axis + (idx.reshape(-1),))
 
 
+def _index_args(name, x, dim, index):
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
+        got = dtypes.scalar_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index but got: {got}")
+    if index._data.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector")
+    return normalize_dim(dim, x._data.ndim)
+
+
 def index_add(x, dim: int, index, source, *, alpha=1):
-    axis = normalize_dim(dim, x._data.ndim)
+    """``x`` with ``alpha * source``'s slices added at positions ``index`` along ``dim`` (repeats add up)."""
+    axis = _index_args("index_add_", x, dim, index)
+    n = x._data.shape[axis] if x._data.ndim else 1
+    _check_bounds(index._data, n, axis)
+    if isinstance(source, Tensor) and x._data.ndim and source._data.ndim:
+        want = x._data.shape[:axis] + (index._data.size,) + x._data.shape[axis + 1:]
+        if source._data.shape != want:
+            raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension."
+                               f" Got self.shape = {list(x._data.shape)} source.shape = {list(source._data.shape)}")
     if alpha != 1:
         source = source * alpha
     return index_put(x, (slice(None),) * axis + (index._data,), source, accumulate=True)
 
 
-def index_copy(x, dim, index, source):
+def index_reduce(x, dim: int, index, source, reduce: str, *, include_self: bool = True):
+    """``x`` with ``source``'s slices reduced (``'prod'``, ``'mean'``, ``'amax'``, ``'amin'``) into the positions
+    ``index`` along ``dim`` (``scatter_reduce`` with the index spread over the other dims)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu":
+        raise RuntimeError("index_reduce_(): Expected dtype int32/int64 for index")
+    idx = index._data
+    if idx.ndim > 1:
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {idx.ndim} with type: "
+                         f"{dtypes.scalar_name(index.dtype)} and size: {list(idx.shape)}")
     axis = normalize_dim(dim, x._data.ndim)
+    src = source._data
+    n_src = src.shape[axis] if src.ndim else 1
+    if idx.size != n_src:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+                           f"({n_src}), for dim: {dim}")
+    if source._data.dtype != x._data.dtype:
+        raise RuntimeError(f"index_reduce_(): self ({dtypes.scalar_name(x.dtype)}) and source "
+                           f"({dtypes.scalar_name(source.dtype)}) must have the same scalar type")
+    n = x._data.shape[axis] if x._data.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    shape = [1] * src.ndim
+    if src.ndim:
+        shape[axis] = idx.size
+    full = xp.broadcast_to(idx.reshape(shape), src.shape).astype(xp.int64)
+    return scatter_reduce(x, axis, Tensor._wrap(full), source, reduce, include_self=include_self)
+
+
+def index_copy(x, dim, index, source):
+    axis = _index_args("index_copy_", x, dim, index)
+    _check_bounds(index._data, x._data.shape[axis] if x._data.ndim else 1, axis, "index_copy_(): ", IndexError)
     return index_put(x, (slice(None),) * axis + (index._data,), source)
 
 
 def index_fill(x, dim, index, value):
-    axis = normalize_dim(dim, x._data.ndim)
+    axis = _index_args("index_fill_", x, dim, index)
+    n = x._data.shape[axis] if x._data.ndim else 1
+    if index._data.size and (index._data.min() < -n or index._data.max() >= n):
+        bad = int(index._data.max() if index._data.max() >= n else index._data.min())
+        raise IndexError(f"index {bad} is out of bounds for dimension {axis} with size {n}")
     return index_put(x, (slice(None),) * axis + (index._data,), value)
 
 
@@ -513,7 +582,10 @@ class MaskedFillBackward0(Op):
 
 
 def masked_select(x, mask):
+    """The elements of ``x`` where the boolean ``mask`` (broadcast) is True, as a 1-D tensor."""
     m = mask._data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if m.dtype != bool:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = xp.broadcast_shapes(m.shape, x._data.shape)
     from .shape import expand
     xe = expand(x, shape) if x._data.shape != shape else x
@@ -525,6 +597,29 @@ def masked_scatter(x, mask, source):
     n = int(m.sum())
     from .shape import reshape
     return index_put(x, (m,), reshape(source, -1)[:n])
+
+
+def put(input, index, source, accumulate: bool = False):  # noqa: A002
+    """``input`` with ``source``'s values written (or, with ``accumulate``, added) at the positions ``index`` of
+    its flattened form (negative indices count from the end)."""
+    from .shape import reshape
+    n = input._data.size
+    if not isinstance(index, Tensor) or index._data.dtype != xp.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
+                           f"{dtypes.scalar_name(index.dtype) if isinstance(index, Tensor) else type(index).__name__}")
+    idx = index._data.reshape(-1)
+    if source._data.size != idx.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                           f"source.numel() = {source._data.size}, index.numel() = {idx.size}")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"put_(): self ({dtypes.scalar_name(input.dtype)}) and source "
+                           f"({dtypes.scalar_name(source.dtype)}) must have the same scalar type")
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = int(idx.max() if idx.max() >= n else idx.min())
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    idx = xp.where(idx < 0, idx + n, idx)
+    out = index_put(reshape(input, -1), (Tensor._wrap(idx),), reshape(source, -1), accumulate=accumulate)
+    return reshape(out, input._data.shape)
 
 
 def take(x, index):
@@ -553,104 +648,3 @@ def nonzero(x, *, as_tuple: bool = False):
 
 def argwhere(x):
     return nonzero(x)
-
-
-# -- sorting -------------------------------------------------------------------------------------------------------
-
-def _argsort(a, axis, descending, stable):
-    if descending:  # a stable descending order keeps equal elements in their original order
-        key = a.astype(xp.int64) if a.dtype.kind in "bu" else a
-        return xp.argsort(-key, axis=axis, kind="stable")
-    return xp.argsort(a, axis=axis, kind="stable")
-
-
-def sort(x, dim: int = -1, descending: bool = False, stable: bool = False):
-    """(values, indices) sorted along ``dim``; values carry gradients through the indices."""
-    if x._data.ndim == 0:
-        return return_types.sort(x.clone(), Tensor._wrap(xp.zeros((), xp.int64)))
-    axis = normalize_dim(dim, x._data.ndim)
-    idx = _argsort(x._data, axis, descending, stable).astype(xp.int64)
-    it = Tensor._wrap(idx)
-    return return_types.sort(gather(x, axis, it), it)
-
-
-def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False):
-    if x._data.ndim == 0:
-        return Tensor._wrap(xp.zeros((), xp.int64))
-    return Tensor._wrap(_argsort(x._data, normalize_dim(dim, x._data.ndim), descending, stable).astype(xp.int64))
-
-
-def msort(x):
-    return sort(x, 0).values
-
-
-def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
-    """The ``k`` largest (or smallest) elements along ``dim`` and their indices."""
-    axis = normalize_dim(dim, x._data.ndim)
-    n = x._data.shape[axis] if x._data.ndim else 1
-    if not 0 <= k <= n:
-        raise RuntimeError(f"selected index k out of range (k={k}, size {n} along dim {axis})")
-    idx = _argsort(x._data, axis, largest, True)
-    idx = xp.take(idx, xp.arange(k), axis=axis).astype(xp.int64)
-    it = Tensor._wrap(idx)
-    return return_types.topk(gather(x, axis, it), it)
-
-
-def kthvalue(x, k: int, dim: int = -1, keepdim: bool = False):
-    axis = normalize_dim(dim, x._data.ndim)
-    idx = xp.take(xp.argsort(x._data, axis=axis, kind="stable"), [k - 1], axis=axis).astype(xp.int64)
-    vals = gather(x, axis, Tensor._wrap(idx))
-    if not keepdim:
-        return return_types.kthvalue(vals.squeeze(axis), Tensor._wrap(idx.squeeze(axis)))
-    return return_types.kthvalue(vals, Tensor._wrap(idx))
-
-
-def median(x, dim=None, keepdim: bool = False):
-    """The lower median (PyTorch does not average the two middle values)."""
-    if dim is None:
-        from .shape import reshape
-        flat = reshape(x, -1)
-        if flat._data.size == 0:  # PyTorch: the median of no elements is NaN
-            return Tensor._wrap(xp.full((), xp.nan, x._data.dtype if x._data.dtype.kind in "fV" else xp.float32))
-        k = (flat._data.shape[0] - 1) // 2
-        return kthvalue(flat, k + 1, 0).values
-    axis = normalize_dim(dim, x._data.ndim)
-    k = (x._data.shape[axis] - 1) // 2
-    r = kthvalue(x, k + 1, axis, keepdim)
-    return return_types.median(r.values, r.indices)
-
-
-def unique(x, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):  # noqa: A002
-    res = xp.unique(x._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
-    if not (return_inverse or return_counts):
-        return Tensor._wrap(res)
-    out = [Tensor._wrap(res[0])]
-    i = 1
-    if return_inverse:
-        out.append(Tensor._wrap(res[i].reshape(x._data.shape).astype(xp.int64)))
-        i += 1
-    if return_counts:
-        out.append(Tensor._wrap(res[i].astype(xp.int64)))
-    return tuple(out)
-
-
-def bincount(x, weights=None, minlength: int = 0):
-    w = weights._data if weights is not None else None
-    return Tensor._wrap(xp.bincount(x._data, w, minlength))
-
-
-def searchsorted(sorted_sequence, values, *, right=False, side=None, out_int32=False):
-    side = side or ("right" if right else "left")
-    v = values._data if isinstance(values, Tensor) else xp.asarray(values)
-    s = sorted_sequence._data
-    if s.ndim == 1:
-        r = xp.searchsorted(s, v, side=side)
-    else:
-        r = xp.stack([xp.searchsorted(s[i], v[i], side=side) for i in range(s.shape[0])])
-    return Tensor._wrap(r.astype(xp.int32 if out_int32 else xp.int64))
-
-
-def bucketize(values, boundaries, *, out_int32=False, right=False):
-    v = values._data if isinstance(values, Tensor) else xp.asarray(values)
-    r = xp.searchsorted(boundaries._data, v, side="right" if right else "left")
-    return Tensor._wrap(xp.asarray(r).astype(xp.int32 if out_int32 else xp.int64))

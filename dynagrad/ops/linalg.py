@@ -205,12 +205,32 @@ def dot(a, b):
     return DotBackward0.apply(a, b)
 
 
-inner = dot
-vdot = dot
+def vdot(input, other):  # noqa: A002
+    """``sum(conj(input) * other)`` of two 1-D tensors (``dot`` for real ones)."""
+    if input._data.dtype.kind == "c":
+        from .math import conj
+        return dot(conj(input), other)
+    return dot(input, other)
 
 
-def outer(a, b):
-    return a.unsqueeze(-1) * b.unsqueeze(0)
+def inner(input, other):  # noqa: A002
+    """The sum of products over the last dims (``tensordot`` of the last dim of each); a 0-d operand scales."""
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    if input._data.ndim == 1 and other._data.ndim == 1:
+        return dot(input, other)
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input._data.shape)} and {list(other._data.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def outer(input, vec2):  # noqa: A002
+    """The outer product of two 1-D tensors."""
+    for name, t in (("self", input), ("vec2", vec2)):
+        if t._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t._data.ndim}-D")
+    return input.unsqueeze(-1) * vec2.unsqueeze(0)
 
 
 ger = outer
@@ -253,6 +273,8 @@ def tensordot(a, b, dims=2):
         da, db = dims
         da = [da] if isinstance(da, int) else list(da)
         db = [db] if isinstance(db, int) else list(db)
+        da = [d % a.ndim if a.ndim else d for d in da]  # negative dims count from the end
+        db = [d % b.ndim if b.ndim else d for d in db]
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(a.ndim)]
     sb = [next(letters) for _ in range(b.ndim)]

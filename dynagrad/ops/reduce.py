@@ -52,23 +52,36 @@ def _regrow(g, shape, axes, keepdims):
 
 
 
+def _result_type(name: str, fields: list):
+    """A named tuple printed as PyTorch prints torch.return_types (a printed result reads the same)."""
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"torch.return_types.{name}(\n{body})"
+    # found by pickle as dynagrad.ops.reduce.return_types.<name>
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__module__": __name__,
+                                "__qualname__": f"return_types.{name}"})
+
+
 class return_types:  # noqa: N801 - mirrors torch.return_types
-    max = collections.namedtuple("max", ["values", "indices"])
-    min = collections.namedtuple("min", ["values", "indices"])
-    sort = collections.namedtuple("sort", ["values", "indices"])
-    topk = collections.namedtuple("topk", ["values", "indices"])
-    kthvalue = collections.namedtuple("kthvalue", ["values", "indices"])
-    median = collections.namedtuple("median", ["values", "indices"])
-    mode = collections.namedtuple("mode", ["values", "indices"])
-    var_mean = collections.namedtuple("var_mean", ["var", "mean"])
-    std_mean = collections.namedtuple("std_mean", ["std", "mean"])
-    aminmax = collections.namedtuple("aminmax", ["min", "max"])
-    cummax = collections.namedtuple("cummax", ["values", "indices"])
-    cummin = collections.namedtuple("cummin", ["values", "indices"])
-    frexp = collections.namedtuple("frexp", ["mantissa", "exponent"])
-    nanmedian = collections.namedtuple("nanmedian", ["values", "indices"])
-    histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
-    unique_consecutive = collections.namedtuple("unique_consecutive", ["output", "inverse_indices", "counts"])
+    max = _result_type("max", ["values", "indices"])
+    min = _result_type("min", ["values", "indices"])
+    sort = _result_type("sort", ["values", "indices"])
+    topk = _result_type("topk", ["values", "indices"])
+    kthvalue = _result_type("kthvalue", ["values", "indices"])
+    median = _result_type("median", ["values", "indices"])
+    nanmedian = _result_type("nanmedian", ["values", "indices"])
+    mode = _result_type("mode", ["values", "indices"])
+    var_mean = _result_type("var_mean", ["var", "mean"])
+    std_mean = _result_type("std_mean", ["std", "mean"])
+    aminmax = _result_type("aminmax", ["min", "max"])
+    cummax = _result_type("cummax", ["values", "indices"])
+    cummin = _result_type("cummin", ["values", "indices"])
+    frexp = _result_type("frexp", ["mantissa", "exponent"])
+    histogram = _result_type("histogram", ["hist", "bin_edges"])
+    histogramdd = _result_type("histogramdd", ["hist", "bin_edges"])
+    unique_consecutive = _result_type("unique_consecutive", ["output", "inverse_indices", "counts"])
 
 
 # -- sum / mean / prod -----------------------------------------------------------------------------------
@@ -149,8 +162,16 @@ def mean(x, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=
     return MeanBackward0.apply(x, axes=axes_of(dim, x._data.ndim), keepdims=keepdim, dtype=None)
 
 
-def nanmean(x, dim=None, keepdim=False):
+def nanmean(x, dim=None, keepdim=False, *, dtype=None):
+    """The mean of the non-NaN elements (NaN where there are none)."""
     from .index import where
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind in "biu":
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{dtypes.scalar_name(x.dtype)}")
+    if x._data.dtype.kind == "c":
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     notnan = (x == x)
     return sum(where(notnan, x, 0.0), dim, keepdim) / sum(notnan, dim, keepdim)
 
@@ -165,15 +186,22 @@ class ProdBackward0(Op):
         return xp.asarray(a.prod(axis=axis, keepdims=keepdims, dtype=dtype))
 
     def backward(self, g, a, out):
+        # PyTorch's prod_backward: out / a without zeros; else the products of the other elements (exclusive
+        # cumulative products from both sides), except that a whole-tensor product with several zeros has a zero
+        # gradient outright when no graph is built (even beside NaN)
         av = a if type(a) is _nd else a._data
         axes = None if self.axis is None else (self.axis,)
         g = _regrow(g, av.shape, axes, self.keepdims)
-        out = _regrow(out, av.shape, axes, self.keepdims)
-        if not (av == 0).any():
-            return (g * out / a,)
-        # with zeros, the product of the *other* elements: exclusive cumulative products from both sides
-        others = _prod_of_others(av, self.axis)
-        return (g * D.const(others, g),)
+        zeros = (av == 0)
+        if not zeros.any():
+            return (g * (_regrow(out, av.shape, axes, self.keepdims) / a),)
+        if self.axis is None and D.is_array(g) and zeros.sum() > 1:
+            return (xp.zeros(av.shape, g.dtype),)
+        if D.is_array(g):
+            return (g * _prod_of_others(av, self.axis),)
+        if self.axis is None:
+            return (g * _prod_of_others_t(a.reshape(-1), 0).reshape(av.shape),)
+        return (g * _prod_of_others_t(a, self.axis),)
 
 
 def _prod_of_others(a, axis):
@@ -185,6 +213,20 @@ def _prod_of_others(a, axis):
     left = xp.cumprod(xp.concatenate([ones, m[..., :-1]], -1), -1)
     right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(m, -1)[..., :-1]], -1), -1), -1)
     return xp.moveaxis(left * right, -1, axis)
+
+
+def _prod_of_others_t(a, axis):
+    """``_prod_of_others`` with Tensor ops, so a gradient built with create_graph stays differentiable."""
+    from .shape import cat, narrow
+    n = a.shape[axis]
+    if n == 0:
+        return a
+    ones_shape = list(a.shape)
+    ones_shape[axis] = 1
+    ones = Tensor._wrap(xp.ones(ones_shape, a._data.dtype))
+    left = cumprod(cat([ones, narrow(a, axis, 0, n - 1)], axis), axis)
+    right = cumprod(cat([ones, narrow(a, axis, 1, n - 1).flip(axis)], axis), axis).flip(axis)
+    return left * right
 
 
 def prod(x, dim=None, keepdim: bool = False, *, dtype=None):
@@ -203,6 +245,7 @@ class AmaxBackward0(Op):
 
     save = (0,)
     save_output = True
+    nan_aware = False
 
     def forward(ctx, a, axes, keepdims, is_max):
         if a.size == 0:
@@ -216,19 +259,19 @@ class AmaxBackward0(Op):
         ov = out if type(out) is _nd else out._data
         o = _regrow(ov, av.shape, self.axes, self.keepdims)
         hit = (av == o)
-        if av.dtype.kind in "fV":  # a NaN maximum is the NaN elements' (PyTorch: grad [0, 1, 0] for [3, nan, -1])
-            hit |= (av != av) & (o != o)
+        if self.nan_aware and av.dtype.kind in "fV":  # max(): a NaN maximum is the NaN elements' (grad [0, 1, 0]
+            hit |= (av != av) & (o != o)              # for [3, nan, -1]); amax/amin's equality mask misses NaN
         count = hit.sum(axis=self.axes, keepdims=True)
         gg = _regrow(g, av.shape, self.axes, self.keepdims)
         return (D.mask(gg, hit) / D.const(_regrow(count, av.shape, None, True).astype(av.dtype), g),)
 
 
 class MaxBackward1(AmaxBackward0):  # PyTorch's grad_fn names: max(), min(), amin()
-    pass
+    nan_aware = True  # evenly_distribute_backward
 
 
 class MinBackward1(AmaxBackward0):
-    pass
+    nan_aware = True
 
 
 class AminBackward0(AmaxBackward0):
@@ -265,12 +308,27 @@ class MinBackward0(MaxBackward0):
     pass
 
 
+def _no_complex(x, name, kernel=None):
+    """PyTorch's refusal of complex input by ordering reductions (RuntimeError, or the kernel's
+    NotImplementedError when ``kernel`` is given)."""
+    if x._data.dtype.kind == "c":
+        if kernel:
+            raise dtypes.not_implemented(kernel, x.dtype)
+        raise RuntimeError(f"{name}(): does not support complex input")
+
+
 def _max_min(x, dim, keepdim, is_max, other=None):
     from .elementwise import maximum, minimum
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         return (maximum if is_max else minimum)(x, dim)
+    name = "max" if is_max else "min"
     if dim is None:
+        _no_complex(x, name, f"{name}_all")
+        if x._data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                               f"the reduction dim with the 'dim' argument.")
         return (MaxBackward1 if is_max else MinBackward1).apply(x, axes=None, keepdims=False, is_max=is_max)
+    _no_complex(x, name)
     axis = normalize_dim(dim, x._data.ndim)
     if x._data.ndim == 0:
         return (return_types.max if is_max else return_types.min)(x.clone(), Tensor._wrap(xp.zeros((), xp.int64)))
@@ -292,15 +350,40 @@ def min(x, dim=None, keepdim: bool = False):  # noqa: A001
     return _max_min(x, dim, keepdim, False)
 
 
+def _amax_checks(x, dim, name):
+    axes = axes_of(dim, x._data.ndim)
+    if x._data.size == 0:
+        if axes is None:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                               f"the reduction dim with the 'dim' argument")
+        for ax in axes:
+            if x._data.shape[ax] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {ax} to have non-zero size.")
+    return axes
+
+
 def amax(x, dim=(), keepdim: bool = False):
-    return AmaxBackward0.apply(x, axes=axes_of(dim, x._data.ndim), keepdims=keepdim, is_max=True)
+    """The maximum over ``dim`` (all dims by default); ties share the gradient."""
+    _no_complex(x, "amax", "max_values_cpu")
+    return AmaxBackward0.apply(x, axes=_amax_checks(x, dim, "amax"), keepdims=keepdim, is_max=True)
 
 
 def amin(x, dim=(), keepdim: bool = False):
-    return AminBackward0.apply(x, axes=axes_of(dim, x._data.ndim), keepdims=keepdim, is_max=False)
+    """The minimum over ``dim`` (all dims by default); ties share the gradient."""
+    _no_complex(x, "amin", "min_values_cpu")
+    return AminBackward0.apply(x, axes=_amax_checks(x, dim, "amin"), keepdims=keepdim, is_max=False)
 
 
 def aminmax(x, *, dim=None, keepdim=False):
+    """(min, max) over ``dim`` (or everything)."""
+    _no_complex(x, "aminmax", "aminmax_cpu")
+    if x._data.size == 0:
+        if dim is None:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                               "identity.")
+        ax = normalize_dim(dim, x._data.ndim)
+        if x._data.shape[ax] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {ax} to have non-zero size.")
     return return_types.aminmax(amin(x, dim if dim is not None else (), keepdim),
                                 amax(x, dim if dim is not None else (), keepdim))
 
@@ -320,6 +403,7 @@ def _check_nonempty(name, shape, axes):
 def _arg_extreme(x, dim, keepdim, is_max):
     a = x._data
     name = "argmax" if is_max else "argmin"
+    _no_complex(x, name)
     if a.dtype == xp.bool_:
         raise RuntimeError(f"{name}(): does not support bool input")
     fn = xp.argmax if is_max else xp.argmin
@@ -354,6 +438,8 @@ def var(x, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, _
         raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
+    if x.dtype in (dtypes.float16, dtypes.bfloat16):  # PyTorch accumulates half precision in float32
+        return var(x.float(), dim, keepdim=keepdim, correction=correction, _op=_op).to(x.dtype)
     axes = axes_of(dim, x._data.ndim)
     n = x._data.size if axes is None else int(xp.prod([x._data.shape[i] for i in axes]))
     return (_op or VarBackward0).apply(x, axes=axes, keepdims=keepdim, correction=correction, n=n)
@@ -368,7 +454,8 @@ class VarBackward0(Op):
         if n - correction <= 0:  # PyTorch divides by max(0, n - correction): inf or nan, without a warning
             with xp.errstate(divide="ignore", invalid="ignore"):
                 centred = a - a.mean(axis=axes, keepdims=True) if a.size else a
-                return xp.asarray(xp.divide((centred * centred).sum(axis=axes, keepdims=keepdims), 0.0))
+                sq = (centred * centred.conj()).real if a.dtype.kind == "c" else centred * centred
+                return xp.asarray(xp.divide(sq.sum(axis=axes, keepdims=keepdims), 0.0))
         return xp.asarray(a.var(axis=axes, keepdims=keepdims, ddof=correction))
 
     def backward(self, g, a):
@@ -493,13 +580,17 @@ def logsumexp(x, dim, keepdim: bool = False):
 
 
 def all(x, dim=None, keepdim: bool = False):  # noqa: A001
+    """Whether every element (along ``dim``) is nonzero; bool, or uint8 for a uint8 input (as PyTorch)."""
     axes = axes_of(dim, x._data.ndim)
-    return Tensor._wrap(xp.asarray(x._data.all(axis=axes, keepdims=keepdim)))
+    out = xp.asarray(x._data.all(axis=axes, keepdims=keepdim))
+    return Tensor._wrap(out.astype(xp.uint8) if x._data.dtype == xp.uint8 else out)
 
 
 def any(x, dim=None, keepdim: bool = False):  # noqa: A001
+    """Whether some element (along ``dim``) is nonzero; bool, or uint8 for a uint8 input."""
     axes = axes_of(dim, x._data.ndim)
-    return Tensor._wrap(xp.asarray(x._data.any(axis=axes, keepdims=keepdim)))
+    out = xp.asarray(x._data.any(axis=axes, keepdims=keepdim))
+    return Tensor._wrap(out.astype(xp.uint8) if x._data.dtype == xp.uint8 else out)
 
 
 def count_nonzero(x, dim=None):
@@ -520,11 +611,18 @@ class CumsumBackward0(Op):
         return (g.flip(self.axis).cumsum(self.axis).flip(self.axis),)
 
 
+def _cum_dtype(name, x, dtype):
+    if dtype is not None and dtypes.as_dtype(dtype) == dtypes.bool and x._data.size:
+        raise dtypes.not_implemented(f"{name}_out_cpu", dtypes.bool)
+
+
 def cumsum(x, dim, *, dtype=None):
-    """Cumulative sum along ``dim``."""
+    """Cumulative sum along ``dim`` (integers and bools accumulate as int64)."""
     axis = normalize_dim(dim, x._data.ndim)
+    _cum_dtype("cumsum", x, dtype)
     if x._data.ndim == 0:
-        return x.clone()
+        dt = _sum_dtype(x, dtype)
+        return x.to(dtypes.from_numpy(dt)) if dt is not None and x._data.dtype != dt else x.clone()
     return CumsumBackward0.apply(x, axis=axis, dtype=_sum_dtype(x, dtype))
 
 
@@ -540,32 +638,74 @@ class CumprodBackward0(Op):
     def backward(self, g, a, out):
         ax = self.axis
         av = a if type(a) is _nd else a._data
+        if av.size <= 1 or av.shape[ax] == 1:
+            return (g,)
         if not (av == 0).any():
-            s = g * out
-            s = s.flip(ax).cumsum(ax).flip(ax) if not D.is_array(s) else xp.flip(xp.cumsum(xp.flip(s, ax), ax), ax)
-            return (s / a,)
-        # with zeros: grad_i = sum_{j>=i} g_j * prod_{k<=j, k!=i} a_k, computed slice by slice
-        gv = g if D.is_array(g) else g._data
-        m = xp.moveaxis(av, ax, -1)
-        gm = xp.moveaxis(gv, ax, -1)
-        n = m.shape[-1]
-        res = xp.zeros_like(m)
-        for i in range(n):
-            left = xp.prod(m[..., :i], axis=-1, keepdims=True)
-            rest = xp.cumprod(m[..., i + 1:], axis=-1)
-            terms = xp.concatenate([left, left * rest], -1)
-            res[..., i] = (terms * gm[..., i:]).sum(-1)
-        return (D.const(xp.moveaxis(res, -1, ax), g),)
+            return (_flip_cumsum(g * out, ax) / a,)
+        if D.is_array(g):
+            return (_cumprod_grad_zeros(g, av, out, ax),)
+        return (_cumprod_grad_graph(g, a, ax),)
+
+
+def _cumprod_grad_zeros(g, a, out, ax):
+    """PyTorch's O(n) cumprod gradient with zeros: before the first zero of a slice (reversed cumulative sums
+    of g*out over the input), at the first zero (the products up to the second zero), 0 after."""
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        w = out * g
+        cs = xp.cumsum(a == 0, axis=ax)
+        grad = xp.zeros(a.shape, g.dtype)
+        before = cs == 0
+        part = _flip_cumsum(xp.where(before, w, 0), ax) / a
+        grad[before] = part[before]
+        upto_second = cs == 1
+        first = xp.argmax(upto_second, axis=ax)
+        first_k = xp.expand_dims(first, ax)
+        first_mask = xp.zeros(a.shape, bool)
+        xp.put_along_axis(first_mask, first_k, True, ax)
+        first_mask &= upto_second
+        between = upto_second & ~first_mask
+        prods = xp.cumprod(xp.where(between, a, 1), axis=ax)
+        total = (prods * xp.where(upto_second, g, 0)).sum(ax, keepdims=True)
+        prev = xp.take_along_axis(out, xp.maximum(first_k - 1, 0), ax)
+        val = total * xp.where(first_k == 0, 1, prev)
+        grad[first_mask] = xp.broadcast_to(val, a.shape)[first_mask]
+    return grad
+
+
+def _cumprod_grad_graph(g, a, ax):
+    """PyTorch's O(n^2) cumprod gradient with zeros when building a graph (create_graph): for each k, the
+    products that omit x_k, with Tensor ops."""
+    from .shape import cat, narrow, stack
+    n = a.shape[ax]
+    ones_shape = list(a.shape)
+    ones_shape[ax] = 1
+    ones = Tensor._wrap(xp.ones(ones_shape, a._data.dtype))
+    cols = []
+    for k in range(n):
+        if k == 0:
+            omitted = cat([ones, cumprod(narrow(a, ax, 1, n - 1), ax)], ax)
+        else:
+            until = prod(narrow(a, ax, 0, k), ax, keepdim=True)
+            if k == n - 1:
+                omitted = until
+            else:
+                omitted = cat([until, until * cumprod(narrow(a, ax, k + 1, n - k - 1), ax)], ax)
+        cols.append(sum(narrow(g, ax, k, n - k) * omitted, ax))
+    return stack(cols, ax)
 
 
 def cumprod(x, dim, *, dtype=None):
+    """Cumulative product along ``dim`` (integers and bools accumulate as int64)."""
     axis = normalize_dim(dim, x._data.ndim)
+    _cum_dtype("cumprod", x, dtype)
     if x._data.ndim == 0:
-        return x.clone()
+        dt = _sum_dtype(x, dtype)
+        return x.to(dtypes.from_numpy(dt)) if dt is not None and x._data.dtype != dt else x.clone()
     return CumprodBackward0.apply(x, axis=axis, dtype=_sum_dtype(x, dtype))
 
 
 def _cum_extreme(x, dim, is_max):
+    _no_complex(x, "", "cummax_cpu" if is_max else "cummin_cpu")
     if x._data.ndim == 0:  # a 0-d input is its own running extreme, at index 0
         normalize_dim(dim, 1)
         rt = return_types.cummax if is_max else return_types.cummin
@@ -603,19 +743,54 @@ class LogcumsumexpBackward0(Op):
             ctx.axis = axis
         if a.ndim == 0:
             return a.copy()
+        if a.dtype.kind == "c":
+            return _complex_logcumsumexp(a, axis)
         return xp.logaddexp.accumulate(a, axis=axis)
 
     def backward(self, g, x, out):
-        # d out_j / d x_i = exp(x_i - out_j) for j >= i: a reversed cumulative sum of g exp(-out), times exp(x)
-        from .elementwise import exp
+        # PyTorch's log-space formula (from TensorFlow): the positive and negative parts of g go through a
+        # reversed logcumsumexp separately (complex g in one piece), which fixes where inf and NaN appear
         if self.edges[0][0] is None:
             return (None,)
-        axis = self.axis
-        if g.ndim == 0:
+        if g.ndim == 0 or (g.size if D.is_array(g) else g.numel()) == 0:
             return (g,)
-        w = g * (D.exp(-out) if D.is_array(out) else exp(-out))
-        rev = _flip_cumsum(w, axis)
-        return (rev * (D.exp(x) if D.is_array(x) else exp(x)),)
+        arrays = D.is_array(g)
+        gt, xt, ot = (Tensor._wrap(xp.asarray(v)) if D.is_array(v) else v for v in (g, x, out))
+        res = _logcumsumexp_grad(gt, xt, ot, self.axis)
+        return (res._data if arrays else res,)
+
+
+def _complex_logcumsumexp(a, axis):
+    m = xp.moveaxis(a, axis, 0)
+    out = xp.empty_like(m)
+    acc = m[0]
+    out[0] = acc
+    with xp.errstate(invalid="ignore", over="ignore"):
+        for i in range(1, m.shape[0]):
+            b = m[i]
+            big = xp.where(acc.real >= b.real, acc, b)
+            small = xp.where(acc.real >= b.real, b, acc)
+            acc = big + xp.log1p(xp.exp(small - big))
+            acc = xp.where(xp.isneginf(big.real), small, acc)
+            out[i] = acc
+    return xp.moveaxis(out, 0, axis)
+
+
+def _logcumsumexp_grad(g, x, out, axis):
+    from .elementwise import exp, log
+    from .index import where
+
+    def reverse(v):
+        return logcumsumexp(v.flip(axis), axis).flip(axis)
+    if g._data.dtype.kind == "c":
+        from .math import conj
+        return conj(exp(reverse(log(conj(g)) - out) + x))
+    lowest = Tensor._wrap(xp.asarray(xp.finfo(g._data.dtype).min, g._data.dtype))
+    with xp.errstate(divide="ignore", invalid="ignore"):
+        log_abs = log(g.abs())
+        pos = where(g > 0, log_abs, lowest)
+        neg = where(g < 0, log_abs, lowest)
+        return exp(reverse(pos - out) + x) - exp(reverse(neg - out) + x)
 
 
 def _flip_cumsum(w, axis):
@@ -625,10 +800,11 @@ def _flip_cumsum(w, axis):
 
 
 def logcumsumexp(x, dim):
-    """log(cumsum(exp(x))) along ``dim``, stable for large and infinite values."""
-    if x._data.dtype.kind not in "fcV":
-        x = x.to(dtypes.get_default_dtype())
-    return LogcumsumexpBackward0.apply(x, axis=normalize_dim(dim, x._data.ndim) if x._data.ndim else normalize_dim(dim, 1))
+    """log(cumsum(exp(x))) along ``dim``, stable for large and infinite values (floating point and complex)."""
+    axis = normalize_dim(dim, x._data.ndim) if x._data.ndim else normalize_dim(dim, 1)
+    if x._data.dtype.kind not in "fcV" and x.dtype != dtypes.bfloat16:
+        raise dtypes.not_implemented("logcumsumexp_out_cpu", x.dtype)
+    return LogcumsumexpBackward0.apply(x, axis=axis)
 
 
 # -- softmax family (primitives for speed and stability) ----------------------------------------------------
@@ -682,9 +858,11 @@ def softmax(x, dim=None, dtype=None, *, _stacklevel=3):
     """exp(x) / sum(exp(x)) along ``dim``, computed stably."""
     if dtype is not None:
         x = x.to(dtype)
-    if x._data.dtype.kind in "biu":
-        raise RuntimeError(f"\"softmax_lastdim_kernel_impl\" not implemented for '{x.dtype.name.capitalize()}'")
     axis = _softmax_dim(x, dim, "softmax")
+    if x._data.size == 0:
+        return x.clone()
+    if x._data.dtype.kind in "biuc":
+        raise dtypes.not_implemented("softmax_lastdim_kernel_impl", x.dtype)
     if x._data.ndim == 0:
         return x / x
     return SoftmaxBackward0.apply(x, axis=axis)
@@ -694,9 +872,11 @@ def log_softmax(x, dim=None, dtype=None, *, _stacklevel=3):
     """log(softmax(x)) along ``dim``, computed stably."""
     if dtype is not None:
         x = x.to(dtype)
-    if x._data.dtype.kind in "biu":
-        raise RuntimeError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{x.dtype.name.capitalize()}'")
     axis = _softmax_dim(x, dim, "log_softmax")
+    if x._data.size == 0:
+        return x.clone()
+    if x._data.dtype.kind in "biuc":
+        raise dtypes.not_implemented("log_softmax_lastdim_kernel_impl", x.dtype)
     if x._data.ndim == 0:
         return x - x
     return LogSoftmaxBackward0.apply(x, axis=axis)

@@ -305,13 +305,46 @@ def broadcast_to(x, shape):
     return expand(x, shape)
 
 
+def _broadcast_shape(shapes):
+    """The broadcast of several shapes, with PyTorch's error naming the first mismatch."""
+    out = []
+    for shape in shapes:
+        shape = tuple(shape)
+        n = max(len(out), len(shape))
+        a = [1] * (n - len(out)) + out
+        b = (1,) * (n - len(shape)) + shape
+        res = []
+        for i, (u, v) in enumerate(zip(a, b)):
+            if u != v and u != 1 and v != 1:
+                raise RuntimeError(f"The size of tensor a ({u}) must match the size of tensor b ({v}) at "
+                                   f"non-singleton dimension {i}")
+            res.append(v if u == 1 else u)
+        out = res
+    return tuple(out)
+
+
 def broadcast_tensors(*tensors):
-    shape = xp.broadcast_shapes(*(t._data.shape for t in tensors))
+    """The tensors expanded to their common broadcast shape (views)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = _broadcast_shape([t._data.shape for t in tensors])
     return tuple(expand(t, shape) for t in tensors)
 
 
 def broadcast_shapes(*shapes):
-    return Size(xp.broadcast_shapes(*shapes))
+    """The shape that tensors of ``shapes`` broadcast to."""
+    norm = []
+    for s in shapes:
+        if isinstance(s, int):
+            s = (s,)
+        if any(int(v) < 0 for v in s):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(int(v) for v in s)}: "
+                               f"{list(s)}")
+        norm.append(tuple(int(v) for v in s))
+    try:
+        return Size(xp.broadcast_shapes(*norm))
+    except ValueError:
+        raise RuntimeError("Shape mismatch: objects cannot be broadcast to a single shape") from None
 
 
 class RepeatBackward0(Op):
@@ -346,8 +379,17 @@ def tile(x, *dims):
     return repeat(x, dims)
 
 
-def repeat_interleave(x, repeats, dim=None):
+def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element (or slice along ``dim``) ``repeats`` times; ``repeat_interleave(counts)`` repeats
+    each index ``counts[i]`` times."""
     from .index import index_select
+    if repeats is None:  # torch.repeat_interleave(repeats): the indices 0..n-1, each repeated
+        r = x._data
+        if r.dtype.kind not in "iu" or r.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        if r.size and r.min() < 0:
+            raise RuntimeError("repeats can not be negative")
+        return Tensor._wrap(xp.repeat(xp.arange(r.size, dtype=xp.int64), r.reshape(-1)))
     if dim is None:
         x = reshape(x, -1)
         dim = 0
@@ -370,15 +412,23 @@ class FlipBackward0(Op):
 
 
 def flip(x, *dims):
+    """A copy with the order of elements reversed along ``dims``."""
     dims = _shape_arg(dims)
-    return FlipBackward0.apply(x, axes=tuple(normalize_dim(d, x._data.ndim) for d in dims))
+    axes = tuple(normalize_dim(d, x._data.ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
+    return FlipBackward0.apply(x, axes=axes if x._data.ndim else ())
 
 
 def fliplr(x):
+    if x._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
     return flip(x, 1)
 
 
 def flipud(x):
+    if x._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
     return flip(x, 0)
 
 
@@ -408,8 +458,15 @@ def roll(x, shifts, dims=None):
 
 
 def rot90(x, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first towards the second)."""
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if x._data.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {x._data.ndim}")
+    a, b = (normalize_dim(d, x._data.ndim) for d in dims)
+    if a == b:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
     k %= 4
-    a, b = dims
     if k == 0:
         return x.clone()
     if k == 1:
@@ -440,6 +497,11 @@ def cat(tensors, dim: int = 0, *, out=None):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     from ..dtypes import result_type
     kept = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or tensors[:1]
     if len(kept) < len(tensors):  # the skipped empties still get (empty) gradients, as in PyTorch
@@ -587,10 +649,25 @@ def chunk(x, chunks: int, dim: int = 0):
 
 
 def tensor_split(x, indices_or_sections, dim=0):
+    """Split into ``n`` nearly equal parts (the first ones one larger), or at the given indices, as views."""
+    if x._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    if isinstance(indices_or_sections, Tensor):
+        t = indices_or_sections
+        if t._data.dtype != xp.int64:
+            from .. import dtypes
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{dtypes.scalar_name(t.dtype)}")
+        if t._data.ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {t._data.ndim} dims")
+        indices_or_sections = int(t._data) if t._data.ndim == 0 else [int(v) for v in t._data]
     axis = normalize_dim(dim, x._data.ndim)
     n = x._data.shape[axis]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections
+        if k <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {k}")
         sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
     else:
         idx = [0] + list(indices_or_sections) + [n]
@@ -600,6 +677,8 @@ def tensor_split(x, indices_or_sections, dim=0):
 
 def unbind(x, dim: int = 0):
     """The slices along ``dim`` as a tuple of views."""
+    if x._data.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     axis = normalize_dim(dim, x._data.ndim)
     outs = UnbindOp.apply(x, axis=axis)
     return _views(outs if isinstance(outs, tuple) else (outs,), x)
@@ -713,6 +792,9 @@ def diagonal(x, offset: int = 0, dim1: int = 0, dim2: int = 1):
 
 
 def diag(x, diagonal: int = 0):
+    """The square matrix with ``x`` (1-D) on a diagonal, or the diagonal of the matrix ``x`` (2-D)."""
+    if x._data.ndim not in (1, 2):
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {x._data.ndim}D")
     if x._data.ndim == 1:
         n = x._data.shape[0] + abs(diagonal)
         from ..creation import zeros
@@ -729,9 +811,14 @@ def diagonal_copy(x, offset=0):
 
 
 def diag_embed(x, offset: int = 0, dim1: int = -2, dim2: int = -1):
-    """Batched diagonal matrices whose ``offset``-th diagonal is the last dim of ``x``."""
-    if (dim1, dim2) not in ((-2, -1), (x._data.ndim - 1, x._data.ndim)):
-        raise NotImplementedError("diag_embed supports only the last two dims (dim1=-2, dim2=-1)")
+    """Batched diagonal matrices whose ``offset``-th diagonal is the last dim of ``x``, placed in dims
+    ``dim1`` and ``dim2`` of the result."""
+    nd = x._data.ndim + 1
+    d1, d2 = normalize_dim(dim1, nd), normalize_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if (d1, d2) != (nd - 2, nd - 1):
+        return movedim(diag_embed(x, offset), (-2, -1), (d1, d2))
     m = x._data.shape[-1]
     n = m + abs(offset)
     from ..creation import zeros
@@ -743,6 +830,9 @@ def diag_embed(x, offset: int = 0, dim1: int = -2, dim2: int = -1):
 
 
 def trace(x):
+    """The sum of the main diagonal of a matrix."""
+    if x._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {x._data.ndim}")
     from .reduce import sum as _sum
     return _sum(diagonal(x))
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import _source, dtypes
 from .. import memory as _memory
+from ..autograd import state as _state
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 from . import _flat
@@ -102,6 +103,9 @@ def _with_step_hooks(step: Callable) -> Callable:
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
+        tr = _state.tracer
+        if tr is not None and not tr.depth:  # dynagrad.compile: the step becomes one effect of the program
+            return tr.optimizer_step(self, wrapper, args, kwargs)
         self._opt_called = True  # the LR schedulers check optimizer.step() ran before theirs
         if self.__dict__.get("_in_step"):  # a subclass's step calling super().step(): hooks ran already
             return step(self, *args, **kwargs)
@@ -348,6 +352,9 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set them to None (default) or fill them with zeros."""
+        if set_to_none and _state.tracer is not None and \
+                _state.tracer.zero_grad([p for group in self.param_groups for p in group["params"]]):
+            return
         for group in self.param_groups:
             for p in group["params"]:
                 g = p.grad

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from helpers import torch
 
-from . import db_elementwise, db_nn, db_reduce, db_shape
+from . import db_elementwise, db_more, db_nn, db_reduce, db_shape
 from .known import KNOWN
 
-OPS = db_elementwise.OPS + db_reduce.OPS + db_shape.OPS + db_nn.OPS
+OPS = db_elementwise.OPS + db_reduce.OPS + db_shape.OPS + db_nn.OPS + db_more.OPS
 BY_NAME = {}
 for _info in OPS:
     assert _info.name not in BY_NAME, f"two entries named {_info.name}"

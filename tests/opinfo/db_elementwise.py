@@ -195,7 +195,10 @@ SPECIAL_UNARY = [("digamma", (0.1, 4)), ("entr", (0.0, 3)), ("erf", (-2, 2)), ("
                  ("exp2", (-2, 2)), ("expit", (-2, 2)), ("expm1", (-2, 2)), ("gammaln", (0.1, 4)), ("log1p", (-0.5, 2)),
                  ("log_ndtr", (-3, 3)), ("logit", (0.05, 0.95)), ("ndtr", (-3, 3)), ("ndtri", (0.05, 0.95)),
                  ("psi", (0.1, 4)), ("round", (-3, 3)), ("sinc", (-2, 2))]
-OPS += [unary("special." + n, dtypes=F + ("int64",), domain=d, budget=5, family="special") for n, d in SPECIAL_UNARY]
+_SPECIAL_SKIPS = {"logit": {"float32-special": "the sign of the infinite gradient at -0.0 (x(1-x) is -0.0) differs "
+                                                "from PyTorch's vectorized float32 kernel; float64 is compared"}}
+OPS += [unary("special." + n, dtypes=F + ("int64",), domain=d, budget=5, family="special",
+              skips=_SPECIAL_SKIPS.get(n, {})) for n, d in SPECIAL_UNARY]
 OPS += [
     custom("special.polygamma", lambda mk: (mk.add(1, mk.t(3, lo=0.2, hi=3)), mk.add(2, mk.t(3, lo=0.2, hi=3))),
            family="special", gradgrad=False),

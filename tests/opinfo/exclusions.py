@@ -17,13 +17,25 @@ for _n in ("arange", "as_tensor", "asarray", "complex", "empty", "empty_like", "
            "full_like", "linspace", "logspace", "ones", "ones_like", "polar", "range", "scalar_tensor", "tensor",
            "zeros", "zeros_like"):
     EXCLUDED["torch." + _n] = _CREATION
-for _n in ("bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like", "randint", "randint_like", "randn",
-           "randn_like", "randperm", "get_rng_state", "set_rng_state", "manual_seed", "seed", "initial_seed"):
+for _n in ("empty_strided", "empty_permuted", "frombuffer", "from_file"):
+    EXCLUDED["torch." + _n] = "creation from sizes or memory: compared with torch in tests/test_ops_issue20.py"
+for _n in ("const_data_ptr", "new_empty_strided", "is_distributed", "as_subclass", "module_load", "is_set_to",
+           "map2_"):
+    EXCLUDED["Tensor." + _n] = "Tensor bookkeeping or a callable argument: tests/test_ops_issue20.py"
+for _n in ("cond", "vmap"):
+    EXCLUDED["torch." + _n] = "higher-order function (takes callables): compared with torch in tests/test_ops_issue20.py"
+for _n in ("is_anomaly_enabled", "is_anomaly_check_nan_enabled", "set_anomaly_enabled", "set_warn_always",
+           "is_warn_always_enabled", "set_deterministic_debug_mode", "get_deterministic_debug_mode",
+           "is_deterministic_algorithms_warn_only_enabled", "is_storage", "is_distributed"):
+    EXCLUDED["torch." + _n] = _CONFIG
+for _n in ("bernoulli", "binomial", "multinomial", "normal", "poisson", "rand", "rand_like", "randint", "randint_like",
+           "randn", "randn_like", "randperm", "get_rng_state", "set_rng_state", "manual_seed", "seed", "initial_seed"):
     EXCLUDED["torch." + _n] = _RANDOM
 for _n in ("bernoulli", "bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_", "normal_", "random_",
            "uniform_", "multinomial"):
     EXCLUDED["Tensor." + _n] = _RANDOM
-for _n in ("are_deterministic_algorithms_enabled", "broadcast_shapes", "can_cast", "finfo", "iinfo",
+for _n in ("are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
+           "broadcast_shapes", "can_cast", "finfo", "iinfo",
            "get_default_dtype", "get_float32_matmul_precision", "get_num_interop_threads", "get_num_threads",
            "is_grad_enabled", "is_inference_mode_enabled", "is_nonzero", "is_tensor", "numel", "promote_types",
            "result_type", "set_default_dtype", "set_default_tensor_type", "set_float32_matmul_precision",

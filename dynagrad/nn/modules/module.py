@@ -147,6 +147,7 @@ class _WrappedHook:
 
 # -- hooks common to all modules (debugging / profiling) ---------------------------------------------------
 _global_call_hooks = 0  # how many global forward/backward hooks exist: the one global __call__ reads
+_call_interceptor = None  # dynagrad.compile's harness (``dynagrad run --compile``): raises _global_call_hooks
 
 
 class _GlobalHooks(OrderedDict):
@@ -552,6 +553,10 @@ class Module:
     _wrapped_call_impl = __call__
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
+        if _call_interceptor is not None:  # dynagrad run --compile (compile/harness.py)
+            out = _call_interceptor(self, args, kwargs)
+            if out is not NotImplemented:
+                return out
         called_always = set()
         result = None
         try:
@@ -801,6 +806,8 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to None by default, as PyTorch 2.x)."""
+        if set_to_none and _state.tracer is not None and _state.tracer.zero_grad(list(self.parameters())):
+            return  # dynagrad.compile recorded it (without reading the gradients)
         for p in self.parameters():
             if p.grad is not None:
                 if set_to_none:
@@ -1098,7 +1105,15 @@ class Module:
         return main + ")"
 
     def compile(self, *args, **kwargs) -> None:
-        """Accepted for compatibility (``torch.compile`` of a module); runs eagerly."""
+        """Compile this module's calls in place, with ``torch.compile``'s arguments (its ``state_dict`` keys
+        stay as they are, unlike ``torch.compile(module)``'s ``_orig_mod.`` ones)."""
+        from ...compile import CompiledFunction, api
+        api.check_arguments(kwargs.get("backend"), kwargs.get("mode"), kwargs.get("options"))
+        if kwargs.pop("disable", False):
+            return
+        for k in ("name", "isolate_recompiles", "shapes_spec"):
+            kwargs.pop(k, None)
+        self.__dict__["forward"] = CompiledFunction(type(self).forward.__get__(self), *args, **kwargs)
 
 
 def _member(module: Module, name: str):

@@ -195,6 +195,11 @@ class DistributedDataParallel(Module):
 
     # -- forward ---------------------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
+        return self.forward_with(self.module, *inputs, **kwargs)
+
+    def forward_with(self, call, *inputs, **kwargs):
+        """``forward``, with ``call`` computing the wrapped module's output (``torch.compile`` of a DDP
+        module passes the compiled module here, so DDP's bookkeeping stays around it)."""
         if self._armed and self._started:
             missing = [i for i in range(len(self._params)) if not self._marked[i]]
             self._armed = self._started = False
@@ -206,7 +211,7 @@ class DistributedDataParallel(Module):
             if bufs:
                 from ...distributed import distributed_c10d as c10d
                 c10d._broadcast_coalesced(bufs, self.process_group, 0, "DistributedDataParallel (buffers)")
-        out = self.module(*inputs, **kwargs)
+        out = call(*inputs, **kwargs)
         sync = is_grad_enabled() and self.require_backward_grad_sync
         self.require_forward_param_sync = sync
         self._armed = sync

@@ -51,9 +51,11 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     if not tensors:
         return Tensor._wrap(xp.zeros((), xp.float32))
     dt = tensors[0]._data.dtype
-    norms = xp.asarray([_norm(t._data, norm_type) for t in tensors], dtype=xp.float64)
+    # stack and astype rather than asarray(list, dtype): NumPy functions a compiled step records (asarray
+    # would read every norm into Python)
+    norms = xp.stack([_norm(t._data, norm_type) for t in tensors]).astype(xp.float64)
     total = _norm(norms, norm_type)
-    total = xp.asarray(total, dtype=dt)
+    total = total.astype(dt) if isinstance(total, xp.ndarray) else xp.asarray(total, dtype=dt)
     if error_if_nonfinite and not xp.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
                            f"non-finite, "
@@ -67,11 +69,12 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, forea
     grads = _grads(parameters)
     if not grads:
         return
-    coef = float(max_norm) / (float(total_norm) + 1e-6)
-    coef = min(coef, 1.0)
+    # array arithmetic (in float64, as Python floats would be), not a Python number: a compiled training
+    # step computes the factor in its program instead of reading the norm into Python
+    coef = xp.minimum(xp.float64(max_norm) / (total_norm._data.astype(xp.float64) + 1e-6), 1.0)
     for g in grads:
         d = g._data
-        d *= d.dtype.type(coef)
+        d *= coef.astype(d.dtype)
         bump_version(g)
 
 

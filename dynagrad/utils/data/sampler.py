@@ -9,8 +9,6 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import Any, Generic, TypeVar
 
-import numpy as np
-
 import dynagrad
 
 __all__ = [
@@ -33,13 +31,6 @@ def _draw_seed(generator: Any = None) -> int:
     fresh generators and DataLoader workers.
     """
     return int(dynagrad.empty((), dtype=dynagrad.int64).random_(generator=generator).item())
-
-
-def _numpy_rng(generator: Any = None) -> np.random.Generator:
-    """The NumPy generator underneath a dynagrad Generator, so NumPy-side sampling shares its stream."""
-    if generator is None:
-        generator = dynagrad.random.default_generator
-    return generator._rng
 
 
 class Sampler(Generic[T_co]):
@@ -184,25 +175,7 @@ class WeightedRandomSampler(Sampler[int]):
         self.generator = generator
 
     def __iter__(self) -> Iterator[int]:
-        w = np.asarray(self.weights._data, dtype=np.float64)
-        # The checks torch.multinomial makes, with its messages.
-        if not np.all(np.isfinite(w)):
-            raise RuntimeError(
-                "invalid multinomial distribution (encountering probability entry = infinity or NaN)"
-            )
-        if np.any(w < 0):
-            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
-        if w.sum() <= 0:
-            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        if not self.replacement and self.num_samples > len(w):
-            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
-        if not self.replacement and self.num_samples > np.count_nonzero(w):
-            raise RuntimeError(
-                "invalid multinomial distribution (with replacement=False, not enough non-negative "
-                "category to sample)"
-            )
-        rng = _numpy_rng(self.generator)
-        picks = rng.choice(len(w), size=self.num_samples, replace=self.replacement, p=w / w.sum())
+        picks = dynagrad.multinomial(self.weights, self.num_samples, self.replacement, generator=self.generator)
         yield from picks.tolist()
 
     def __len__(self) -> int:
