@@ -672,4 +672,4 @@ def bump_version(t: Tensor) -> None:
         _state.tracer.bumped(t)
 
 
-_function._tensor_cls = Tensor
+_function._bind_tensor(Tensor)
