@@ -276,7 +276,7 @@ del annotations
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
                      "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
                      "compile", "compiler", "cuda", "backends", "accelerator", "mps", "xpu", "version",
-                     "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor"}
+                     "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor", "storage", "_C"}
 _LEGACY_TYPES = {"DoubleTensor", "FloatTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
                  "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"}
 # torch.has_* flags: (value, deprecation message or None)
@@ -301,6 +301,8 @@ def __getattr__(name: str):
         return importlib.import_module(".torch_version", __name__).__version__
     if name in _AMP_NAMES:
         return getattr(importlib.import_module(".amp.autocast_mode", __name__), name)
+    if name in ("UntypedStorage", "TypedStorage"):
+        return getattr(importlib.import_module(".storage", __name__), name)
     if name in _LEGACY_TYPES:
         return importlib.import_module("._tensortype", __name__).top_level()[name]
     if name in _HAS:
