@@ -163,6 +163,23 @@ def storage(self):
     return _typed(self)
 
 
+def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+    """A DLPack capsule of this tensor's memory (``np.from_dlpack(tensor)`` and other libraries use it)."""
+    from .utils.dlpack import tensor_dlpack
+    return tensor_dlpack(self, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+
+def __dlpack_device__(self):
+    from .utils.dlpack import tensor_dlpack_device
+    return tensor_dlpack_device(self)
+
+
+def is_inference(self) -> bool:
+    """False: dynagrad's ``inference_mode`` works as ``no_grad`` and makes ordinary tensors (with version
+    counters, usable by autograd later), never PyTorch's restricted inference tensors."""
+    return False
+
+
 def module_load(self, other, assign: bool = False):
     """How ``load_state_dict`` turns a state-dict value into this parameter's: ``other.detach()`` with
     ``assign``, else ``self.copy_(other).detach()``."""
@@ -175,7 +192,8 @@ METHODS = {"cdouble": cdouble, "is_nonzero": is_nonzero, "is_distributed": is_di
            "dim_order": dim_order, "const_data_ptr": const_data_ptr, "new_empty_strided": new_empty_strided,
            "resize": resize, "resize_as": resize_as, "sum_to_size": sum_to_size, "fill_diagonal_": fill_diagonal_,
            "map2_": map2_, "as_subclass": as_subclass, "module_load": module_load,
-           "untyped_storage": untyped_storage, "storage": storage}
+           "untyped_storage": untyped_storage, "storage": storage, "__dlpack__": __dlpack__,
+           "__dlpack_device__": __dlpack_device__, "is_inference": is_inference}
 # Tensor.is_<device or layout> flags PyTorch has and which no dynagrad tensor is (CPU, strided, not nested)
 _NEVER = ("is_mps", "is_xpu", "is_ipu", "is_maia", "is_mtia", "is_xla", "is_vulkan", "is_mkldnn", "is_nested")
 METHODS.update({name: property(lambda self: False, doc="False: dynagrad tensors are dense CPU tensors")

@@ -171,3 +171,143 @@ def test_parameters_share_storage_with_their_detached_views():
     w = dynagrad.nn.Linear(3, 3).weight
     assert w.untyped_storage().data_ptr() == w.detach().untyped_storage().data_ptr()
     assert w.untyped_storage().data_ptr() != w.clone().untyped_storage().data_ptr()
+
+
+def test_dlpack_round_trips_share_memory():
+    for m in _both():
+        a = np.arange(3.0)
+        t = m.from_dlpack(a)
+        a[0] = 9
+        assert t.tolist() == [9.0, 1.0, 2.0] and m.utils.dlpack.from_dlpack is m.from_dlpack
+        back = np.from_dlpack(m.arange(4, dtype=m.int32))
+        assert back.dtype == np.int32 and back.tolist() == [0, 1, 2, 3]
+        cap = m.utils.dlpack.to_dlpack(m.ones(2))
+        assert m.from_dlpack(cap).tolist() == [1.0, 1.0]
+        with pytest.raises(RuntimeError, match="DLTensor capsules can be consumed only once"):
+            m.from_dlpack(cap)
+        with pytest.raises(BufferError, match="Can't export tensors that require gradient"):
+            np.from_dlpack(m.ones(2, requires_grad=True))
+        assert m.from_dlpack(np.arange(4)[::2]).tolist() == [0, 2]
+        dev = m.ones(1).__dlpack_device__()
+        assert (int(dev[0]), dev[1]) == (1, 0)
+        assert int(m.utils.dlpack.DLDeviceType.kDLCUDA) == 2
+
+
+def test_fusion_matches_the_pair_it_replaces():
+    for m in _both():
+        m.manual_seed(0)
+        conv, bn = m.nn.Conv2d(2, 3, 3), m.nn.BatchNorm2d(3)
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+        bn.weight.data.uniform_(0.5, 1.5)
+        conv.eval(), bn.eval()
+        x = m.randn(2, 2, 6, 6)
+        fused = m.nn.utils.fusion.fuse_conv_bn_eval(conv, bn)
+        assert m.allclose(fused(x), bn(conv(x)), atol=1e-5) and isinstance(fused.weight, m.nn.Parameter)
+        lin, bn1 = m.nn.Linear(4, 3).eval(), m.nn.BatchNorm1d(3).eval()
+        bn1.running_mean.fill_(0.3)
+        y = m.randn(5, 4)
+        assert m.allclose(m.nn.utils.fusion.fuse_linear_bn_eval(lin, bn1)(y), bn1(lin(y)), atol=1e-6)
+        with pytest.raises(AssertionError, match="Fusion only for eval!"):
+            m.nn.utils.fusion.fuse_conv_bn_eval(conv.train(), bn)
+    if HAVE_TORCH:  # same numbers from the same weights
+        conv, bn = dynagrad.nn.Conv2d(2, 3, 3).eval(), dynagrad.nn.BatchNorm2d(3).eval()
+        bn.running_var.fill_(3.0)
+        w, b = dynagrad.nn.utils.fusion.fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean,
+                                                             bn.running_var, bn.eps, bn.weight, bn.bias)
+        tw, tb = torch.nn.utils.fusion.fuse_conv_bn_weights(*(torch.tensor(t.detach().numpy()) for t in (
+            conv.weight, conv.bias, bn.running_mean, bn.running_var)), bn.eps, torch.ones(3), torch.zeros(3))
+        np.testing.assert_array_equal(w.detach().numpy(), tw.detach().numpy())
+        np.testing.assert_array_equal(b.detach().numpy(), tb.detach().numpy())
+
+
+def test_sync_batchnorm_is_batchnorm_without_a_process_group():
+    for m in _both():
+        m.manual_seed(0)
+        net = m.nn.Sequential(m.nn.Conv2d(1, 2, 1), m.nn.BatchNorm2d(2))
+        net[1].running_mean.fill_(0.25)
+        sync = m.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        assert type(sync[1]).__name__ == "SyncBatchNorm" and sync[1].running_mean is net[1].running_mean
+        assert repr(sync[1]) == ("SyncBatchNorm(2, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+                                 "track_running_stats=True)")
+        x = m.randn(3, 1, 2, 2)
+        ref = m.nn.BatchNorm2d(2)
+        assert m.allclose(m.nn.SyncBatchNorm(2)(x.repeat(1, 2, 1, 1)), ref(x.repeat(1, 2, 1, 1)))
+        with pytest.raises(ValueError, match=r"expected at least 2D input \(got 1D input\)"):
+            m.nn.SyncBatchNorm(2)(m.ones(2))
+        with pytest.raises(ValueError, match="number of input channels should be non-zero"):
+            m.nn.SyncBatchNorm(0)(m.ones(2, 0))
+
+
+def test_frozen_batchnorm_and_module_utils():
+    from dynagrad.nn.modules import utils as U
+    from dynagrad.vision.ops.misc import FrozenBatchNorm2d
+    bn = dynagrad.nn.BatchNorm2d(3)
+    bn.running_mean.fill_(0.5)
+    bn.running_var.fill_(2.0)
+    bn.eval()
+    frozen = FrozenBatchNorm2d(3)
+    assert str(frozen.load_state_dict(bn.state_dict())) == "<All keys matched successfully>"
+    x = dynagrad.randn(2, 3, 4, 4)
+    assert dynagrad.allclose(frozen(x), bn(x), atol=1e-6) and not list(frozen.parameters())
+    assert U._pair(3) == (3, 3) and U._triple((1, 2, 3)) == (1, 2, 3) and U._single(2) == (2,)
+    assert U._reverse_repeat_tuple((1, 2), 2) == (2, 2, 1, 1) and U._list_with_default([None, 3], [1, 5, 7]) == [5, 3]
+    if HAVE_TORCH:
+        from torch.nn.modules import utils as TU
+        for fn in ("_pair", "_triple", "_quadruple"):
+            assert getattr(U, fn)(4) == getattr(TU, fn)(4)
+        sd, tsd = {"module.a": 1, "b": 2}, {"module.a": 1, "b": 2}
+        U.consume_prefix_in_state_dict_if_present(sd, "module.")
+        TU.consume_prefix_in_state_dict_if_present(tsd, "module.")
+        assert list(sd.items()) == list(tsd.items())
+
+
+def test_hub_reads_the_cache_and_never_downloads(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    import dynagrad.hub as hub
+    monkeypatch.setattr(hub, "_hub_dir", None)
+    assert hub.get_dir() == str(tmp_path / "th" / "hub")
+    if HAVE_TORCH:
+        monkeypatch.setattr(torch.hub, "_hub_dir", None)
+        assert torch.hub.get_dir() == hub.get_dir()
+        assert torch.hub.HASH_REGEX.pattern == hub.HASH_REGEX.pattern
+    url = "https://example.com/models/tiny-7f3a.pth"
+    with pytest.raises(RuntimeError, match="never downloads"):
+        hub.load_state_dict_from_url(url)
+    folder = tmp_path / "th" / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    dynagrad.save({"w": dynagrad.ones(2)}, str(folder / "tiny-7f3a.pth"))
+    assert hub.load_state_dict_from_url(url, weights_only=True)["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="invalid hash value"):
+        hub.load_state_dict_from_url(url, check_hash=True)
+    with pytest.raises(RuntimeError, match="never downloads"):
+        hub.download_url_to_file(url, str(tmp_path / "x"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "hubconf.py").write_text("def tiny(n=2):\n    'A tiny model.'\n    import torch\n    return n * 3\n")
+    assert hub.list(str(repo), source="local") == ["tiny"] and hub.help(str(repo), "tiny", source="local") == \
+        "A tiny model."
+    with pytest.raises(RuntimeError, match="never does"):
+        hub.load("owner/repo", "tiny")
+
+
+def test_small_surface_names():
+    import typing
+
+    from dynagrad.jit.annotations import List
+    for m in _both():
+        assert m.jit.Final is typing.Final and m.jit.annotate(int, 3) == 3 and m.torch is m
+        assert not isinstance(3, m.SymInt) and isinstance(3, (int, m.SymInt))
+        assert m.chalf is m.complex32 and m.complex32.is_complex and m.complex32.itemsize == 4
+        for other, want in [(m.float16, m.complex32), (m.float32, m.complex64), (m.bfloat16, m.complex64),
+                            (m.float64, m.complex128), (m.int64, m.complex32), (m.complex128, m.complex128)]:
+            assert m.promote_types(m.complex32, other) == want and m.promote_types(other, m.complex32) == want
+        assert m.ones(2).is_inference() is False
+    assert List[int] == typing.List[int]  # noqa: UP006
+    with pytest.raises(TypeError, match="no complex32 tensors"):
+        dynagrad.ones(2, dtype=dynagrad.complex32)
+    with pytest.raises(TypeError, match="no symbolic sizes"):
+        dynagrad.SymInt()
+    from dynagrad._subclasses.fake_tensor import is_fake
+    from dynagrad.fx.experimental.proxy_tensor import get_proxy_mode
+    assert is_fake(dynagrad.ones(1)) is False and get_proxy_mode() is None

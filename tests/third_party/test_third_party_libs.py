@@ -25,6 +25,7 @@ LIBS = {
     "tqdm": "tqdm",
     "torchmetrics": "torchmetrics",
     "torchsummary": "torchsummary",
+    "kornia": "kornia",
 }
 # the suite's switches (tests/helpers.py): record goldens from torch, or use them even where torch is installed
 RECORD = os.environ.get("DYNAGRAD_RECORD_GOLDEN") == "1"
@@ -97,3 +98,32 @@ def test_goldens_exist_for_every_library():
         with open(_golden_path(lib), newline="") as f:
             header = f.readline()
         assert header.startswith(f"# {LIBS[lib]} ") and len(f.name) > 0
+
+
+# timm imports torchvision, which does not import beside the torch 2.13 CPU wheel, so its script cannot run
+# under torch; its output is checked against published facts: the parameter counts on torchvision's and
+# timm's model cards, a ViT's count worked out by hand, timm's default data config for ResNets.
+TIMM_EXPECTED = """\
+resnet18 11689512
+efficientnet_b0 5288548
+mobilenetv3_small_100 2542856
+state dict keys equal True
+same outputs as torchvision True
+vit 32389 (2, 5)
+optimizer AdamW [41, 21] [0.0, 0.05]
+loss decreases True
+data config (3, 224, 224) bicubic 0.95
+Compose(
+    Resize(size=235, interpolation=bicubic, max_size=None, antialias=True)
+    CenterCrop(size=(224, 224))
+    MaybeToTensor()
+    Normalize(mean=tensor([0.4850, 0.4560, 0.4060]), std=tensor([0.2290, 0.2240, 0.2250]))
+)
+"""
+
+
+def test_timm_smoke_script(tmp_path):
+    if importlib.util.find_spec("timm") is None:
+        pytest.skip("timm is not installed")
+    mine = _finish(_start(os.path.join(HERE, "timm_smoke.py"), True, tmp_path), "dynagrad run timm_smoke.py")
+    assert mine.splitlines() == TIMM_EXPECTED.splitlines()
