@@ -311,3 +311,13 @@ def test_small_surface_names():
     from dynagrad._subclasses.fake_tensor import is_fake
     from dynagrad.fx.experimental.proxy_tensor import get_proxy_mode
     assert is_fake(dynagrad.ones(1)) is False and get_proxy_mode() is None
+
+
+def test_distributed_constants():
+    from datetime import timedelta
+
+    from dynagrad.distributed import constants
+    assert constants.default_pg_timeout == timedelta(minutes=30) and constants.default_pg_nccl_timeout is None
+    if HAVE_TORCH:
+        from torch.distributed import constants as tc
+        assert (tc.default_pg_timeout, tc.default_pg_nccl_timeout) == (constants.default_pg_timeout, None)
