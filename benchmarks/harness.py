@@ -60,6 +60,7 @@ def torch_or_none():
 class Result:
     name: str
     times: dict = field(default_factory=dict)  # framework -> list of seconds per iteration
+    threads: int | None = None  # the intra-op thread count every framework ran with
 
     def stat(self, fw: str) -> tuple[float, float]:
         t = self.times[fw]
@@ -71,8 +72,34 @@ class Result:
         return self.stat(fw)[0] / self.stat(base)[0]
 
 
-def time_case(name: str, fns: dict, number: int, repeats: int, warmup: int = 1) -> Result:
-    res = Result(name)
+def set_threads(torch, n: int) -> None:
+    """Give PyTorch and dynagrad (hence NumPy's BLAS) the same intra-op thread count. An explicit count
+    also stops dynagrad's pool from following other processes' load (see dynagrad/_threads.py)."""
+    import dynagrad
+    if torch is not None:
+        torch.set_num_threads(n)
+    dynagrad.set_num_threads(n)
+
+
+def follow_load(n: int) -> None:
+    """Back to dynagrad's default pool: ``n`` threads that shrink while other processes keep cores busy."""
+    from dynagrad import _threads
+    _threads._set(n)
+    g = _threads._governor
+    g.enabled = os.environ.get("DYNAGRAD_ADAPTIVE_THREADS", "1") != "0"
+    g.ceiling = g.current = n
+    g.last = None
+
+
+# Wall time by default. ``--clock thread`` times the calling thread's CPU instead: at 1 thread every
+# framework computes in that thread, so a loaded machine's descheduling stops counting (cache and memory
+# contention still do). Not meaningful with more threads, which do their work elsewhere.
+CLOCKS = {"wall": time.perf_counter, "thread": time.thread_time}
+clock = time.perf_counter
+
+
+def time_case(name: str, fns: dict, number: int, repeats: int, warmup: int = 1, threads: int | None = None) -> Result:
+    res = Result(name, threads=threads)
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -84,10 +111,10 @@ def time_case(name: str, fns: dict, number: int, repeats: int, warmup: int = 1) 
                     time.sleep(SETTLE_S)
                 pool = _POOL.get(fw, "numpy")
                 fn()
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(number):
                 fn()
-            res.times.setdefault(fw, []).append((time.perf_counter() - t0) / number)
+            res.times.setdefault(fw, []).append((clock() - t0) / number)
     return res
 
 
@@ -100,12 +127,12 @@ def fmt_time(s: float) -> str:
 
 
 def table(results: list[Result], frameworks: list[str]) -> str:
-    head = f"| {'benchmark':34s} |" + "".join(f" {fw + ' median':>16s} | {fw + ' min':>13s} |" for fw in frameworks)
+    head = f"| {'benchmark':34s} | {'threads':7s} |" + "".join(f" {fw + ' median':>16s} | {fw + ' min':>13s} |" for fw in frameworks)
     ratios = [fw for fw in frameworks if fw != "torch"] if "torch" in frameworks else []
     head += "".join(f" {fw + '/torch':>14s} |" for fw in ratios)
     lines = [head, "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"]
     for r in results:
-        row = f"| {r.name:34s} |"
+        row = f"| {r.name:34s} | {r.threads or '-':>7} |"
         for fw in frameworks:
             if fw in r.times:
                 med, mn = r.stat(fw)
@@ -146,7 +173,7 @@ def environment() -> dict:
 
 def save_json(path: str, results: list[Result], extra: dict) -> None:
     data = {"environment": environment(), **extra, "results": [
-        {"name": r.name, **{fw: {"median_s": r.stat(fw)[0], "min_s": r.stat(fw)[1], "repeats_s": r.times[fw]}
+        {"name": r.name, "threads": r.threads, **{fw: {"median_s": r.stat(fw)[0], "min_s": r.stat(fw)[1], "repeats_s": r.times[fw]}
                              for fw in r.times},
          "ratio_vs_torch": {fw: r.ratio(fw) for fw in r.times if fw != "torch" and r.ratio(fw) is not None}}
         for r in results]}

@@ -24,20 +24,48 @@ def _r(q: float | None) -> str:
     return f"{q:.2f}x" if q is not None else "-"
 
 
+def _rows(results: list) -> list[tuple[str, dict]]:
+    """Results grouped by benchmark name, in first-seen order: (name, {threads: result})."""
+    grouped: dict = {}
+    for r in results:
+        grouped.setdefault(r["name"], {})[r.get("threads")] = r
+    return list(grouped.items())
+
+
+def _pair(by_threads: dict, counts: list, fw: str) -> str:
+    """``fw``'s ratio to PyTorch at each thread count, as "0.80x / 0.75x" ("-" where not measured)."""
+    vals = [_r(by_threads[n].get("ratio_vs_torch", {}).get(fw)) if n in by_threads else "-" for n in counts]
+    return "-" if all(v == "-" for v in vals) else " / ".join(vals)
+
+
 def render(data: dict) -> str:
     env = data["environment"]
     blas = next((b for b in env["blas"] if b.get("internal_api") in ("openblas", "mkl", "blis")), {})
+    counts = sorted({r.get("threads") for r in data["results"] if r.get("threads")}) or [None]
+    label = {n: (f"{n} thread{'s' if n > 1 else ''}" if n else "") for n in counts}
+    clock = " (CPU time of the calling thread)" if data.get("clock") == "thread" else ""
     lines = [f"Measured by `python -m benchmarks` on {env['cpus']} cores ({blas.get('internal_api', 'BLAS')} "
              f"{blas.get('version', '')} {blas.get('architecture', '')} kernel, NumPy {env['numpy']}, PyTorch "
-             f"{env['torch'] or 'not installed'} on 2 threads, Python {env['python']}); lower ratios are better. "
-             "Medians of alternating repeats; on a shared 2-core machine single runs move by 10-30%.", "",
-             "| benchmark (medians) | dynagrad | dynagrad compiled | PyTorch | NumPy by hand | dynagrad / PyTorch "
-             "| compiled / PyTorch |", "|---|---|---|---|---|---|---|"]
-    for r in data["results"]:
-        q = r.get("ratio_vs_torch", {})
-        lines.append(f"| {r['name']} | {_t(r.get('dynagrad'))} | {_t(r.get('dynagrad compiled'))} | "
-                     f"{_t(r.get('torch'))} | {_t(r.get('numpy'))} | {_r(q.get('dynagrad'))} | "
-                     f"{_r(q.get('dynagrad compiled'))} |")
+             f"{env['torch'] or 'not installed'}, Python {env['python']}); dynagrad and PyTorch run with the same "
+             "thread count (`set_num_threads`); lower ratios are better. Medians of alternating repeats"
+             f"{clock}; on a shared 2-core machine single runs move by 10-30%.", ""]
+    head = "| benchmark (medians) |"
+    for n in counts:
+        head += f" dynagrad {label[n]} | PyTorch {label[n]} | dynagrad / PyTorch {label[n]} |"
+    both = f" ({' / '.join(label[n] for n in counts)})" if counts != [None] else ""
+    head += f" NumPy by hand / PyTorch{both} | compiled / PyTorch{both} |"
+    lines += [head.replace("  ", " "), "|---" * (1 + 3 * len(counts) + 2) + "|"]
+    for name, by in _rows(data["results"]):
+        row = f"| {name} |"
+        for n in counts:
+            r = by.get(n)
+            if r is None:
+                row += " - | - | - |"
+            else:
+                row += (f" {_t(r.get('dynagrad'))} | {_t(r.get('torch'))} | "
+                        f"{_r(r.get('ratio_vs_torch', {}).get('dynagrad'))} |")
+        row += f" {_pair(by, counts, 'numpy')} | {_pair(by, counts, 'dynagrad compiled')} |"
+        lines.append(row)
     mem = data.get("peak_memory") or {}
     if mem.get("dynagrad", {}).get("peak_kb"):
         parts = [f"{name} {m['peak_kb'] / 1024:.0f} MiB" for name, m in mem.items() if "peak_kb" in m]
@@ -45,6 +73,13 @@ def render(data: dict) -> str:
         ratio = f" ({mem['dynagrad']['peak_kb'] / base:.2f}x PyTorch's)" if base else ""
         lines += ["", "Peak resident memory of the MLP epoch (separate processes, the 188 MiB of inputs "
                   f"included): {', '.join(parts)}{ratio}."]
+    models = data.get("peak_memory_models") or {}
+    for name, row in models.items():
+        d, t = row.get("dynagrad", {}), row.get("torch", {})
+        if "peak_kb" in d:
+            ratio = f" ({d['peak_kb'] / t['peak_kb']:.2f}x PyTorch's)" if "peak_kb" in t else ""
+            parts = ", ".join(f"{fw} {m['peak_kb'] / 1024:.0f} MiB" for fw, m in row.items() if "peak_kb" in m)
+            lines += ["", f"Peak resident memory of the {name} (three steps, separate processes): {parts}{ratio}."]
     imports = data.get("import_seconds") or {}
     if imports:
         lines += ["", "Import time (median of 5 fresh interpreters): "

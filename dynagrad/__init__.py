@@ -278,8 +278,8 @@ del annotations
 _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision", "serialization", "profiler",
                      "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
                      "compile", "compiler", "cuda", "backends", "accelerator", "mps", "xpu", "version",
-                     "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor", "storage", "_C", "hub",
-                     "_subclasses"}
+                     "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor", "multiprocessing",
+                     "storage", "_C", "hub", "_subclasses"}
 _LEGACY_TYPES = {"DoubleTensor", "FloatTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
                  "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"}
 # torch.has_* flags: (value, deprecation message or None)

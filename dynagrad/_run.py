@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import importlib.util
 import linecache
 import os
 import re
@@ -46,11 +47,28 @@ def install(finder_cls) -> None:
 
 # -- running --------------------------------------------------------------------------------------------------
 
+def _aliased(module: str) -> str:
+    """``torch.distributed.run`` -> ``dynagrad.distributed.run``: runpy needs the module's own loader (its code
+    and file), which the alias finder does not stand in for."""
+    head, _, rest = module.partition(".")
+    for finder in sys.meta_path:
+        prefixes = getattr(finder, "PREFIXES", None)
+        if isinstance(prefixes, dict) and head in prefixes:
+            target = prefixes[head] + ("." + rest if rest else "")
+            try:
+                found = importlib.util.find_spec(target) is not None
+            except ImportError:
+                found = False
+            return target if found else module
+    return module
+
+
 def run(script: str | None, module: str | None, argv: list[str]) -> int:
     """Run the program; return its exit status."""
     try:
         if module is not None:
             sys.argv = [module] + argv  # runpy replaces argv[0] with the module's file, as python -m does
+            module = _aliased(module)
             _set_path0(os.getcwd())
             runpy.run_module(module, run_name="__main__", alter_sys=True)
         else:

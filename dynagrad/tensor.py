@@ -5,6 +5,7 @@ op lives in one place (forward and backward side by side) and the class here sta
 """
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import Any
 
@@ -469,10 +470,22 @@ class Tensor:
         return False
 
     def share_memory_(self) -> Tensor:
+        """Move this tensor's memory into shared memory (no-op if it is there), so that processes it is passed
+        to (``dynagrad.multiprocessing``: a queue, a spawned process's arguments, or fork) use the same memory.
+
+        >>> import dynagrad
+        >>> t = dynagrad.zeros(2).share_memory_()
+        >>> t.is_shared()
+        True
+        """
+        from .multiprocessing import _storage
+        _storage.share(self)
         return self
 
     def is_shared(self) -> bool:
-        return False
+        """Whether this tensor lies in shared memory (``share_memory_``, or received from another process)."""
+        storage = sys.modules.get("dynagrad.multiprocessing._storage")
+        return storage is not None and storage.is_shared(self._data)
 
     def to(self, *args, **kwargs) -> Tensor:
         """Convert dtype (``to(torch.float64)``, ``to(other)``, ``to('cpu', dtype=...)``); copy=True copies."""
@@ -659,4 +672,4 @@ def bump_version(t: Tensor) -> None:
         _state.tracer.bumped(t)
 
 
-_function._tensor_cls = Tensor
+_function._bind_tensor(Tensor)

@@ -43,7 +43,7 @@ def _fake_results() -> dict:
 
 def test_readme_table_is_the_json(tmp_path, monkeypatch):
     text = readme.render(_fake_results())
-    assert "| MLP step | 2.00 ms | - | 4.00 ms | - | 0.50x | - |" in text
+    assert "| MLP step | 2.00 ms | 4.00 ms | 0.50x | - | - |" in text
     assert "dynagrad 100 MiB, torch 200 MiB (0.50x PyTorch's)" in text
     assert "`import dynagrad` 0.15 s" in text and "0.50x (quiet)" in text and "Haswell" in text
     (tmp_path / "README.md").write_text(f"intro\n{readme.START}\nold table\n{readme.END}\nrest\n")
@@ -55,6 +55,35 @@ def test_readme_table_is_the_json(tmp_path, monkeypatch):
     assert "| MLP step |" in out
 
 
+def test_readme_table_shows_each_thread_count_side_by_side():
+    data = _fake_results()
+    one = data["results"][0]
+    two = {**one, "threads": 2, "dynagrad": {**one["dynagrad"], "median_s": 3e-3}, "ratio_vs_torch": {"dynagrad": 0.75},
+           "numpy": one["dynagrad"]}
+    data["results"] = [{**one, "threads": 1}, two]
+    data["peak_memory_models"] = {"nanoGPT step": {"dynagrad": {"peak_kb": 1024 * 60, "before_kb": 1},
+                                                   "torch": {"peak_kb": 1024 * 300, "before_kb": 1}}}
+    text = readme.render(data)
+    assert "| dynagrad 1 thread | PyTorch 1 thread | dynagrad / PyTorch 1 thread | dynagrad 2 threads |" in text
+    assert "| MLP step | 2.00 ms | 4.00 ms | 0.50x | 3.00 ms | 4.00 ms | 0.75x | - | - |" in text
+    assert "nanoGPT step (three steps, separate processes): dynagrad 60 MiB, torch 300 MiB (0.20x PyTorch's)" in text
+
+
+def test_set_threads_gives_both_frameworks_the_count_and_follow_load_restores_the_pool():
+    import dynagrad
+    from dynagrad import _threads
+    g = _threads._governor
+    before, saved = _threads._blas_threads(), dict(vars(g))
+    try:
+        harness.set_threads(None, 1)
+        assert dynagrad.get_num_threads() == 1 and not g.enabled
+        harness.follow_load(before)
+        assert _threads._blas_threads() == before and g.ceiling == g.current == before
+    finally:
+        _threads._set(before)
+        vars(g).update(saved)
+
+
 def test_blas_table_ratios():
     rows = _fake_results()["blas_threads"]
     assert "0.50x" in bench_blas.table(rows)
@@ -62,10 +91,12 @@ def test_blas_table_ratios():
 
 def test_the_command_runs_quick(tmp_path):
     out = tmp_path / "r.json"
-    res = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "ops", "--quick", "--json", str(out)],
+    res = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "ops", "--quick", "--json", str(out),
+                          "--threads", "1,2"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert res.returncode == 0, res.stderr
     data = json.loads(out.read_text())
     assert data["environment"]["env_overrides"] == {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None}
     assert any(r["name"].startswith("tiny forward+backward") for r in data["results"])
+    assert {r["threads"] for r in data["results"]} == {1, 2}
     assert "| benchmark" in res.stdout and "BLAS:" in res.stdout

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from helpers import reference
 
 import dynagrad
 import dynagrad.distributed as dist
@@ -98,13 +99,31 @@ def test_launch_command_line():
                    "train.py", "--lr", "0.1"]
 
 
-def test_not_initialized():
+def test_not_initialized(monkeypatch):
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
     assert not dist.is_initialized()
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         dist.get_rank()
     with pytest.raises(ValueError, match="Default process group has not been initialized"):
         dist.all_reduce(dynagrad.ones(2))
     assert dist.ReduceOp.SUM != dist.ReduceOp.AVG
+
+    def surface(d):  # what a nanoGPT-style trainer asks before and after its DDP branch
+        out = [d.is_available(), d.is_initialized(), d.is_gloo_available(), d.is_nccl_available(),
+               d.is_torchelastic_launched(), str(d.ReduceOp.AVG), f"{d.ReduceOp.SUM}", repr(d.ReduceOp.MAX),
+               d.ReduceOp.AVG == d.ReduceOp.RedOpType.AVG, d.Backend.NCCL, d.Backend.GLOO,
+               d.is_backend_available("gloo"), d.is_backend_available("nccl"), d.get_node_local_rank(3),
+               [issubclass(getattr(d, e), d.DistError) for e in ("DistStoreError", "DistNetworkError")]]
+        try:
+            d.get_node_local_rank()
+        except RuntimeError as e:
+            out.append(str(e))
+        try:
+            d.destroy_process_group()
+        except AssertionError as e:
+            out.append(["AssertionError", str(e)])
+        return out
+    assert surface(dist) == reference(lambda torch: surface(torch.distributed))
 
 
 @pytest.mark.parametrize("drop_last", [False, True])
@@ -146,3 +165,49 @@ def test_bucket_assignment_matches_torch():
             [torch.zeros(s) for s in shapes][::-1], [cap], [False] * len(shapes))
         ours = _assign_buckets([dynagrad.zeros(s) for s in shapes], cap, cap)
         assert ours == [[len(shapes) - 1 - i for i in b] for b in theirs]
+
+
+@needs_mpi
+def test_torchrun_command_line_runs_an_unmodified_script():
+    p = subprocess.run([sys.executable, "-m", "dynagrad.cli", "run", "-m", "torch.distributed.run", "--standalone",
+                        "--nproc_per_node=2", "--master_port=29517", worker("torchrun_script.py")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    for r in (0, 1):
+        assert f"torchrun rank {r} {r} 2 2 True 1.0 29517" in p.stdout, p.stdout
+
+
+def test_torchrun_options_without_a_counterpart_are_refused(monkeypatch, capsys):
+    from dynagrad.distributed import run
+    started = []
+    monkeypatch.setattr(launch, "run", lambda ns: started.append(ns) or 0)
+    for k in ("TORCHELASTIC_RUN_ID", "MASTER_PORT", "MASTER_ADDR", "GROUP_RANK", "GROUP_WORLD_SIZE"):
+        monkeypatch.delenv(k, raising=False)
+    assert run.main(["--nnodes=2", "train.py"]) == 2
+    assert run.main(["--max-restarts", "3", "train.py"]) == 2
+    assert run.main(["--nproc-per-node", "gpu", "train.py"]) == 2
+    assert "--nnodes 2: this launcher starts the ranks of one machine" in capsys.readouterr().err
+    assert not started and not dist.is_torchelastic_launched()
+    assert run.main(["--nnodes", "1:1", "--nproc_per_node", "3", "--rdzv-backend", "c10d", "--rdzv_endpoint",
+                     "localhost:0", "train.py", "--lr", "0.1"]) == 0
+    ns = started[0]
+    assert (ns.nproc, ns.torch, ns.script, ns.args, ns.hostfile) == (3, True, "train.py", ["--lr", "0.1"], None)
+    assert os.environ["MASTER_PORT"] == "29500" and dist.is_torchelastic_launched()
+
+
+def test_record_writes_torchelastic_error_file(tmp_path, monkeypatch):
+    from dynagrad.distributed.elastic.multiprocessing.errors import record
+    path = tmp_path / "error.json"
+    monkeypatch.setenv("TORCHELASTIC_ERROR_FILE", str(path))
+
+    @record
+    def fails():
+        raise KeyError("oops")
+    with pytest.raises(KeyError):
+        fails()
+    import json
+    msg = json.loads(path.read_text())["message"]
+    assert msg["message"] == "KeyError: 'oops'" and "raise KeyError" in msg["extraInfo"]["py_callstack"]
+    assert record(lambda: exit(0))() is None  # SystemExit(0) is a return, as in PyTorch
+    with pytest.raises(SystemExit):
+        record(lambda: exit(3))()

@@ -185,6 +185,38 @@ def test_batch_norm_errors_match_torch():
             m.nn.BatchNorm1d(3)(m.zeros(2, 4))
 
 
+def test_sync_batch_norm_as_torch_cpu(monkeypatch):
+    """One process: batch norm over any >= 2-D input; convert_sync_batchnorm keeps parameters and buffers;
+    in training once a process group exists, PyTorch's CPU-build error."""
+    x = randn(4, 3, 5, 2, scale=2, shift=1)
+    check_module(lambda m: m.nn.SyncBatchNorm(3, momentum=None), x, steps=2)
+    check_module(lambda m: m.nn.SyncBatchNorm(3), x, train=False)
+
+    def convert(m):
+        m.manual_seed(0)
+        net = m.nn.Sequential(m.nn.Conv2d(2, 3, 1), m.nn.BatchNorm2d(3), m.nn.Sequential(m.nn.BatchNorm1d(3)))
+        net[1].running_mean.fill_(0.5)
+        net.eval()
+        out = m.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+        bn = m.nn.SyncBatchNorm.convert_sync_batchnorm(m.nn.BatchNorm1d(2, affine=False))
+        return ([type(mod).__name__ for mod in out.modules()], list(out.state_dict()), out[1].training,
+                out[1].running_mean is net[1].running_mean, repr(out[2][0]), repr(bn),
+                out(m.ones(1, 2, 2, 2))[0, :, 0].detach().numpy())
+    mine, theirs = convert(dynagrad), convert(torch)
+    assert mine[:-1] == theirs[:-1]
+    np.testing.assert_allclose(mine[-1], theirs[-1], rtol=1e-5, atol=1e-6)
+    for m in (dynagrad, torch):
+        with pytest.raises(ValueError, match=r"expected at least 2D input \(got 1D input\)"):
+            m.nn.SyncBatchNorm(3)(m.zeros(3))
+        with pytest.raises(ValueError, match="SyncBatchNorm number of input channels should be non-zero"):
+            m.nn.SyncBatchNorm(0)(m.zeros(2, 0))
+    import dynagrad.distributed as dist
+    monkeypatch.setattr(dist.distributed_c10d, "is_initialized", lambda: True)
+    with pytest.raises(ValueError, match="SyncBatchNorm expected input tensor to be on GPU"):
+        dynagrad.nn.SyncBatchNorm(3)(dynagrad.zeros(2, 3))
+    assert dynagrad.nn.SyncBatchNorm(3).eval()(dynagrad.zeros(2, 3)).shape == (2, 3)  # eval: no sync
+
+
 @pytest.mark.parametrize("kw", [{}, {"affine": False}, {"eps": 1e-3}])
 def test_group_norm(kw):
     check_module(lambda m: m.nn.GroupNorm(2, 6, **kw), randn(3, 6, 4, 2, scale=2, shift=1))

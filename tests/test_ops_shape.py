@@ -229,3 +229,12 @@ def test_size_and_shape():
         x.size(3)
     with pytest.raises(TypeError):
         len(dynagrad.tensor(1.0))
+
+
+def test_flip_takes_dims_by_keyword_as_torch():
+    x = dynagrad.arange(6.0).view(2, 3)
+    assert dynagrad.flip(x, dims=(1,)).tolist() == [[2.0, 1.0, 0.0], [5.0, 4.0, 3.0]]
+    assert x.flip(dims=[0]).tolist() == [[3.0, 4.0, 5.0], [0.0, 1.0, 2.0]]
+    assert x.flip(0, 1).tolist() == dynagrad.flip(x, [0, 1]).tolist() == [[5.0, 4.0, 3.0], [2.0, 1.0, 0.0]]
+    with pytest.raises(TypeError, match="dim"):
+        dynagrad.flip(x, dim=1)

@@ -119,10 +119,6 @@ def test_seeded_models_match_torchvision_init_and_forward(name, kwargs):
     got = C.seeded_model(dynagrad, tv, name, kwargs)
     assert sorted(got) == sorted(ref)
     bad = [k for k in ref if k != "__forward__" and not np.allclose(got[k], ref[k], rtol=1e-5, atol=1e-5)]
-    if name == "vit_tiny" and bad:
-        # nn.init.trunc_normal_ draws its uniforms in float64 where torch draws them in the tensor's dtype
-        # (float32), so conv_proj's values differ; everything else, drawn after it, differs too.
-        pytest.xfail(f"dynagrad's trunc_normal_ stream differs from torch's; differing: {bad[:3]}...")
     assert not bad, f"initial weights differ from torchvision's for {bad[:5]}"
     np.testing.assert_allclose(got["__forward__"], ref["__forward__"], rtol=1e-4, atol=1e-5)
 

@@ -20,6 +20,13 @@ from .graph import Node
 
 _nd = xp.ndarray
 _tensor_cls = None  # dynagrad.tensor.Tensor, bound once the class exists (it imports this module)
+_wrap = _from_node = None  # Tensor._wrap and Tensor._from_node, bound with it
+_user_frame = _source.user_frame
+
+
+def _bind_tensor(cls) -> None:
+    global _tensor_cls, _wrap, _from_node
+    _tensor_cls, _wrap, _from_node = cls, cls._wrap, cls._from_node
 
 
 def _refresh_view(x) -> None:
@@ -36,14 +43,20 @@ def _record(ctx: Node, inputs: tuple, out):
     edges = []
     for x in inputs:
         if isinstance(x, T) and x._requires_grad:
-            if x._base is not None:  # a view whose base may have changed in place since
-                _refresh_view(x)
             fn = x.grad_fn
-            edges.append((fn, x._output_nr) if fn is not None else (x, 0))
+            if fn is None:
+                edges.append((x, 0))
+                continue
+            if x._base is not None:  # a view whose base may have changed in place since (ops.inplace)
+                recorded = fn.__dict__.get("view_version")
+                if recorded is not None and recorded != x._vc[0]:
+                    _refresh_view(x)
+                    fn = x.grad_fn
+            edges.append((fn, x._output_nr))
         else:
             edges.append((None, 0))
     ctx.edges = edges
-    ctx.source = _source.user_frame(2)
+    ctx.source = _user_frame(2)
     if state.anomaly_enabled:
         from .anomaly import capture_trace
         ctx.anomaly_trace = capture_trace()
@@ -69,15 +82,16 @@ def _record(ctx: Node, inputs: tuple, out):
                 else:
                     saved.append((None, x, None, 0))
             ctx.saved = saved
-    if type(out) is tuple:
+    if type(out) is _nd:
+        ctx.meta = [(out.shape, out.dtype)]
+    elif type(out) is tuple:
         out = tuple(o if type(o) is _nd else xp.asarray(o) for o in out)
         ctx.meta = [(o.shape, o.dtype) for o in out]
-        outs = tuple(T._from_node(o, ctx, i) for i, o in enumerate(out))
-        return outs
-    if type(out) is not _nd:  # NumPy returns scalars, not 0-d arrays, from ops on 0-d inputs
+        return tuple(_from_node(o, ctx, i) for i, o in enumerate(out))
+    else:  # NumPy returns scalars, not 0-d arrays, from ops on 0-d inputs
         out = xp.asarray(out)
-    ctx.meta = [(out.shape, out.dtype)]
-    t = T._from_node(out, ctx, 0)
+        ctx.meta = [(out.shape, out.dtype)]
+    t = _from_node(out, ctx, 0)
     if ctx.save_output:
         entry = (None, out, t._vc, 0)
         if save:
@@ -110,22 +124,37 @@ class Op(Node):
         when grad mode is on and an input requires grad."""
         if state.transform_hook is not None:  # forward AD or vmap (dynagrad.func) is active
             return state.transform_hook(cls, inputs, kw)
-        T = _tensor_cls
         if state.autocast_dtype is not None:
             from ..amp.autocast_mode import cast_inputs
             inputs = cast_inputs(cls, inputs)
-        if state.grad_enabled:
+        T = _tensor_cls
+        # the arrays, and whether an input requires grad, in one pass (a comprehension is a call in 3.11)
+        rg = False
+        if len(inputs) == 1:
+            x = inputs[0]
+            if isinstance(x, T):
+                arrays = (x._data,)
+                rg = x._requires_grad
+            else:
+                arrays = inputs
+        else:
+            arrays = []
             for x in inputs:
-                if isinstance(x, T) and x._requires_grad:
-                    ctx = cls.__new__(cls)
-                    arrays = [y._data if isinstance(y, T) else y for y in inputs]
-                    return _record(ctx, inputs, cls.forward(ctx, *arrays, **kw))
-        out = cls.forward(None, *[y._data if isinstance(y, T) else y for y in inputs], **kw)
+                if isinstance(x, T):
+                    arrays.append(x._data)
+                    if x._requires_grad:
+                        rg = True
+                else:
+                    arrays.append(x)
+        if rg and state.grad_enabled:
+            ctx = cls.__new__(cls)
+            return _record(ctx, inputs, cls.forward(ctx, *arrays, **kw))
+        out = cls.forward(None, *arrays, **kw)
         if type(out) is _nd:
-            return T._wrap(out)
+            return _wrap(out)
         if type(out) is tuple:
-            return tuple(T._wrap(o if type(o) is _nd else xp.asarray(o)) for o in out)
-        return T._wrap(xp.asarray(out))
+            return tuple(_wrap(o if type(o) is _nd else xp.asarray(o)) for o in out)
+        return _wrap(xp.asarray(out))
 
     @classmethod
     def apply1(cls, x):
@@ -136,7 +165,7 @@ class Op(Node):
             ctx = cls.__new__(cls)
             return _record(ctx, (x,), cls.forward(ctx, x._data))
         out = cls.forward(None, x._data)
-        return _tensor_cls._wrap(out if type(out) is _nd else xp.asarray(out))
+        return _wrap(out if type(out) is _nd else xp.asarray(out))
 
     def run_backward(self, grads: list, create_graph: bool):
         """Called by the engine with one gradient per output (None where none flowed)."""

@@ -23,6 +23,7 @@ from ..tensor import Tensor
 
 _MPI = None
 _world: ProcessGroup | None = None
+_backend_name = "mpi"
 _groups: list = []
 _DEFAULT_TIMEOUT = 1800.0  # seconds, as torch.distributed's default_pg_timeout
 
@@ -30,13 +31,60 @@ _DEFAULT_TIMEOUT = 1800.0  # seconds, as torch.distributed's default_pg_timeout
 def _mpi():
     global _MPI
     if _MPI is None:
+        if _inherited_launch():  # a launcher's variables from our parent would make MPI join its job
+            from ._rendezvous import singleton
+            singleton()
         try:
             from mpi4py import MPI
         except ImportError as e:
             raise RuntimeError('dynagrad.distributed runs over MPI, which is not installed: '
                                'pip install "dynagrad[distributed]" (mpi4py and the mpich wheel)') from e
         _MPI = MPI
+        _unlink_mpich_shm()
+        if _launched_size() is not None:
+            os.environ["DYNAGRAD_MPI_PID"] = str(os.getpid())  # so that our child processes know it is not theirs
     return _MPI
+
+
+def _unlink_mpich_shm() -> None:
+    """Unlink the shared-memory files MPICH mapped while starting: they stay mapped, and nothing is left in
+    /dev/shm when a job ends by MPI_Abort or a kill (MPICH removes them only in MPI_Finalize).
+
+    When MPI's start-up returns in one process, every process of the machine has mapped them (start-up ends
+    with a barrier over them), so none still needs to open them by name."""
+    try:
+        with open("/proc/self/maps") as f:
+            names = {line.rsplit(None, 1)[-1] for line in f if "/dev/shm/mpich_shm_" in line}
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("/dev/shm/mpich_shm_"):
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
+
+
+_LAUNCHER_VARS = ("PMI_FD", "PMI_PORT", "PMI_RANK", "PMIX_RANK")
+
+
+def _inherited_launch() -> bool:
+    """True when MPI launcher variables are in the environment but belong to a parent process."""
+    pid = os.environ.get("DYNAGRAD_MPI_PID")
+    return pid is not None and pid != str(os.getpid()) and any(k in os.environ for k in _LAUNCHER_VARS)
+
+
+def _launched_size() -> int | None:
+    """The job size when an MPI launcher (mpiexec, or our rendezvous) started this process's MPI, else None."""
+    env = os.environ
+    if _inherited_launch() or not any(k in env for k in _LAUNCHER_VARS):
+        return None
+    for k in ("PMI_SIZE", "PMIX_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        if k in env:
+            return int(env[k])
+    if _MPI is not None and _MPI.Is_initialized():
+        return _MPI.COMM_WORLD.Get_size()
+    return None if "PMI_ID" in env else 1
 
 
 class DistError(RuntimeError):
@@ -45,6 +93,14 @@ class DistError(RuntimeError):
 
 class DistBackendError(DistError):
     """A collective failed or timed out."""
+
+
+class DistStoreError(DistError):
+    """The rendezvous failed: a rank did not arrive in time, or the ranks disagree."""
+
+
+class DistNetworkError(DistError):
+    """The rendezvous address could not be used (the port is taken, the host unreachable)."""
 
 
 class ReduceOp:
@@ -61,6 +117,12 @@ class ReduceOp:
         BXOR = 7
         PREMUL_SUM = 8
         UNUSED = 9
+
+        def __str__(self) -> str:  # PyTorch prints RedOpType.SUM (Python 3.11's IntEnum would print 0)
+            return f"RedOpType.{self.name}"
+
+        def __format__(self, spec: str) -> str:  # f"{op}" as str(op)
+            return format(str(self), spec)
 
     SUM = RedOpType.SUM
     AVG = RedOpType.AVG
@@ -99,7 +161,7 @@ class ProcessGroup:
         return self._comm.Get_size()
 
     def name(self) -> str:
-        return "mpi"
+        return _backend_name
 
     def __repr__(self) -> str:
         return f"ProcessGroup(backend=mpi, ranks={self._ranks})"
@@ -133,15 +195,34 @@ is_mpi_available = is_available
 
 
 def is_gloo_available() -> bool:
-    return False
+    """True when ``init_process_group("gloo")`` works: dynagrad serves the gloo backend's name over MPI."""
+    return is_available()
 
 
 def is_nccl_available() -> bool:
     return False
 
 
+def is_backend_available(backend: str) -> bool:
+    """Whether ``init_process_group(backend)`` can work here: "gloo" (and "mpi", which dynagrad runs on)."""
+    return str(backend).lower() in ("gloo", "mpi") and is_available()
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank on its machine: ``LOCAL_RANK`` (set by ``dynagrad launch`` and torchrun), else
+    ``fallback_rank``."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context "
+                       "and want the code to run locally instead.")
+
+
 def is_torchelastic_launched() -> bool:
-    return False
+    """True in ranks started by torchrun's command line (``dynagrad.distributed.run``)."""
+    return os.getenv("TORCHELASTIC_RUN_ID") is not None
 
 
 def is_initialized() -> bool:
@@ -154,31 +235,79 @@ def _seconds(timeout) -> float:
     return timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
 
 
+def _check_backend(backend) -> str:
+    """The backend name ``get_backend`` reports; PyTorch's CPU build errors for the others."""
+    if backend is None:
+        return Backend.GLOO
+    spec = str(backend).lower()
+    names = [part.split(":")[-1] for part in spec.split(",")]
+    cpu = next((part.split(":")[-1] for part in spec.split(",") if part.startswith("cpu:")), names[0])
+    for n in names:
+        if n not in ("mpi", "gloo", "nccl", "ucc", "xccl"):
+            raise AssertionError(f"Unknown backend type {n}")
+    if cpu == "nccl" or (len(names) == 1 and names[0] == "nccl"):
+        raise RuntimeError("Distributed package doesn't have NCCL built in")
+    if cpu in ("ucc", "xccl"):
+        raise RuntimeError(f"Distributed package doesn't have {cpu.upper()} built in")
+    return cpu
+
+
+def _env_int(name: str) -> int | None:
+    v = os.environ.get(name)
+    return None if v in (None, "") else int(v)
+
+
 def init_process_group(backend: str | None = None, init_method: str | None = None,
                        timeout: datetime.timedelta | None = None, world_size: int = -1, rank: int = -1,
                        store=None, group_name: str = "", pg_options=None, device_id=None) -> None:
-    """Join the job the MPI launcher started (``dynagrad launch -n N script.py``): rank and world size come
-    from MPI. ``timeout`` bounds every collective (default 30 min, or ``DYNAGRAD_DIST_TIMEOUT`` seconds).
+    """Join the job's other processes; every collective then runs over MPI. ``backend`` 'gloo' and 'mpi' both
+    mean MPI ('nccl' raises as on PyTorch's CPU build).
+
+    Started by an MPI launcher (``dynagrad launch -n N script.py``, ``mpiexec``), rank and world size come
+    from it. Otherwise (``mp.spawn``, ``multiprocessing.Process``, separate shells) the processes meet at
+    ``init_method`` (``env://`` = ``MASTER_ADDR``/``MASTER_PORT``, the default; ``tcp://host:port``;
+    ``file:///path``) with ``rank`` and ``world_size`` given or from ``RANK``/``WORLD_SIZE``, and become
+    one MPI job (``_rendezvous.py``). ``timeout`` bounds the rendezvous and every collective (default
+    30 min, or ``DYNAGRAD_DIST_TIMEOUT`` seconds).
 
     >>> import dynagrad.distributed as dist
-    >>> dist.init_process_group("mpi")              # doctest: +SKIP
+    >>> dist.init_process_group("gloo", init_method="tcp://127.0.0.1:29500", rank=r, world_size=2)  # doctest: +SKIP
     >>> dist.get_rank(), dist.get_world_size()      # doctest: +SKIP
     (0, 2)
     """
-    global _world
+    global _world, _backend_name
     if _world is not None:
         raise ValueError("trying to initialize the default process group twice!")
-    if backend is not None and str(backend).lower().split(":")[-1] not in ("mpi", "gloo"):
-        raise ValueError(f"dynagrad.distributed runs over MPI: backend {backend!r} is not available "
-                         "(use backend='mpi'; 'gloo' is accepted and also means MPI)")
-    MPI = _mpi()
+    name = _check_backend(backend)
+    if store is not None:
+        raise ValueError("dynagrad.distributed meets the other ranks through init_method (env://, tcp://, "
+                         "file://), not a Store object")
     limit = _seconds(timeout)
+    asked = world_size if world_size not in (None, -1) else _env_int("WORLD_SIZE")
+    me_asked = rank if rank not in (None, -1) else _env_int("RANK")
+    launched = _launched_size()
+    if launched is None and _MPI is None:
+        if asked not in (None, 1):
+            if me_asked is None:
+                how = "env://" if init_method is None or init_method.startswith("env://") else \
+                    init_method.split("://")[0] + "://"
+                raise ValueError(f"Error initializing torch.distributed using {how} rendezvous: environment "
+                                 "variable RANK expected, but not set")
+            from . import _rendezvous
+            _rendezvous.join(me_asked, asked, init_method, limit)
+        else:
+            from . import _rendezvous
+            _rendezvous.singleton()
+    MPI = _mpi()
     comm, req = MPI.COMM_WORLD.Idup()  # nonblocking, so a rank that never arrives is a timeout, not a hang
     _poll([req], None, "init_process_group", limit)
     size, me = comm.Get_size(), comm.Get_rank()
-    asked = world_size if world_size not in (None, -1) else int(os.environ.get("WORLD_SIZE", size))
+    asked = size if asked is None else asked
     if asked != size:
         comm.Free()
+        if launched is None:
+            raise ValueError(f"init_process_group: world size {asked} was asked for, but MPI was already started "
+                             f"in this process as a job of {size}")
         raise ValueError(f"init_process_group: world size {asked} was asked for, but the MPI launcher "
                          f"started {size} process(es); start the job with "
                          f"`dynagrad launch -n {asked} script.py`")
@@ -187,12 +316,16 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise ValueError(f"init_process_group(rank={rank}) but MPI gave this process rank {me}; dynagrad "
                          "takes ranks from the MPI launcher")
     _world = ProcessGroup(comm, list(range(size)), limit)
-    _install_excepthook()
+    _backend_name = name if backend is not None else Backend.MPI if launched else Backend.GLOO
+    if size > 1:
+        _install_excepthook()
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
     """Free ``group`` (every group, and the default one, when None). MPI itself stays up until exit."""
     global _world
+    if group is None and _world is None:
+        raise AssertionError("Process group cannot be None")  # PyTorch's message, for a group never made
     targets = list(_groups) + ([_world] if _world is not None else []) if group is None else [group]
     for g in targets:
         if isinstance(g, ProcessGroup) and g._comm is not None:
@@ -244,8 +377,9 @@ def get_world_size(group=None) -> int:
 
 
 def get_backend(group=None) -> str:
+    """The backend ``init_process_group`` was given ('gloo' or 'mpi'; every one runs over MPI here)."""
     _group(group)
-    return Backend.MPI
+    return _backend_name
 
 
 def get_process_group_ranks(group) -> list[int]:
@@ -781,6 +915,51 @@ def broadcast_object_list(object_list: list, src: int | None = None, group=None,
     buf = np.frombuffer(data, np.uint8).copy() if g.rank() == root else np.empty(int(n[0]), np.uint8)
     _poll([g._comm.Ibcast(buf, root=root)], g, "broadcast_object_list")
     object_list[:] = pickle.loads(buf.tobytes())  # noqa: S301 - from this job's own ranks
+
+
+def gather_object(obj, object_gather_list: list | None = None, dst: int | None = None, group=None,
+                  group_dst: int | None = None) -> None:
+    """On rank ``dst``, ``object_gather_list[i]`` becomes rank i's ``obj`` (pickled); other ranks pass None."""
+    g = _group(group)
+    if g is None:
+        return
+    root = _root(g, 0 if dst is None and group_dst is None else dst, group_dst, "gather_object")
+    parts = _gather_bytes(g, pickle.dumps(obj), "gather_object")  # the objects are small: one allgatherv
+    if g.rank() == root:
+        # checked after the collective, so that the other ranks are not left waiting for this one
+        if not isinstance(object_gather_list, list) or len(object_gather_list) < g.size():
+            raise ValueError(f"gather_object: on the destination rank, object_gather_list must be a list of "
+                             f"{g.size()} (the group's size) to receive the objects")
+        for i, b in enumerate(parts):
+            object_gather_list[i] = pickle.loads(b)  # noqa: S301 - from this job's own ranks
+
+
+def scatter_object_list(scatter_object_output_list: list, scatter_object_input_list: list | None = None,
+                        src: int | None = None, group=None, group_src: int | None = None) -> None:
+    """Rank i's ``scatter_object_output_list[0]`` becomes rank ``src``'s ``scatter_object_input_list[i]``."""
+    if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
+        raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
+    g = _group(group)
+    if g is None:
+        return
+    root = _root(g, 0 if src is None and group_src is None else src, group_src, "scatter_object_list")
+    bad = g.rank() == root and (not isinstance(scatter_object_input_list, (list, tuple))
+                                or len(scatter_object_input_list) != g.size())
+    if g.rank() == root and not bad:
+        parts = [pickle.dumps(o) for o in scatter_object_input_list]
+        counts = [len(b) for b in parts]
+        send = [np.frombuffer(b"".join(parts), np.uint8), (counts, _displs(counts)), _MPI.BYTE]
+    else:
+        counts, send = [-1 if bad else 0] * g.size(), None  # -1: the source's input was wrong
+    n = np.empty(1, np.int64)
+    _poll([g._comm.Iscatter(np.array(counts, np.int64) if g.rank() == root else None, n, root=root)], g,
+          "scatter_object_list")
+    if n[0] < 0:  # every rank raises, rather than the others waiting for the source
+        raise ValueError(f"scatter_object_list: on the source rank (group rank {root}), "
+                         f"scatter_object_input_list must hold {g.size()} objects (one per rank of the group)")
+    buf = np.empty(int(n[0]), np.uint8)
+    _poll([g._comm.Iscatterv(send, buf, root=root)], g, "scatter_object_list")
+    scatter_object_output_list[0] = pickle.loads(buf.tobytes())  # noqa: S301 - from this job's own ranks
 
 
 # -- helpers -------------------------------------------------------------------------------------------------

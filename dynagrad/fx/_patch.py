@@ -43,7 +43,7 @@ _NOT_RECORDED = frozenset({
 
 
 class _Entry:
-    __slots__ = ("fn", "orig_code", "tramp_code", "impl", "method", "info", "operator_method")
+    __slots__ = ("fn", "orig_code", "tramp_code", "impl", "method", "info", "operator_method", "tensor_methods")
 
     def __init__(self, fn, method: str | None, info) -> None:
         self.fn = fn
@@ -52,6 +52,9 @@ class _Entry:
         # a public function that is also a Tensor operator (Tensor.__floordiv__ is dynagrad.floor_divide):
         # the method name to record when an operator, not a call, reached it
         self.operator_method: str | None = None
+        # a public function that is also a Tensor method (Tensor.mul is dynagrad.mul): the method names a
+        # call through a tensor (``t.mul(proxy)``) records, as PyTorch's FX does, instead of the function
+        self.tensor_methods: frozenset = frozenset()
         self.orig_code = fn.__code__
         impl = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
         impl.__kwdefaults__ = fn.__kwdefaults__
@@ -66,8 +69,12 @@ def _dispatch(entry: _Entry, args: tuple, kwargs: dict):
         return entry.impl(*args, **kwargs)
     if entry.method is not None:
         return tracer.create_proxy("call_method", entry.method, args, kwargs)
-    if entry.operator_method is not None and _called_by_operator(sys._getframe(2)):
-        return tracer.create_proxy("call_method", entry.operator_method, args, kwargs)
+    if entry.operator_method is not None or entry.tensor_methods:
+        kind, name = _call_kind(sys._getframe(2), entry.tensor_methods)
+        if kind == "operator" and entry.operator_method is not None:
+            return tracer.create_proxy("call_method", entry.operator_method, args, kwargs)
+        if kind == "method":
+            return tracer.create_proxy("call_method", name, args, kwargs)
     args, kwargs = entry.info.normalize(entry.impl, args, kwargs)
     return tracer.create_proxy("call_function", entry.fn, args, kwargs)
 
@@ -76,11 +83,44 @@ _OPERATOR_OPS = frozenset({"BINARY_OP", "COMPARE_OP", "BINARY_SUBSCR", "STORE_SU
                            "UNARY_INVERT", "UNARY_POSITIVE", "CONTAINS_OP"})
 
 
-def _called_by_operator(frame) -> bool:
-    """Whether the frame is executing an operator (``a // b``) rather than a call."""
+_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FAST", "LOAD_DEREF", "LOAD_CLASSDEREF"})
+
+
+def _call_kind(frame, methods: frozenset) -> tuple[str, str | None]:
+    """How the frame reached the function: an operator (``a // b``), a Tensor method call
+    (``t.mul(x)``: "method" and its name) or a function call (``torch.mul(t, x)``)."""
     insts = list(dis.get_instructions(frame.f_code))
-    i = bisect.bisect_left(insts, frame.f_lasti, key=lambda x: x.offset)
-    return i < len(insts) and insts[i].opname in _OPERATOR_OPS
+    # the instruction running: f_lasti may point into its inline caches, past its own offset
+    i = bisect.bisect_right(insts, frame.f_lasti, key=lambda x: x.offset) - 1
+    if i < len(insts) and insts[i].opname in _OPERATOR_OPS:
+        return "operator", None
+    if not methods:
+        return "call", None
+    # the callee is the nearest attribute load of one of the method names before the call
+    j = i - 1
+    while j >= 0 and not (insts[j].opname in ("LOAD_METHOD", "LOAD_ATTR") and insts[j].argval in methods):
+        j -= 1
+    if j < 0:
+        return "call", None
+    name = insts[j].argval
+    # its receiver: a chain ``root.a.b`` of plain loads; a module there makes it a function call
+    k = j - 1
+    while k >= 0 and insts[k].opname == "LOAD_ATTR":
+        k -= 1
+    if k < 0 or insts[k].opname not in _LOADS:
+        return "method", name
+    root = insts[k].argval
+    if insts[k].opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+        # not frame.f_locals unless the root is a local: its snapshot would keep the frame's Proxies alive
+        scopes = (frame.f_globals, frame.f_builtins)
+    else:
+        scopes = (frame.f_locals,)
+    obj = next((sc[root] for sc in scopes if root in sc), None)
+    for ins in insts[k + 1:j]:
+        if not isinstance(obj, types.ModuleType):
+            break
+        obj = getattr(obj, ins.argval, None)
+    return ("call", None) if isinstance(obj, (types.ModuleType, type)) else ("method", name)
 
 
 def _template(freevars: tuple[str, ...]) -> types.CodeType:
@@ -133,6 +173,8 @@ def _build() -> list[_Entry]:
             entries[id(value)] = _Entry(value, _METHOD_NAMES.get(name, name), None)
         elif dunder and have.method is None and have.operator_method is None:
             have.operator_method = _METHOD_NAMES.get(name, name)
+        elif not dunder and have.method is None:
+            have.tensor_methods |= {name}
     return list(entries.values())
 
 

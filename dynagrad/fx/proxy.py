@@ -22,7 +22,7 @@ import enum
 import operator
 import sys
 import traceback
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any
@@ -294,7 +294,7 @@ class Proxy:
     def __iter__(self):
         frame = sys._getframe(1)
         insts = list(dis.get_instructions(frame.f_code))
-        i = bisect_left(insts, frame.f_lasti, key=lambda x: x.offset)
+        i = bisect_right(insts, frame.f_lasti, key=lambda x: x.offset) - 1  # f_lasti may be in its caches
         if i < len(insts) and insts[i].opname == "UNPACK_SEQUENCE":
             return (self[k] for k in range(insts[i].argval))
         try:
@@ -327,7 +327,7 @@ def _is_assert(frame) -> bool:
     """Whether the bool being asked for is an ``assert`` statement's (its jump leads to raising
     AssertionError)."""
     insts = list(dis.get_instructions(frame.f_code))
-    cur = bisect_left(insts, frame.f_lasti, key=lambda x: x.offset)
+    cur = bisect_right(insts, frame.f_lasti, key=lambda x: x.offset) - 1
     if cur + 1 >= len(insts) or not insts[cur].opname.startswith("POP_JUMP"):
         return False
     nxt = insts[cur + 1]

@@ -19,6 +19,7 @@ from .. import random as _random
 from ..autograd.function import Op
 from ..backend import xp
 from ..ops import _dual as D
+from ..ops._rows import softmax_grad_last, softmax_last_inplace
 from ..tensor import Tensor
 from ._rnn_ops import recompute_backward
 
@@ -45,11 +46,8 @@ class ScaledDotProductAttentionBackward0(Op):
                 s += mask
             else:
                 s = s + mask
-        top = s.max(-1, keepdims=True)
-        with xp.errstate(invalid="ignore"):
-            s -= top
-        xp.exp(s, out=s)
-        s /= s.sum(-1, keepdims=True)
+        with xp.errstate(invalid="ignore"):  # fully masked rows give NaN, as in PyTorch's softmax
+            top = softmax_last_inplace(s)
         if zero_masked and mask is not None:
             # F.scaled_dot_product_attention (PyTorch 2.13) gives 0 for a fully masked row, not NaN
             dead = xp.isneginf(top)
@@ -83,8 +81,7 @@ class ScaledDotProductAttentionBackward0(Op):
             return None, None, gv, None
         if drop is not None:
             dp = dp * drop
-        ds = dp - (dp * p).sum(-1, keepdims=True)
-        ds *= p
+        ds = softmax_grad_last(dp, p)  # (dp - sum(dp * p)) * p
         gmask = ds if need[3] else None
         if need[0] or need[1]:
             ds = ds * ds.dtype.type(scale) if gmask is not None else _scale_inplace(ds, scale)

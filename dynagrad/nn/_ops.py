@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 
+from .. import _jit
 from ..autograd.function import Op
 from ..backend import xp
 from ..ops import _dual as D
 from ..ops import elementwise as E
+from ..ops._rows import log_softmax_last
 from ..tensor import Tensor
 
 _SQRT1_2 = math.sqrt(0.5)
@@ -74,6 +76,147 @@ def _erf_array(x):
 
 def _erf(x):
     return E.erf(x) if _t(x) else _erf_array(x)
+
+
+# Elements per block of the blocked elementwise chains below: their handful of float32 temporaries of this
+# size stay in a core's L2 cache while NumPy makes its passes, where whole-array passes each allocate a
+# temporary and stream it through memory. Measured on nanoGPT's GELU (12x64x512 float32, 1 thread): the
+# erf GELU forward 4.4 ms whole-array, 2.2 ms in blocks of 16k (4k: 3.2 ms; 64k: 2.9 ms).
+_BLOCK = 1 << 14
+_JIT_BLOCK = 1 << 16  # numba's loops make one pass per kernel: larger blocks, fewer calls (0.68 vs 0.72 ms)
+
+
+def _contiguous_f32(*arrays) -> bool:
+    """Whether the blocked float32 kernels apply: C-contiguous float32 arrays of at least two blocks."""
+    for a in arrays:
+        if type(a) is not xp.ndarray or a.dtype != xp.float32 or not a.flags.c_contiguous:
+            return False
+    return arrays[0].size >= 2 * _BLOCK
+
+
+def _erf_into(z, out, a, t):
+    """``out = erf(z)`` with :func:`_erf_array`'s operations in its order (the same bits), in place."""
+    xp.abs(z, out=a)
+    xp.multiply(a, 0.3275911, out=t)
+    t += 1.0
+    xp.reciprocal(t, out=t)
+    xp.multiply(t, 1.061405429, out=out)
+    out -= 1.453152027
+    out *= t
+    out += 1.421413741
+    out *= t
+    out -= 0.284496736
+    out *= t
+    out += 0.254829592
+    out *= t
+    a *= a
+    xp.negative(a, out=a)
+    xp.exp(a, out=a)
+    out *= a
+    xp.subtract(1.0, out, out=out)
+    xp.copysign(out, z, out=out)
+
+
+def _gelu_erf_blocked(x):
+    """(x * cdf, cdf) with cdf = 0.5 * (1 + erf(x / sqrt(2))), block by block (the bits of the
+    whole-array formula in GeluBackward0.forward), through numba's kernels when it is installed."""
+    out, cdf = xp.empty_like(x), xp.empty_like(x)
+    xf, of, cf = x.reshape(-1), out.reshape(-1), cdf.reshape(-1)
+    jit = _jit.enabled()
+    block = _JIT_BLOCK if jit else _BLOCK
+    z, a, t = (xp.empty(block, x.dtype) for _ in range(3))
+    n = xf.size
+    for i in range(0, n, block):
+        j = min(i + block, n)
+        m = j - i
+        xb, cb = xf[i:j], cf[i:j]
+        if jit:  # z for the polynomial, a for exp's argument
+            _k_erf_parts(xb, z[:m], a[:m])
+            xp.exp(a[:m], out=a[:m])
+            _k_gelu_finish(xb, z[:m], a[:m], of[i:j], cb)
+            continue
+        xp.multiply(xb, _SQRT1_2, out=z[:m])
+        _erf_into(z[:m], cb, a[:m], t[:m])
+        cb += 1
+        cb *= 0.5
+        xp.multiply(xb, cb, out=of[i:j])
+    return out, cdf
+
+
+def _gelu_erf_grad_blocked(g, x, cdf):
+    """g * (cdf + x * pdf(x)), block by block (the bits of the whole-array formula)."""
+    gx = xp.empty_like(x)
+    gf, xf, cf, of = g.reshape(-1), x.reshape(-1), cdf.reshape(-1), gx.reshape(-1)
+    jit = _jit.enabled()
+    block = _JIT_BLOCK if jit else _BLOCK
+    q = xp.empty(block, x.dtype)
+    n = xf.size
+    for i in range(0, n, block):
+        j = min(i + block, n)
+        qb, xb = q[:j - i], xf[i:j]
+        if jit:
+            _k_gauss_arg(xb, qb)
+            xp.exp(qb, out=qb)
+            _k_gelu_grad_finish(gf[i:j], xb, cf[i:j], qb, of[i:j])
+            continue
+        xp.multiply(xb, xb, out=qb)
+        qb *= -0.5
+        xp.exp(qb, out=qb)
+        qb *= _INV_SQRT_2PI
+        qb *= xb
+        qb += cf[i:j]
+        xp.multiply(gf[i:j], qb, out=of[i:j])
+    return gx
+
+
+# numba twins of the blocked NumPy steps above: the same float32 operations in the same order (NumPy casts
+# a Python number to float32 for a float32 array, so the constants are float32 here), exp left to NumPy
+_F = xp.float32
+_K_S, _K_P, _K_ONE, _K_HALF = _F(_SQRT1_2), _F(0.3275911), _F(1.0), _F(0.5)
+_K_C5, _K_C4, _K_C3, _K_C2, _K_C1 = _F(1.061405429), _F(1.453152027), _F(1.421413741), _F(0.284496736), \
+    _F(0.254829592)
+_K_NEG_HALF, _K_INV_SQRT_2PI = _F(-0.5), _F(_INV_SQRT_2PI)
+
+
+@_jit.kernel
+def _k_erf_parts(x, poly, arg):
+    """poly = erf's polynomial in t = 1 / (1 + p|z|) times t, arg = -z*z, for z = x / sqrt(2)."""
+    for i in range(x.shape[0]):
+        z = x[i] * _K_S
+        a = abs(z)
+        t = _K_ONE / (a * _K_P + _K_ONE)
+        p = t * _K_C5
+        p = p - _K_C4
+        p = p * t
+        p = p + _K_C3
+        p = p * t
+        p = p - _K_C2
+        p = p * t
+        p = p + _K_C1
+        poly[i] = p * t
+        arg[i] = -(a * a)
+
+
+@_jit.kernel
+def _k_gelu_finish(x, poly, e, out, cdf):
+    """erf = sign(z) * (1 - poly * exp(-z*z)); cdf = (erf + 1) * 0.5; out = x * cdf."""
+    for i in range(x.shape[0]):
+        erf = math.copysign(_K_ONE - poly[i] * e[i], x[i] * _K_S)
+        c = (erf + _K_ONE) * _K_HALF
+        cdf[i] = c
+        out[i] = x[i] * c
+
+
+@_jit.kernel
+def _k_gauss_arg(x, arg):
+    for i in range(x.shape[0]):
+        arg[i] = (x[i] * x[i]) * _K_NEG_HALF
+
+
+@_jit.kernel
+def _k_gelu_grad_finish(g, x, cdf, e, out):
+    for i in range(x.shape[0]):
+        out[i] = g[i] * ((e[i] * _K_INV_SQRT_2PI) * x[i] + cdf[i])
 
 
 def _softplus(x):
@@ -310,8 +453,7 @@ class LogSoftmaxNllBackward(_NllCore):
 
     def forward(ctx, x, target, weight, ignore_index, reduction, smoothing, class_axis):
         x2 = _flatten_classes(x, class_axis)
-        s = x2 - x2.max(axis=1, keepdims=True)
-        s -= xp.log(xp.exp(s).sum(axis=1, keepdims=True))
+        s = log_softmax_last(x2)
         if ctx is not None:
             ctx.in_shape, ctx.class_axis, ctx.logp = x.shape, class_axis, s
         return _NllCore._loss(ctx, s, target, weight, ignore_index, reduction, smoothing, target.shape)
@@ -366,26 +508,36 @@ class NativeLayerNormBackward0(_CachingOp):
         if inner_shape is not None:
             x = x.reshape(inner_shape)
         add = xp.add.reduce
+        rows = _trailing_rows(x, axes, stats, inner_shape, w)  # numba's fused steps apply (layer norm)
         if stats is None:
             n = 1
             for a in axes:
                 n *= x.shape[a]
             mean = add(x, axis=axes, keepdims=True) * (1.0 / n)
-            xc = x - mean
-            sq = xc * xc
+            if rows:
+                xc, sq = xp.empty_like(x), xp.empty_like(x)
+                _k_center(x.reshape(rows, -1), mean.reshape(-1), xc.reshape(rows, -1), sq.reshape(rows, -1))
+            else:
+                xc = x - mean
+                sq = xc * xc
             var = add(sq, axis=axes, keepdims=True) * (1.0 / n)
         else:
             mean, var = stats
             xc = x - mean
             sq = None
         rstd = 1.0 / xp.sqrt(var + eps)
-        xhat = xp.multiply(xc, rstd, out=xc)
-        if w is not None:
-            out = xp.multiply(xhat, w.reshape(wshape), out=sq) if sq is not None else xhat * w.reshape(wshape)
+        if rows:  # xhat in place of xc, the output in place of sq
+            _k_scale_shift(xc.reshape(rows, -1), rstd.reshape(-1), w.reshape(-1), b.reshape(-1) if b is not None
+                           else w.reshape(-1)[:0], sq.reshape(rows, -1))
+            xhat, out = xc, sq
         else:
-            out = xhat.copy() if ctx is not None else xhat
-        if b is not None:
-            out += b.reshape(wshape)
+            xhat = xp.multiply(xc, rstd, out=xc)
+            if w is not None:
+                out = xp.multiply(xhat, w.reshape(wshape), out=sq) if sq is not None else xhat * w.reshape(wshape)
+            else:
+                out = xhat.copy() if ctx is not None else xhat
+            if b is not None:
+                out += b.reshape(wshape)
         if stats_out is not None:
             stats_out.extend((mean, var))
         if ctx is not None:
@@ -405,22 +557,38 @@ class NativeLayerNormBackward0(_CachingOp):
         add = xp.add.reduce
         param_axes = tuple(i for i, s in enumerate(wshape) if s == 1)
         gx = gw = gb = None
-        if nw:
+        rows = _trailing_rows(g, axes, self.stats, inner, w, xhat) if nx else 0
+        if rows:  # numba: g * w, (g * w) * xhat and g * xhat in one pass
+            g2 = g.reshape(rows, -1)
+            gxhat, t = xp.empty_like(g), xp.empty_like(g)
+            gwt = xp.empty_like(g) if nw else g
+            _k_ln_grad_parts(g2, xhat.reshape(rows, -1), w.reshape(-1), gxhat.reshape(rows, -1),
+                             t.reshape(rows, -1), gwt.reshape(rows, -1) if nw else g2[:0], nw)
+            if nw:
+                gw = (add(gwt, axis=param_axes) if param_axes else gwt).reshape(w.shape)
+        elif nw:
             t = g * xhat
             gw = (add(t, axis=param_axes) if param_axes else t).reshape(w.shape)
         if nb:
             gb = (add(g, axis=param_axes) if param_axes else g).reshape(self.bshape)
         if nx:
-            gxhat = g * w.reshape(wshape) if w is not None else g
+            if not rows:
+                gxhat = g * w.reshape(wshape) if w is not None else g
             if self.stats is None:
                 n = xhat.size // rstd.size
                 m1 = add(gxhat, axis=axes, keepdims=True) * (1.0 / n)
-                t = gxhat * xhat
+                if not rows:
+                    t = gxhat * xhat
                 m2 = add(t, axis=axes, keepdims=True) * (1.0 / n)
-                xp.multiply(xhat, m2, out=t)
-                gx = gxhat - m1 if gxhat is g else xp.subtract(gxhat, m1, out=gxhat)
-                gx -= t
-                gx *= rstd
+                if rows:
+                    _k_ln_grad_finish(gxhat.reshape(rows, -1), xhat.reshape(rows, -1), m1.reshape(-1),
+                                      m2.reshape(-1), rstd.reshape(-1), t.reshape(rows, -1))
+                    gx = t
+                else:
+                    xp.multiply(xhat, m2, out=t)
+                    gx = gxhat - m1 if gxhat is g else xp.subtract(gxhat, m1, out=gxhat)
+                    gx -= t
+                    gx *= rstd
             else:
                 gx = gxhat * rstd
             if inner is not None:
@@ -469,6 +637,71 @@ class NativeLayerNormBackward0(_CachingOp):
 
 class NativeBatchNormBackward0(NativeLayerNormBackward0):
     pass
+
+
+def _trailing_rows(x, axes, stats, inner_shape, w=True, *more) -> int:
+    """Rows of the (rows, n) view for numba's layer-norm steps, or 0 where NumPy's path runs (no numba,
+    small or non-float32/64 input, statistics given, or a norm that does not reduce the trailing dims)."""
+    if stats is not None or inner_shape is not None or w is None or not _jit.enabled():
+        return 0
+    if x.size < _BLOCK or x.dtype.kind != "f" or x.dtype.itemsize < 4 or axes[-1] != x.ndim - 1 \
+            or axes != tuple(range(x.ndim - len(axes), x.ndim)) or not x.flags.c_contiguous:
+        return 0
+    for a in more:
+        if a.dtype != x.dtype or not a.flags.c_contiguous:
+            return 0
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return x.size // n
+
+
+# numba twins of the layer-norm steps (the same operations in the same order; reductions stay NumPy's)
+
+@_jit.kernel
+def _k_center(x, mean, xc, sq):
+    for i in range(x.shape[0]):
+        m = mean[i]
+        for j in range(x.shape[1]):
+            c = x[i, j] - m
+            xc[i, j] = c
+            sq[i, j] = c * c
+
+
+@_jit.kernel
+def _k_scale_shift(xc, rstd, w, b, out):
+    """xhat = xc * rstd into xc; out = xhat * w (+ b when b is not empty)."""
+    bias = b.shape[0] > 0
+    for i in range(xc.shape[0]):
+        r = rstd[i]
+        for j in range(xc.shape[1]):
+            h = xc[i, j] * r
+            xc[i, j] = h
+            o = h * w[j]
+            if bias:
+                o = o + b[j]
+            out[i, j] = o
+
+
+@_jit.kernel
+def _k_ln_grad_parts(g, xhat, w, gxhat, t, gwt, want_gw):
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            gv = g[i, j]
+            h = xhat[i, j]
+            gh = gv * w[j]
+            gxhat[i, j] = gh
+            t[i, j] = gh * h
+            if want_gw:
+                gwt[i, j] = gv * h
+
+
+@_jit.kernel
+def _k_ln_grad_finish(gxhat, xhat, m1, m2, rstd, out):
+    for i in range(gxhat.shape[0]):
+        a, b, r = m1[i], m2[i], rstd[i]
+        for j in range(gxhat.shape[1]):
+            out[i, j] = ((gxhat[i, j] - a) - xhat[i, j] * b) * r
 
 
 class NativeGroupNormBackward0(NativeLayerNormBackward0):
@@ -556,14 +789,18 @@ class GeluBackward0(_CachingOp):
             ctx.approximate = approximate
         if approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh(_TANH_K * (x + 0.044715 * (x * x * x))))
-        cdf = xp.asarray(_erf_array(x * _SQRT1_2))  # a 0-d input gives a NumPy scalar: in-place ops need an array
-        cdf = (cdf + 1) * 0.5 if cdf.ndim == 0 else cdf
-        if cdf.ndim:
-            cdf += 1
-            cdf *= 0.5
+        if _contiguous_f32(x):
+            out, cdf = _gelu_erf_blocked(x)
+        else:
+            cdf = xp.asarray(_erf_array(x * _SQRT1_2))  # a 0-d input gives a NumPy scalar: in-place ops need an array
+            if cdf.ndim:
+                cdf += 1
+                cdf *= 0.5
+            else:
+                cdf = (cdf + 1) * 0.5
+            out = x * cdf
         if ctx is not None:
             ctx.cdf = cdf  # erf is the costly part: keep it for backward
-        out = x * cdf
         if not xp.isfinite(out).all():  # PyTorch's CPU kernel gives NaN at +-inf
             out = xp.where(xp.isinf(x), x.dtype.type(xp.nan), out)
         return out
@@ -575,6 +812,8 @@ class GeluBackward0(_CachingOp):
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_TANH_K * (1 + 0.134145 * x2))
             return (g * d,)
         cdf = 0.5 * (1 + _erf(x * _SQRT1_2)) if _t(g) else self.cdf
+        if not _t(g) and _contiguous_f32(x, g, cdf):
+            return (_gelu_erf_grad_blocked(g, x, cdf),)
         pdf = _exp(-0.5 * (x * x)) * _INV_SQRT_2PI
         return (g * (cdf + x * pdf),)
 

@@ -6,10 +6,11 @@ import logging
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..compile import guards, interp, passes, symbolic, tracer
+from ..compile import guards, interp, passes, tracer
 from ..compile.ir import Graph, Value
 from ..tensor import Tensor
-from . import OnnxExporterError
+from . import _dynamic
+from .errors import OnnxExporterError
 
 log = logging.getLogger("dynagrad.onnx")
 
@@ -24,64 +25,46 @@ def _trace(model, args, kwargs):
             result, tr = tracer.run(model, args, kwargs, flat, mods, [])
         except tracer.Unsupported as e:
             raise OnnxExporterError(f"dynagrad.onnx.export: cannot trace the model: {e}") from None
-    if tr.tracer.failed is not None:
+    if tr.tracer.failed is not None and not tr.tracer.failed.startswith("the function prints"):
+        # (printing, a warning included, is fine here: the exported graph does not print; torch's exporter
+        # also runs the model's Python once)
         raise OnnxExporterError(f"dynagrad.onnx.export: cannot trace the model: {tr.tracer.failed}")
     return flat, spec, result, tr
 
 
-def _dynamic_dims(dynamic_axes, input_names, flat):
-    """{flat index: {dim: symbol name}} for the inputs named in ``dynamic_axes``."""
-    out: dict = {}
-    if not dynamic_axes:
-        return out
-    tens = [i for i, x in enumerate(flat) if isinstance(x, Tensor)]
-    for k, axes in dynamic_axes.items():
-        if k not in input_names:
-            continue
-        i = tens[input_names.index(k)]
-        if isinstance(axes, dict):
-            out[i] = {int(a): str(n) for a, n in axes.items()}
-        else:
-            out[i] = {int(a): f"{k}_dynamic_axes_{int(a) + 1}" for a in axes}
-    return out
+def _graph(model, args, kwargs) -> Graph:
+    return _trace(model, args, kwargs)[3].graph
 
 
-def _variant(x: Tensor, dims) -> Tensor:
-    """An input like ``x`` with its dynamic dimensions one larger (values kept in range for indices)."""
-    shape = tuple(n + 1 if j in dims else n for j, n in enumerate(x.shape))
-    src = x._data
-    idx = tuple(np.arange(n) % max(src.shape[j], 1) for j, n in enumerate(shape))
-    arr = src[np.ix_(*idx)] if src.ndim else src.copy()
-    return Tensor._wrap(np.ascontiguousarray(arr))
-
-
-def export_model(model, args, kwargs, input_names=None, output_names=None, dynamic_axes=None, opset=17,
-                 fold=True, verbose=False):
+def export_model(model, args, kwargs, input_names=None, output_names=None, dynamic_axes=None, dynamic_shapes=None,
+                 opset=20, fold=True, verbose=False, export_params=True):
     import onnx
     from onnx import helper
 
-    if opset > 26 or opset < 13:
+    if opset > 26:
         raise OnnxExporterError(f"opset_version {opset} is not supported (13 to 26)")
+    if opset < 13:
+        # PyTorch's exporter does the same below its lowest opset (18): a warning, and a higher opset kept
+        log.warning("Setting ONNX exporter to use operator set version 13 because the requested opset_version %s "
+                    "is a lower version than dynagrad has conversions for", opset)
+        opset = 13
     flat, spec, result, tr = _trace(model, args, kwargs)
     g = tr.graph
+    from ._ops import check_inference
+    check_inference(g)
+    _dynamic.lift_constants(g)
     tensor_pos = [i for i, x in enumerate(flat) if isinstance(x, Tensor)]
     input_names = list(input_names or [])
-    input_names += [f"input_{k}" for k in range(len(input_names), len(tensor_pos))]
-    dyn = _dynamic_dims(dynamic_axes, input_names, flat)
+    if len(input_names) > len(tensor_pos):
+        raise OnnxExporterError(f"{len(input_names)} input_names for {len(tensor_pos)} tensor inputs")
+    input_names += _dynamic.leaf_names(model, args, kwargs)[len(input_names):]
+    dyn = _dynamic.from_dynamic_axes(dynamic_axes, input_names, flat)
+    out_dims = None
+    if dynamic_shapes is not None:
+        for i, dims in _dynamic.from_dynamic_shapes(model, args, kwargs, dynamic_shapes, flat).items():
+            dyn.setdefault(i, {}).update(dims)
     if dyn:
-        sig = symbolic.signature(g)
-        vargs = list(flat)
-        for i, dims in dyn.items():
-            vargs[i] = _variant(flat[i], dims)
-        a2, k2 = _unflatten(args, kwargs, vargs)
-        _, _, _, tr2 = _trace(model, a2, k2)
-        symbols = {(i, j): (flat[i].shape[j], vargs[i].shape[j]) for i, dims in dyn.items() for j in dims}
-        subs = symbolic.unify(sig, symbolic.signature(tr2.graph), symbols)
-        if subs is None:
-            log.warning("dynagrad.onnx.export: the traced program depends on the dynamic axes' sizes (control "
-                        "flow or constants); shapes inside the graph stay fixed")
-        else:
-            symbolic.apply(g, subs)
+        out_dims = _dynamic.generalise(model, args, kwargs, flat, g, dyn, _graph, _unflatten)
     sites = {n.meta.get("where") for n in g.nodes if n.op == "guard" and not n.meta.get("free")}
     for site in sites:
         log.info("dynagrad.onnx.export: the model reads a tensor value at %s; the exported graph is fixed to "
@@ -91,6 +74,7 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
     passes.cse(g)
     passes.simplify(g)
     known = _known_values(g, fold)
+    from . import _rnn  # noqa: F401 - registers the recurrent converters
     from ._ops import Ctx, convert
     ctx = Ctx(opset, known, flat)
     graph_inputs = []
@@ -105,7 +89,7 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
     for n in g.nodes:
         if n.op in ("input", "output", "bwd_output"):
             continue
-        if n.op == "ext" or n.op == "const" or all(v.id in known for v in n.outputs):
+        if n.op in ("ext", "const") or n.outputs and all(v.id in known for v in n.outputs):
             if n.op == "ext":
                 ctx.labels[n.out.id] = n.meta.get("label", "const")
             continue  # an initializer, made when a node uses it
@@ -114,27 +98,54 @@ def export_model(model, args, kwargs, input_names=None, output_names=None, dynam
     outs = list(out_node.args) if out_node is not None else []
     output_names = list(output_names or [])
     output_names += [f"output_{k}" for k in range(len(output_names), len(outs))]
+    unknown = [k for k in (dynamic_axes or {}) if k not in input_names and k not in output_names]
+    if unknown:
+        raise OnnxExporterError(f"dynamic_axes names {unknown}, which are neither inputs ({input_names}) nor "
+                                f"outputs ({output_names[:len(outs)]}) of the exported graph")
     graph_outputs = []
     out_dyn = {}
     for k, v in (dynamic_axes or {}).items():
         if k in output_names:
             out_dyn[k] = v if isinstance(v, dict) else {a: f"{k}_dynamic_axes_{a + 1}" for a in v}
-    for name, v in zip(output_names, outs):
+    for k, (name, v) in enumerate(zip(output_names, outs)):
         src = ctx.operand(v)
         ctx.nodes.append(helper.make_node("Identity", [src], [name]))
-        shape = [out_dyn.get(name, {}).get(j, n) for j, n in enumerate(v.shape)]
-        if dyn and name not in out_dyn:
-            shape = [None] * len(v.shape)  # sizes may follow the dynamic inputs
+        # with dynamic inputs, an output dimension is what the traces at other sizes showed: fixed, an axis's
+        # name, or unnamed; a name given in dynamic_axes wins
+        found = out_dims[k] if out_dims is not None and k < len(out_dims) else list(v.shape)
+        shape = [out_dyn.get(name, {}).get(j, found[j]) for j in range(len(v.shape))]
         graph_outputs.append(helper.make_tensor_value_info(name, _onnx_type(np.dtype(v.dtype)), shape))
     graph = helper.make_graph(ctx.nodes, type(model).__name__ if not callable(model) or hasattr(model, "forward")
                               else getattr(model, "__name__", "graph"), graph_inputs, graph_outputs,
                               initializer=ctx.inits)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="dynagrad", ir_version=IR_VERSION)
+    if not export_params:
+        proto = initializers_as_inputs(proto, keep_values=False, only=set(ctx.labels.values()))
     onnx.checker.check_model(proto)
     if verbose:
         print(helper.printable_graph(proto.graph))
     return proto
+
+
+def initializers_as_inputs(proto, keep_values: bool = True, only=None):
+    """A copy of ``proto`` whose initializers (those named in ``only``, when given) are also graph inputs
+    (``keep_initializers_as_inputs``), or, with ``keep_values=False``, inputs only (``export_params=False``:
+    the parameters are fed when the model runs)."""
+    from onnx import helper
+
+    out = type(proto)()
+    out.CopyFrom(proto)
+    have = {i.name for i in out.graph.input}
+    moved = [t for t in out.graph.initializer if only is None or t.name in only]
+    for t in moved:
+        if t.name not in have:
+            out.graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    if not keep_values:
+        kept = [t for t in out.graph.initializer if not (only is None or t.name in only)]
+        del out.graph.initializer[:]
+        out.graph.initializer.extend(kept)
+    return out
 
 
 def _unflatten(args, kwargs, flat):
@@ -163,6 +174,8 @@ def _known_values(g: Graph, fold: bool) -> dict:
             known[n.out.id] = np.asarray(n.target)
         elif n.op == "ext":
             known[n.out.id] = np.asarray(n.target._data)
+        elif n.op in ("full", "range", "rdiv", "tri") and not n.meta.get("symbolic"):
+            known[n.out.id] = _dynamic.lifted_value(n)
         elif fold and n.op in ("op", "np") and not n.meta.get("symbolic"):
             ins = n.inputs()
             if ins and all(v.id in known for v in ins):

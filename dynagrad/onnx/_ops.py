@@ -9,8 +9,8 @@ from onnx import helper, numpy_helper
 from ..compile.ir import Node, Value
 from ..compile.symbolic import Sym
 from ..compile.tracer import TensorArg
-from . import OnnxExporterError
 from ._export import _onnx_type
+from .errors import OnnxExporterError, UnsupportedOperatorError
 
 _INT_MAX = np.iinfo(np.int64).max
 
@@ -66,6 +66,10 @@ class Ctx:
             return name
         if isinstance(x, np.ndarray):
             return self.initializer(x)
+        if isinstance(x, Sym):  # a size used as a number (``x / x.size(1)``): read from the input's shape
+            scalar = self.add("Squeeze", [self.sym(x), self.initializer(np.asarray([0], np.int64))])
+            return scalar if dtype is None or np.dtype(dtype) == np.int64 else \
+                self.add("Cast", [scalar], to=_onnx_type(np.dtype(dtype)))
         return self.initializer(np.asarray(x, dtype=dtype))
 
     def bind(self, n: Node, *names) -> None:
@@ -142,22 +146,94 @@ def convert(ctx: Ctx, n: Node) -> None:
             if fn is not None:
                 fn(ctx, n)
                 return
-        raise OnnxExporterError(f"dynagrad.onnx.export: no ONNX conversion for {n.target.__name__}")
+        raise UnsupportedOperatorError(f"dynagrad.onnx.export: no ONNX conversion for {n.target.__name__} "
+                                       f"(at {_site(n)})")
     if n.op == "np":
         fn = NP_CONVERTERS.get(n.target[2])
         if fn is None:
-            raise OnnxExporterError(f"dynagrad.onnx.export: no ONNX conversion for NumPy's {n.target[2]}")
+            raise UnsupportedOperatorError(f"dynagrad.onnx.export: no ONNX conversion for NumPy's {n.target[2]} "
+                                           f"(at {_site(n)})")
+        fn(ctx, n)
+        return
+    fn = LIFTED.get(n.op)
+    if fn is not None:
         fn(ctx, n)
         return
     raise OnnxExporterError(f"dynagrad.onnx.export: cannot export a {n.op} node")
 
 
+def _site(n: Node) -> str:
+    from ..compile.tracer import format_site
+    site = n.meta.get("where")
+    return format_site(site) if site is not None else "<unknown location>"
+
+
+# -- constants whose sizes follow dynamic axes (``_dynamic.lift_constants``) ----------------------------------
+
+def _full(ctx, n):
+    shape, value, dt = n.args
+    fill = numpy_helper.from_array(np.asarray([value], np.dtype(dt)), "value")
+    ctx.bind(n, ctx.add("ConstantOfShape", [ctx.ints(shape)], value=fill))
+
+
+def _range(ctx, n):
+    start, count, step, dt = n.args
+    dt = np.dtype(dt)
+    c = lambda v: ctx.initializer(np.asarray(v, dt))  # noqa: E731
+    cnt = ctx.add("Cast", [ctx.add("Squeeze", [ctx.ints([count]), ctx.initializer(np.asarray([0], np.int64))])],
+                  to=_onnx_type(dt))
+    limit = ctx.add("Add", [c(start), ctx.add("Mul", [cnt, c(step)])])
+    ctx.bind(n, ctx.add("Range", [c(start), limit, c(step)]))
+
+
+def _tri_mask(ctx, rows: str, cols: str, k: int, upper: bool) -> str:
+    """The bool mask ``j - i <= k`` (``>= k`` when ``upper``) for an (rows, cols) matrix, from two Ranges:
+    Trilu needs opset 14 and no integer or bool inputs in onnxruntime."""
+    zero, one = ctx.initializer(np.asarray(0, np.int64)), ctx.initializer(np.asarray(1, np.int64))
+    i = ctx.add("Unsqueeze", [ctx.add("Range", [zero, rows, one]), ctx.initializer(np.asarray([1], np.int64))])
+    j = ctx.add("Unsqueeze", [ctx.add("Range", [zero, cols, one]), ctx.initializer(np.asarray([0], np.int64))])
+    d = ctx.add("Sub", [j, i])
+    kk = ctx.initializer(np.asarray(k, np.int64))
+    return ctx.add("GreaterOrEqual" if upper else "LessOrEqual", [d, kk])
+
+
+def _scalar(ctx, size) -> str:
+    return ctx.add("Squeeze", [ctx.ints([size]), ctx.initializer(np.asarray([0], np.int64))])
+
+
+def _tri(ctx, n):
+    shape, k, lower, upper, dt = n.args
+    dt = np.dtype(dt)
+    mask = _tri_mask(ctx, _scalar(ctx, shape[0]), _scalar(ctx, shape[1]), k, False)
+    lo, hi = ctx.initializer(np.asarray(lower, dt)), ctx.initializer(np.asarray(upper, dt))
+    ctx.bind(n, ctx.add("Where", [mask, lo, hi]))
+
+
+def _rdiv(ctx, n):
+    count, q, dt = n.args
+    zero, one = ctx.initializer(np.asarray(0, np.int64)), ctx.initializer(np.asarray(1, np.int64))
+    rows = ctx.add("Range", [zero, _scalar(ctx, count), one])
+    rows = ctx.add("Div", [rows, ctx.initializer(np.asarray(q, np.int64))])
+    dt = np.dtype(dt)
+    ctx.bind(n, rows if dt == np.int64 else ctx.add("Cast", [rows], to=_onnx_type(dt)))
+
+
+LIFTED = {"full": _full, "range": _range, "rdiv": _rdiv, "tri": _tri}
+
+
 # -- elementwise ----------------------------------------------------------------------------------------------
+
+def _value_dtype(x):
+    v = x.value if isinstance(x, TensorArg) else x
+    return np.dtype(v.dtype) if isinstance(v, Value) else None
+
 
 def _binary(op):
     def fn(ctx, n):
         dt = _dtype(n)
         a, b = n.args[:2]
+        if dt == np.bool_ and op not in ("And", "Or", "Xor"):  # a comparison: numbers take the tensor's dtype
+            dt = _value_dtype(a) or _value_dtype(b) or dt
         ctx.bind(n, ctx.add(op, [ctx.operand(a, dt), ctx.operand(b, dt)]))
     return fn
 
@@ -220,11 +296,184 @@ def _gelu(ctx, n):
     ctx.bind(n, ctx.add("Mul", [ctx.add("Mul", [x, t]), c(0.5)]))
 
 
+def _c(ctx, n, v):
+    return ctx.initializer(np.asarray(v, _dtype(n)))
+
+
+@conv("SiluBackward0")
+def _silu(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Mul", [x, ctx.add("Sigmoid", [x])]))
+
+
+@conv("MishBackward0")
+def _mish(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Mul", [x, ctx.add("Tanh", [ctx.add("Softplus", [x])])]))
+
+
+@conv("LeakyReluBackward0")
+def _leaky_relu(ctx, n):
+    ctx.bind(n, ctx.add("LeakyRelu", [ctx.operand(n.args[0])], alpha=float(n.kwargs["slope"])))
+
+
+@conv("EluBackward0")
+def _elu(ctx, n):
+    """ELU, SELU and CELU: ``scale * x`` above 0, ``scale * alpha * (exp(x * input_scale) - 1)`` below."""
+    kw = n.kwargs
+    x = ctx.operand(n.args[0])
+    alpha, scale, iscale = float(kw["alpha"]), float(kw["scale"]), float(kw["input_scale"])
+    neg = ctx.add("Mul", [ctx.add("Sub", [ctx.add("Exp", [ctx.add("Mul", [x, _c(ctx, n, iscale)])]), _c(ctx, n, 1)]),
+                          _c(ctx, n, scale * alpha)])
+    pos = ctx.add("Mul", [x, _c(ctx, n, scale)])
+    ctx.bind(n, ctx.add("Where", [ctx.add("Greater", [x, _c(ctx, n, 0)]), pos, neg]))
+
+
+@conv("HardtanhBackward0")
+def _hardtanh(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.add("Clip", [ctx.operand(n.args[0]), _c(ctx, n, kw["lo"]), _c(ctx, n, kw["hi"])]))
+
+
+@conv("HardsigmoidBackward0")
+def _hardsigmoid(ctx, n):
+    ctx.bind(n, ctx.add("HardSigmoid", [ctx.operand(n.args[0])], alpha=1 / 6, beta=0.5))
+
+
+@conv("HardswishBackward0")
+def _hardswish(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Mul", [x, ctx.add("HardSigmoid", [x], alpha=1 / 6, beta=0.5)]))
+
+
+@conv("SoftplusBackward0")
+def _softplus(ctx, n):
+    kw = n.kwargs
+    x = ctx.operand(n.args[0])
+    beta, thr = float(kw["beta"]), float(kw["threshold"])
+    bx = ctx.add("Mul", [x, _c(ctx, n, beta)])
+    soft = ctx.add("Div", [ctx.add("Softplus", [bx]), _c(ctx, n, beta)])
+    ctx.bind(n, ctx.add("Where", [ctx.add("Greater", [bx, _c(ctx, n, thr)]), x, soft]))
+
+
+@conv("LogSigmoidBackward0")
+def _logsigmoid(ctx, n):
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Neg", [ctx.add("Softplus", [ctx.add("Neg", [x])])]))
+
+
+@conv("ThresholdBackward0")
+def _threshold(ctx, n):
+    kw = n.kwargs
+    x = ctx.operand(n.args[0])
+    ctx.bind(n, ctx.add("Where", [ctx.add("Greater", [x, _c(ctx, n, kw["threshold"])]), x, _c(ctx, n, kw["value"])]))
+
+
+@conv("PreluKernelBackward0")
+def _prelu(ctx, n):
+    x, w = n.args[:2]
+    slope = ctx.add("Reshape", [ctx.operand(w), ctx.ints(n.kwargs["wshape"])])
+    ctx.bind(n, ctx.add("PRelu", [ctx.operand(x), slope]))
+
+
+@conv("ConstantPadNdBackward0")
+def _pad(ctx, n):
+    """F.pad's (last dim first, before/after pairs; negative crops) as ONNX Pad's (all begins, all ends)."""
+    x = n.args[0]
+    nd = len(x.shape)
+    pads = list(n.kwargs["pads"])
+    begin, end = [0] * nd, [0] * nd
+    for i in range(len(pads) // 2):
+        begin[nd - 1 - i], end[nd - 1 - i] = pads[2 * i], pads[2 * i + 1]
+    value = n.kwargs.get("value") or 0
+    ctx.bind(n, ctx.add("Pad", [ctx.operand(x), ctx.ints(begin + end), _c(ctx, n, value)], mode="constant"))
+
+
+@conv("RepeatBackward0")
+def _repeat(ctx, n):
+    x = n.args[0]
+    reps = list(n.kwargs["reps"])
+    name = ctx.operand(x)
+    extra = len(reps) - len(x.shape)
+    if extra > 0:
+        name = ctx.add("Unsqueeze", [name, ctx.initializer(np.arange(extra, dtype=np.int64))])
+    ctx.bind(n, ctx.add("Tile", [name, ctx.ints(reps)]))
+
+
+@conv("FlipBackward0")
+def _flip(ctx, n):
+    x = n.args[0]
+    axes = n.kwargs["axes"]
+    axes = [int(a) % len(x.shape) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
+    k = len(axes)
+    ctx.bind(n, ctx.add("Slice", [ctx.operand(x), ctx.ints([-1] * k), ctx.ints([-_INT_MAX] * k), ctx.ints(axes),
+                                  ctx.ints([-1] * k)]))
+
+
+@conv("GatherBackward0")
+def _gather(ctx, n):
+    x = n.args[0]
+    idx = n.kwargs.get("index", n.args[1] if len(n.args) > 1 else None)
+    ind = ctx.operand(idx)
+    if _value_dtype(idx) not in (None, np.dtype(np.int64)):
+        ind = ctx.add("Cast", [ind], to=7)
+    ctx.bind(n, ctx.add("GatherElements", [ctx.operand(x), ind], axis=int(n.kwargs["axis"])))
+
+
+@conv("NativeDropoutBackward0")
+def _dropout(ctx, n):
+    raise OnnxExporterError(f"dynagrad.onnx.export: dropout in training mode is not exported: call model.eval() "
+                            f"first, or export with dynamo=False (which exports in eval mode) (at {_site(n)})")
+
+
+def check_inference(g) -> None:
+    """Refuse training-mode layers before anything else looks at the graph (their batch statistics and random
+    masks are what would otherwise differ between traces)."""
+    for n in g.nodes:
+        if n.op != "op":
+            continue
+        names = {c.__name__ for c in n.target.__mro__}
+        if "NativeDropoutBackward0" in names:
+            _dropout(None, n)
+        if "NativeLayerNormBackward0" in names and n.kwargs.get("stats_out") is not None:
+            raise OnnxExporterError(f"dynagrad.onnx.export: batch norm in training mode is not exported: call "
+                                    f"model.eval() first, or export with dynamo=False (which exports in eval "
+                                    f"mode) (at {_site(n)})")
+
+
 @conv("WhereBackward0")
 def _where(ctx, n):
     cond, a, b = n.args[:3]
     dt = _dtype(n)
     ctx.bind(n, ctx.add("Where", [ctx.operand(cond), ctx.operand(a, dt), ctx.operand(b, dt)]))
+
+
+@conv("MaskedFillBackward0")
+def _masked_fill(ctx, n):
+    a = n.args[0]
+    mask, value = n.kwargs.get("mask", n.args[1] if len(n.args) > 1 else None), \
+        n.kwargs.get("value", n.args[2] if len(n.args) > 2 else None)
+    dt = _dtype(n)
+    m = ctx.operand(mask)
+    if isinstance(mask, (Value, TensorArg)) and np.dtype((mask.value if isinstance(mask, TensorArg) else mask).dtype) \
+            != np.bool_:
+        m = ctx.add("Cast", [m], to=_onnx_type(np.bool_))
+    v = ctx.add("Cast", [ctx.operand(value)], to=_onnx_type(dt)) if isinstance(value, (Value, TensorArg)) \
+        else ctx.initializer(np.asarray(value, dt))
+    ctx.bind(n, ctx.add("Where", [m, v, ctx.operand(a)]))
+
+
+@conv("TrilBackward0")
+def _trilu(ctx, n):
+    """tril/triu as a mask of the input's own last two sizes (any opset, any dtype)."""
+    kw = n.kwargs
+    x = ctx.operand(n.args[0])
+    nd = len(n.args[0].shape)
+    shape = ctx.add("Shape", [x])
+    size = lambda j: ctx.add("Gather", [shape, ctx.initializer(np.asarray(j, np.int64))], axis=0)  # noqa: E731
+    mask = _tri_mask(ctx, size(nd - 2), size(nd - 1), int(kw.get("k", 0)), bool(kw.get("upper")))
+    zero = ctx.initializer(np.zeros((), _dtype(n)))
+    ctx.bind(n, ctx.add("Where", [mask, x, zero]))
 
 
 # -- linear algebra ---------------------------------------------------------------------------------------------
@@ -255,6 +504,23 @@ def _conv(ctx, n):
     ins = [ctx.operand(x), ctx.operand(w)] + ([ctx.operand(b)] if b is not None else [])
     ctx.bind(n, ctx.add("Conv", ins, strides=list(kw["stride"]), dilations=list(kw["dil"]), group=int(kw["groups"]),
                         pads=[p[0] for p in pads] + [p[1] for p in pads]))
+
+
+@conv("_ConvTransposeBackward")
+def _conv_transpose(ctx, n):
+    x, w, b = n.args[:3]
+    kw = n.kwargs
+    pads = [tuple(p) for p in kw["pads"]]
+    K = w.shape[2:]
+    # the traced output size gives output_padding (a module constant, so it holds at every input size)
+    extra = []
+    for i, k in enumerate(K):
+        full = (x.shape[2 + i] - 1) * kw["stride"][i] + kw["dil"][i] * (k - 1) + 1
+        extra.append(int(n.out.shape[2 + i]) - (full - pads[i][0] - pads[i][1]))
+    ins = [ctx.operand(x), ctx.operand(w)] + ([ctx.operand(b)] if b is not None else [])
+    ctx.bind(n, ctx.add("ConvTranspose", ins, strides=list(kw["stride"]), dilations=list(kw["dil"]),
+                        group=int(kw["groups"]), pads=[p[0] for p in pads] + [p[1] for p in pads],
+                        output_padding=extra))
 
 
 @conv("MaxPoolWithIndicesBackward")
@@ -306,16 +572,24 @@ def _cat(ctx, n):
 def _split(ctx, n):
     a = n.args[0]
     axis = int(n.kwargs["axis"])
-    dim = a.shape[axis]
-    bounds = [0] + [int(b) for b in n.kwargs["bounds"]] + [dim]
-    sizes = [hi - lo for lo, hi in zip(bounds, bounds[1:])]
-    if ctx.opset >= 13:
-        outs = ctx.add("Split", [ctx.operand(a), ctx.initializer(np.asarray(sizes, np.int64))], n_out=len(sizes),
-                       axis=axis)
-    else:
-        outs = ctx.add("Split", [ctx.operand(a)], n_out=len(sizes), axis=axis, split=sizes)
-    outs = [outs] if isinstance(outs, str) else outs
+    x = ctx.operand(a)
+    bounds = list(n.kwargs["bounds"])
+    if not any(isinstance(b, Sym) for b in bounds):
+        # Split needs every size; the last one is what is left (it may follow a dynamic axis): slices instead
+        bounds = [int(b) for b in bounds]
+    los = [0] + bounds
+    his = bounds + [_INT_MAX]
+    outs = [ctx.add("Slice", [x, ctx.ints([lo]), ctx.ints([hi]), ctx.ints([axis])]) for lo, hi in zip(los, his)]
     ctx.bind(n, *outs)
+
+
+@conv("UnbindOp")
+def _unbind(ctx, n):
+    a = n.args[0]
+    axis = int(n.kwargs["axis"])
+    x = ctx.operand(a)
+    ctx.bind(n, *[ctx.add("Gather", [x, ctx.initializer(np.asarray(k, np.int64))], axis=axis)
+                  for k in range(len(n.outputs))])
 
 
 @conv("SliceBackward0")
@@ -355,6 +629,29 @@ def _slice(ctx, n):
     ctx.bind(n, x)
 
 
+@conv("IndexBackward0")
+def _index(ctx, n):
+    """``x[..., idx, ...]`` with one integer index tensor among full slices: a Gather."""
+    a = n.args[0]
+    idx = n.kwargs["idx"]
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    if any(i is Ellipsis for i in idx):
+        k = idx.index(Ellipsis)
+        idx = idx[:k] + (slice(None),) * (len(a.shape) - len(idx) + 1) + idx[k + 1:]
+    arrays = [(d, i) for d, i in enumerate(idx) if not (isinstance(i, slice) and i == slice(None))]
+    if len(arrays) == 1:
+        d, i = arrays[0]
+        arr = ctx.array(i)
+        if isinstance(i, (Value, TensorArg, np.ndarray, list)) and (arr is None or np.asarray(arr).dtype.kind in "iu"):
+            ind = ctx.operand(np.asarray(arr, np.int64) if arr is not None else i)
+            if arr is None and np.dtype((i.value if isinstance(i, TensorArg) else i).dtype) != np.int64:
+                ind = ctx.add("Cast", [ind], to=7)
+            ctx.bind(n, ctx.add("Gather", [ctx.operand(a), ind], axis=d))
+            return
+    raise UnsupportedOperatorError(f"dynagrad.onnx.export: this advanced index is not exported (one integer index "
+                                   f"tensor among full slices is) (at {_site(n)})")
+
+
 # -- reductions and normalisation -------------------------------------------------------------------------------
 
 @conv("SumBackward0")
@@ -374,8 +671,59 @@ def _mean(ctx, n):
 @conv("AmaxBackward0")
 def _amax(ctx, n):
     kw = n.kwargs
-    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceMax", 18,
+    op = "ReduceMax" if kw.get("is_max", True) else "ReduceMin"
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), op, 18, keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("MaxBackward0")
+def _max_dim(ctx, n):
+    """max/min along one dim: (values, indices)."""
+    kw = n.kwargs
+    axis, keep, is_max = int(kw["axis"]), int(bool(kw.get("keepdims"))), kw.get("is_max", True)
+    x = ctx.operand(n.args[0])
+    vals = ctx.axes([x], [axis], "ReduceMax" if is_max else "ReduceMin", 18, keepdims=keep)
+    idx = ctx.add("ArgMax" if is_max else "ArgMin", [x], axis=axis, keepdims=keep)
+    ctx.bind(n, vals, idx)
+
+
+@conv("VarBackward0")
+def _var(ctx, n):
+    kw = n.kwargs
+    dt = _dtype(n)
+    x = ctx.operand(n.args[0])
+    axes = kw.get("axes")
+    axes = list(range(len(n.args[0].shape))) if axes is None else \
+        [int(a) for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
+    xc = ctx.add("Sub", [x, ctx.axes([x], axes, "ReduceMean", 18, keepdims=1)])
+    ss = ctx.axes([ctx.add("Mul", [xc, xc])], axes, "ReduceSum", 13, keepdims=int(bool(kw.get("keepdims"))))
+    denom = ctx.add("Cast", [ctx.add("Sub", [ctx.ints([kw["n"]]), ctx.initializer(np.asarray([kw["correction"]],
+                                                                                           np.int64))])],
+                    to=_onnx_type(dt))
+    denom = ctx.add("Max", [denom, ctx.initializer(np.zeros(1, dt))])
+    v = ctx.add("Div", [ss, ctx.add("Reshape", [denom, ctx.initializer(np.asarray([], np.int64))])])
+    ctx.bind(n, ctx.add("Sqrt", [v]) if n.target.__name__ == "StdBackward0" else v)
+
+
+@conv("NormBackward1")
+def _norm2(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceL2", 18,
                          keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("LogsumexpBackward0")
+def _logsumexp(ctx, n):
+    kw = n.kwargs
+    ctx.bind(n, ctx.axes([ctx.operand(n.args[0])], kw.get("axes"), "ReduceLogSumExp", 18,
+                         keepdims=int(bool(kw.get("keepdims")))))
+
+
+@conv("CumsumBackward0")
+def _cumsum(ctx, n):
+    x = ctx.operand(n.args[0])
+    if np.dtype(n.args[0].dtype) != _dtype(n):
+        x = ctx.add("Cast", [x], to=_onnx_type(_dtype(n)))
+    ctx.bind(n, ctx.add("CumSum", [x, ctx.initializer(np.asarray(int(n.kwargs["axis"]), np.int64))]))
 
 
 @conv("SoftmaxBackward0")
@@ -396,8 +744,6 @@ def _norm(ctx, n):
     axes, eps = tuple(kw["axes"]), float(kw["eps"])
     stats = kw.get("stats")
     nd = len(x.shape)
-    if kw.get("inner_shape") is not None:
-        raise OnnxExporterError("group norm is not exported")
     if stats is not None:  # batch norm in eval mode: the running statistics
         c = x.shape[1]
         mean, var = (np.asarray(ctx.array(s), dt).reshape(-1) for s in stats)
@@ -408,9 +754,15 @@ def _norm(ctx, n):
         ctx.bind(n, ctx.add("BatchNormalization", [ctx.operand(x), scale, bias, ctx.initializer(mean),
                                                     ctx.initializer(var)], epsilon=eps))
         return
-    if axes != tuple(range(nd - len(axes), nd)) or kw.get("stats_out") is not None:
+    if kw.get("stats_out") is not None:
         raise OnnxExporterError("batch norm in training mode is not exported: call model.eval() first")
-    norm_shape = x.shape[nd - len(axes):]
+    norm_shape = tuple(x.shape[nd - len(axes):])
+    wshape = tuple(kw.get("wshape") or ())
+    if kw.get("inner_shape") is not None or axes != tuple(range(nd - len(axes), nd)) or w is None or \
+            (w is not None or b is not None) and not (wshape[len(wshape) - len(axes):] == norm_shape and
+                                                      all(d == 1 for d in wshape[:len(wshape) - len(axes)])):
+        _general_norm(ctx, n)  # instance and group norm: weights per channel, not per normalised element
+        return
     scale = ctx.operand(w) if w is not None else ctx.initializer(np.ones(norm_shape, dt))
     if w is not None and tuple(w.shape) != tuple(norm_shape):
         scale = ctx.add("Reshape", [scale, ctx.ints(norm_shape)])
@@ -429,6 +781,28 @@ def _norm(ctx, n):
     rstd = ctx.add("Reciprocal", [ctx.add("Sqrt", [ctx.add("Add", [var, ctx.initializer(np.asarray(eps, dt))])])])
     y = ctx.add("Mul", [ctx.add("Mul", [xc, rstd]), scale])
     ctx.bind(n, ctx.add("Add", [y, ins[2]]) if b is not None else y)
+
+
+def _general_norm(ctx, n):
+    """Group and instance norm (and any other axes): the input viewed as ``inner_shape``, its statistics over
+    ``axes``, then weight and bias viewed as ``wshape``, and the result in the input's shape."""
+    x, w, b = n.args[:3]
+    kw = n.kwargs
+    dt = _dtype(n)
+    xs = ctx.operand(x)
+    inner = kw.get("inner_shape")
+    v = ctx.add("Reshape", [xs, ctx.ints(inner)]) if inner is not None else xs
+    axes = [int(a) for a in kw["axes"]]
+    xc = ctx.add("Sub", [v, ctx.axes([v], axes, "ReduceMean", 18, keepdims=1)])
+    var = ctx.axes([ctx.add("Mul", [xc, xc])], axes, "ReduceMean", 18, keepdims=1)
+    y = ctx.add("Div", [xc, ctx.add("Sqrt", [ctx.add("Add", [var, ctx.initializer(np.asarray(kw["eps"], dt))])])])
+    if w is not None:
+        y = ctx.add("Mul", [y, ctx.add("Reshape", [ctx.operand(w), ctx.ints(kw["wshape"])])])
+    if b is not None:
+        y = ctx.add("Add", [y, ctx.add("Reshape", [ctx.operand(b), ctx.ints(kw["wshape"])])])
+    if inner is not None:
+        y = ctx.add("Reshape", [y, ctx.add("Shape", [xs])])
+    ctx.bind(n, y)
 
 
 # -- embedding, attention ------------------------------------------------------------------------------------
@@ -460,70 +834,7 @@ def _sdpa(ctx, n):
     ctx.bind(n, out, p) if kw.get("weights") else ctx.bind(n, out)
 
 
-# -- recurrent layers, unrolled --------------------------------------------------------------------------------
-
-def _split_cols(ctx, x, parts: int):
-    if ctx.opset >= 18:
-        return ctx.add("Split", [x], n_out=parts, axis=1, num_outputs=parts)
-    return ctx.add("Split", [x], n_out=parts, axis=1)
-
-
-@conv("RNNTanhLayerBackward0", "GRULayerBackward0", "LSTMLayerBackward0")
-def _recurrent(ctx, n):
-    x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr = n.args[:8]
-    kw = n.kwargs
-    if kw.get("batch_sizes") is not None or w_hr is not None and not isinstance(w_hr, str):
-        raise OnnxExporterError("packed sequences and LSTM projections are not exported")
-    mode = n.target.mode
-    cell, reverse = bool(kw.get("cell")), bool(kw.get("reverse"))
-    total, batch = x.shape[0], h0.shape[0]
-    steps = total // batch
-    hidden = w_hh.shape[1]
-    xw = ctx.add("MatMul", [ctx.operand(x), ctx.transposed(w_ih)])
-    if b_ih is not None:
-        xw = ctx.add("Add", [xw, ctx.operand(b_ih)])
-    # (T*B, G) -> (T, B, G): steps are taken along the first axis, whatever the batch size
-    xw = ctx.add("Reshape", [xw, ctx.ints([steps, -1, w_ih.shape[0]])])
-    whh = ctx.transposed(w_hh)
-    bhh = ctx.operand(b_hh) if b_hh is not None else None
-    h = ctx.operand(h0)
-    c = ctx.operand(c0) if c0 is not None else None
-    ys = [None] * steps
-    order = range(steps - 1, -1, -1) if reverse else range(steps)
-    gates = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}[mode]
-    for t in order:
-        xt = ctx.add("Gather", [xw, ctx.initializer(np.asarray(t, np.int64))], axis=0)
-        xs = _split_cols(ctx, xt, gates) if gates > 1 else [xt]
-        hw = ctx.add("MatMul", [h, whh])
-        if bhh is not None:
-            hw = ctx.add("Add", [hw, bhh])
-        if mode in ("RNN_TANH", "RNN_RELU"):
-            pre = ctx.add("Add", [xs[0], hw])
-            h = ctx.add("Tanh" if mode == "RNN_TANH" else "Relu", [pre])
-        elif mode == "GRU":
-            hr, hz, hn = _split_cols(ctx, hw, 3)
-            r = ctx.add("Sigmoid", [ctx.add("Add", [xs[0], hr])])
-            z = ctx.add("Sigmoid", [ctx.add("Add", [xs[1], hz])])
-            nn = ctx.add("Tanh", [ctx.add("Add", [xs[2], ctx.add("Mul", [r, hn])])])
-            h = ctx.add("Add", [ctx.add("Mul", [ctx.add("Sub", [h, nn]), z]), nn])
-        else:
-            hi, hf, hg, ho = _split_cols(ctx, hw, 4)
-            i = ctx.add("Sigmoid", [ctx.add("Add", [xs[0], hi])])
-            f = ctx.add("Sigmoid", [ctx.add("Add", [xs[1], hf])])
-            g = ctx.add("Tanh", [ctx.add("Add", [xs[2], hg])])
-            o = ctx.add("Sigmoid", [ctx.add("Add", [xs[3], ho])])
-            c = ctx.add("Add", [ctx.add("Mul", [f, c]), ctx.add("Mul", [i, g])])
-            h = ctx.add("Mul", [o, ctx.add("Tanh", [c])])
-        ys[t] = h
-    y = ys[0] if steps == 1 else ctx.add("Reshape", [ctx.add("Concat", [
-        ctx.add("Unsqueeze", [h_t, ctx.initializer(np.asarray([0], np.int64))]) for h_t in ys], axis=0),
-        ctx.ints([-1, hidden])])
-    if cell:
-        ctx.bind(n, y, c) if mode == "LSTM" else ctx.bind(n, y)
-    elif mode == "LSTM":
-        ctx.bind(n, y, h, c)
-    else:
-        ctx.bind(n, y, h)
+# -- recurrent layers: moved to _rnn.py ------------------------------------------------------------------
 
 
 # -- NumPy calls ---------------------------------------------------------------------------------------------------
@@ -553,3 +864,21 @@ def _np_astype(ctx, n):
 
 NP_CONVERTERS["reshape"] = _np_reshape
 NP_CONVERTERS["astype"] = _np_astype
+
+
+def _np_where(ctx, n):
+    cond, a, b = n.args[:3]
+    dt = _dtype(n)
+    c = ctx.operand(cond)
+    if _value_dtype(cond) not in (None, np.dtype(np.bool_)):
+        c = ctx.add("Cast", [c], to=_onnx_type(np.bool_))
+
+    def side(x):
+        if _value_dtype(x) is None:
+            return ctx.operand(x, dt)
+        name = ctx.operand(x)
+        return name if _value_dtype(x) == dt else ctx.add("Cast", [name], to=_onnx_type(dt))
+    ctx.bind(n, ctx.add("Where", [c, side(a), side(b)]))
+
+
+NP_CONVERTERS["where"] = _np_where

@@ -5,6 +5,9 @@ once; on arrays it is a direct NumPy call, so the plain backward pays almost not
 """
 from __future__ import annotations
 
+import math
+
+from .. import _jit
 from ..backend import xp
 
 nd = xp.ndarray
@@ -70,6 +73,36 @@ def mask(g, m):
             return xp.where(m, g, g.dtype.type(0))
         return r
     return where(m, g, 0.0)
+
+
+def mask_positive(g, v):
+    """``mask(g, ~(v <= 0))``: a ReLU's backward from its output ``v`` (a NaN output passes its gradient,
+    as PyTorch's threshold_backward). Where numba is installed, one pass over large float arrays instead of
+    four (compare, multiply, the finiteness check), the same bits."""
+    if type(g) is nd and type(v) is nd and g.size >= _JIT_MIN and g.dtype == v.dtype and g.shape == v.shape \
+            and g.dtype.kind == "f" and g.dtype.itemsize >= 4 and g.flags.c_contiguous and v.flags.c_contiguous \
+            and _jit.enabled():
+        r = xp.empty_like(g)
+        if _k_mask_positive(g.reshape(-1), v.reshape(-1), r.reshape(-1)):
+            return r
+    return mask(g, ~(v <= 0) if type(v) is nd or isinstance(v, gen) else ~(v._data <= 0))
+
+
+_JIT_MIN = 1 << 15
+_ONE, _ZERO = xp.float32(1.0), xp.float32(0.0)
+
+
+@_jit.kernel
+def _k_mask_positive(g, v, out):
+    """out = g * ~(v <= 0) as NumPy computes it (the mask cast to 1.0 / 0.0); False if a product is not
+    finite (mask() then selects instead)."""
+    finite = True
+    for i in range(g.shape[0]):
+        r = g[i] * (_ZERO if v[i] <= 0 else _ONE)
+        out[i] = r
+        if not math.isfinite(r):
+            finite = False
+    return finite
 
 
 def const(arr, like):

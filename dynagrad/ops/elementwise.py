@@ -201,6 +201,21 @@ class DivBackward0(Op):
         return ga, (-ga * a / b if self.edges[1][0] is not None else None)
 
 
+def _pow_array(a, b):
+    """``a ** b`` on arrays, with PyTorch's CPU kernel's exact forms for the common number exponents of
+    float32/float64 tensors (x*x*x for 3, 1/(x*x) for -2, 1/sqrt(x) for -0.5): the same bits, and 30x
+    faster than NumPy's general power for 3 (minGPT's tanh GELU cubes its input)."""
+    if type(b) is float or type(b) is int:
+        if type(a) is _nd and a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+            if b == 3:
+                return a * a * a
+            if b == -2:
+                return 1 / (a * a)
+            if b == -0.5:
+                return 1 / xp.sqrt(a)
+    return a ** b
+
+
 class PowBackward0(Op):
     """x ** y for Tensors and numbers on either side."""
 
@@ -208,14 +223,18 @@ class PowBackward0(Op):
     save_output = True
 
     def forward(ctx, a, b):
-        return a ** b
+        return _pow_array(a, b)
 
     def backward(self, g, a, b, out):
         ga = gb = None
         cplx = D.is_complex(g)  # complex gradients take the conjugate of the local derivative (PyTorch)
         if self.edges[0][0] is not None:
-            if isinstance(b, (int, float)):
-                ga = (g * (D.conj(b * a ** (b - 1)) if cplx else b * a ** (b - 1))) if b != 0 else g * 0
+            if isinstance(b, (int, float)):  # PyTorch's order: grad * (b * a ** (b - 1))
+                if b == 0:
+                    ga = g * 0
+                else:
+                    d = b * (_pow_array(a, b - 1) if type(a) is _nd else a ** (b - 1))
+                    ga = g * (D.conj(d) if cplx else d)
             else:  # 0 where the exponent is 0 (0 ** 0 has derivative 0 in PyTorch, not 0 * inf)
                 d = b * a ** (b - 1)
                 ga = D.mask(g * (D.conj(d) if cplx else d), _val(b) != 0)
@@ -685,6 +704,8 @@ sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, out: g * out * (1 - out), sav
 erf = _unary("erf", _erf_array, lambda g, x, out: g * (2 / math.sqrt(math.pi)) * D.exp(-(x * x)), save_in=True,
              refuse="c", kernel="erf_vml_cpu")
 reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda g, x, out: -g * out * out, save_out=True)
+
+
 def _sign(a):
     out = xp.sign(a)
     if a.dtype.kind == "f" or a.dtype.kind == "V":  # sign(NaN) is 0 in PyTorch
@@ -701,7 +722,7 @@ def _abs_grad(g, x, out):
 
 
 abs = _unary("abs", xp.abs, _abs_grad, save_in=True, float_only=False, refuse="b")  # noqa: A001
-relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask(g, ~(_val(out) <= 0)),
+relu = _unary("relu", lambda a: xp.maximum(a, 0), lambda g, x, out: D.mask_positive(g, out),
               save_out=True, float_only=False)
 _sign_op = _unary("sign", _sign, zero_grad=True, float_only=False)
 floor = _unary("floor", xp.floor, zero_grad=True, float_only=False, refuse="bc", kernel="floor_vml_cpu")

@@ -126,6 +126,11 @@ def getitem(x, idx):
         if not -n <= idx < n:
             raise IndexError(f"index {idx} is out of bounds for dimension 0 with size {n}")
         return as_view(SliceBackward0.apply(x, idx=(idx, Ellipsis)), x)  # `...`: a 0-d view, not a scalar
+    if type(idx) is slice and (idx.step is None or type(idx.step) is int and idx.step > 0):  # x[a:b]
+        try:
+            return as_view(SliceBackward0.apply(x, idx=(idx,)), x)
+        except IndexError as e:
+            raise _index_error(x, e) from None
     npidx, basic = to_np_index(idx)
     try:
         if basic:
@@ -549,14 +554,21 @@ def masked_fill(x, mask, value):
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value._data.ndim} dimension(s).")
         value = value.to(x.dtype) if value._requires_grad else value._data.astype(x._data.dtype).item()
-    else:
+    elif type(value) is not float or x._data.dtype.kind != "f":  # (a float needs no conversion for a float x)
         value = xp.asarray(value).astype(x._data.dtype).item() if x._data.dtype.kind != "V" else value
-    if xp.broadcast_shapes(m.shape, x._data.shape) != x._data.shape:
+    if m.shape != x._data.shape and _broadcast_shape(m.shape, x._data.shape) != x._data.shape:
         raise RuntimeError(f"The size of the mask {list(m.shape)} must be broadcastable to the tensor "
                            f"{list(x._data.shape)} (at {_source.here()})")
     if isinstance(value, Tensor):
         return where(Tensor._wrap(m), value, x)
     return MaskedFillBackward0.apply(x, mask=m, value=value)
+
+
+def _broadcast_shape(a, b):
+    try:
+        return xp.broadcast_shapes(a, b)
+    except ValueError:
+        return None
 
 
 class MaskedFillBackward0(Op):

@@ -14,6 +14,7 @@ from ..autograd.function import Op
 from ..backend import xp
 from ..tensor import Tensor
 from . import _dual as D
+from . import _rows
 
 _nd = xp.ndarray
 
@@ -85,11 +86,16 @@ class return_types:  # noqa: N801 - mirrors torch.return_types
 
 # -- sum / mean / prod -----------------------------------------------------------------------------------
 
+_add_reduce = xp.add.reduce  # what ndarray.sum calls, without its Python-level wrapper
+_true_divide = xp.true_divide
+_intp = xp.intp
+
+
 class SumBackward0(Op):
     def forward(ctx, a, axes, keepdims, dtype):
         if ctx is not None:
             ctx.shape, ctx.axes, ctx.keepdims = a.shape, axes, keepdims
-        return xp.asarray(a.sum(axis=axes, keepdims=keepdims, dtype=dtype))
+        return _add_reduce(a, axes, dtype, None, keepdims)  # a NumPy scalar for a full sum: Op wraps it
 
     def backward(self, g):
         return (_regrow(g, self.shape, self.axes, self.keepdims),)
@@ -97,13 +103,18 @@ class SumBackward0(Op):
 
 class MeanBackward0(Op):
     def forward(ctx, a, axes, keepdims, dtype):
+        n = a.size if axes is None else math.prod([a.shape[i] for i in axes])
         if ctx is not None:
-            ctx.shape, ctx.axes, ctx.keepdims = a.shape, axes, keepdims
-            n = a.size if axes is None else int(xp.prod([a.shape[i] for i in axes]))
-            ctx.n = n
+            ctx.shape, ctx.axes, ctx.keepdims, ctx.n = a.shape, axes, keepdims, n
         if a.size == 0:  # nan where nothing was averaged, without NumPy's warning (PyTorch gives none)
             with xp.errstate(invalid="ignore"):
                 return xp.asarray(a.sum(axis=axes, keepdims=keepdims, dtype=dtype) / a.dtype.type(0))
+        if dtype is None and a.dtype.kind == "f" and a.dtype.itemsize >= 4:
+            # ndarray.mean's own steps (a sum, then a division by the count as an intp), minus its wrapper
+            s = _add_reduce(a, axes, None, None, keepdims)
+            if type(s) is _nd:
+                return _true_divide(s, _intp(n), out=s, casting="unsafe")
+            return s.dtype.type(s / _intp(n))
         return xp.asarray(a.mean(axis=axes, keepdims=keepdims, dtype=dtype))
 
     def backward(self, g):
@@ -122,8 +133,8 @@ def sum(x, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=N
         dim = axis
     if keepdims is not None:
         keepdim = keepdims
-    axes = axes_of(dim, x._data.ndim)
-    dt = _sum_dtype(x, dtype)
+    axes = None if dim is None else axes_of(dim, x._data.ndim)
+    dt = None if dtype is None and x._data.dtype.kind in "fc" else _sum_dtype(x, dtype)
     if dt is not None and x._requires_grad and dtypes.from_numpy(dt).is_floating_point:
         x = x.to(dtypes.from_numpy(dt))
         dt = None
@@ -804,11 +815,15 @@ class SoftmaxBackward0(Op):
     def forward(ctx, a, axis):
         if ctx is not None:
             ctx.axis = axis
+        if axis == a.ndim - 1:
+            return _rows.softmax_last(a)
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
         e /= e.sum(axis=axis, keepdims=True)
         return e
 
     def backward(self, g, out):
+        if type(g) is _nd and self.axis == g.ndim - 1:
+            return (_rows.softmax_grad_last(g, out),)
         return (out * (g - D.sum(g * out, (self.axis,), True)),)
 
 
@@ -818,11 +833,15 @@ class LogSoftmaxBackward0(Op):
     def forward(ctx, a, axis):
         if ctx is not None:
             ctx.axis = axis
+        if axis == a.ndim - 1:
+            return _rows.log_softmax_last(a)
         s = a - a.max(axis=axis, keepdims=True)
         s -= xp.log(xp.exp(s).sum(axis=axis, keepdims=True))
         return s
 
     def backward(self, g, out):
+        if type(g) is _nd and self.axis == g.ndim - 1:
+            return (_rows.log_softmax_grad_last(g, out),)
         return (g - D.exp(out) * D.sum(g, (self.axis,), True),)
 
 

@@ -28,10 +28,31 @@ def as_view(out: Tensor, base: Tensor) -> Tensor:
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    for s in shape:
+        if type(s) is not int:
+            return tuple(int(s) for s in shape)
+    return tuple(shape)
 
 
 def _infer(shape, numel, op, given):
+    """``shape`` with its -1 filled in, checked against ``numel`` elements."""
+    known, neg = 1, -1
+    for i, s in enumerate(shape):
+        if s < 0:
+            if s != -1 or neg >= 0:
+                return _infer_checked(shape, numel, op, given)
+            neg = i
+        else:
+            known *= s
+    if neg < 0:
+        if known == numel:
+            return shape
+    elif known and not numel % known:
+        return shape[:neg] + (numel // known,) + shape[neg + 1:]
+    return _infer_checked(shape, numel, op, given)
+
+
+def _infer_checked(shape, numel, op, given):
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
         raise RuntimeError("only one dimension can be inferred")
@@ -77,8 +98,6 @@ class ViewBackward0(Op):
 def reshape(x, *shape):
     """The same elements in a new shape (a view when the layout allows, else a copy)."""
     shape = _infer(_shape_arg(shape), x._data.size, "reshape", x._data.shape)
-    if shape == x._data.shape:
-        return as_view(ViewBackward0.apply(x, shape=shape, copy_ok=True), x)
     return as_view(ViewBackward0.apply(x, shape=shape, copy_ok=True), x)
 
 
@@ -133,8 +152,11 @@ def ravel(x):
 
 class PermuteBackward0(Op):
     def forward(ctx, a, axes):
-        if ctx is not None:
-            ctx.inv = tuple(xp.argsort(axes))
+        if ctx is not None:  # the inverse permutation (np.argsort on a tuple costs 30x this loop)
+            inv = [0] * len(axes)
+            for i, ax in enumerate(axes):
+                inv[ax] = i
+            ctx.inv = tuple(inv)
         return a.transpose(axes)
 
     def backward(self, g):
@@ -160,7 +182,10 @@ def transpose(x, dim0: int, dim1: int):
     nd = x._data.ndim
     if nd == 0:
         return as_view(ViewBackward0.apply(x, shape=(), copy_ok=True), x)
-    a, b = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
+    if type(dim0) is int and type(dim1) is int and -nd <= dim0 < nd and -nd <= dim1 < nd:
+        a, b = dim0 % nd, dim1 % nd
+    else:
+        a, b = normalize_dim(dim0, nd), normalize_dim(dim1, nd)
     axes = list(range(nd))
     axes[a], axes[b] = axes[b], axes[a]
     return as_view(TransposeBackward0.apply(x, axes=tuple(axes)), x)
@@ -391,8 +416,14 @@ class FlipBackward0(Op):
         return (g.flip(self.axes),)
 
 
-def flip(x, *dims):
-    """A copy with the order of elements reversed along ``dims``."""
+def flip(x, *dims, **kwargs):
+    """A copy with the order of elements reversed along ``dims`` (``flip(x, (0, 1))``, ``x.flip(0, 1)`` or
+    ``flip(x, dims=(0, 1))``)."""
+    if kwargs:
+        if set(kwargs) != {"dims"} or dims:
+            bad = next((k for k in kwargs if k != "dims"), "dims")
+            raise TypeError(f"flip() got an unexpected keyword argument '{bad}'")
+        dims = (kwargs["dims"],)
     dims = _shape_arg(dims)
     axes = tuple(normalize_dim(d, x._data.ndim) for d in dims)
     if len(set(axes)) != len(axes):

@@ -11,10 +11,14 @@ The update is elementwise, so the result is bit for bit the per-parameter one.
   equal across the parameters to qualify, and is one shared 0-d array while flat.
 * Every step checks that the group still qualifies (the same parameters, all with gradients, the state
   unreplaced); if not, the shared scalars are unshared and the per-parameter path takes over.
+* A group with a parameter or state tensor in shared memory (``share_memory_``: Hogwild training, an
+  optimizer whose state processes share) never goes flat: state must stay in shared memory, and each
+  parameter is updated in place by one call, as PyTorch's in-place updates do it.
 """
 from __future__ import annotations
 
 import operator
+import sys
 from itertools import repeat
 
 import numpy as np
@@ -68,6 +72,14 @@ def unshare_scalars(all_state, keys) -> None:
                     t._data = t._data.copy()
 
 
+def _any_shared(params, dicts) -> bool:
+    """Whether a parameter or a state tensor lies in shared memory (dynagrad.multiprocessing)."""
+    if "dynagrad.multiprocessing._storage" not in sys.modules:
+        return False
+    return any(p.is_shared() for p in params) or any(
+        isinstance(v, Tensor) and v.is_shared() for st in dicts if st for v in st.values())
+
+
 def build(opt, group: dict) -> FlatGroup | None:
     """Lay out the group's small parameters flat, or None when fewer than two qualify."""
     group_params = group["params"]
@@ -88,6 +100,8 @@ def build(opt, group: dict) -> FlatGroup | None:
         dicts.append(st or None)
     keys = None if dicts[0] is None else tuple(dicts[0])
     scalar = opt._scalar_state
+    if _any_shared(small, dicts):
+        return None  # state laid out flat would leave shared memory (Hogwild, SharedAdam): update in place
     for p, st in zip(small, dicts):
         if (st is None) != (keys is None):
             return None

@@ -1,8 +1,11 @@
 """Adam (``torch.optim.Adam``), with amsgrad, L2 or decoupled weight decay, and maximize."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .. import _jit
 from ..tensor import Tensor
 from .optimizer import Optimizer, _lerp_, _step_tensor, _to_scalar, _zeros_like
 
@@ -71,6 +74,8 @@ class Adam(Optimizer):
         lr = _to_scalar(group["lr"])
         beta1, beta2 = group["betas"]
         wd = group["weight_decay"]
+        if p.size >= _JIT_MIN and _jit.enabled() and _kernel_update(p, g, state, group, step, lr, beta1, beta2, wd):
+            return
         if group["maximize"]:
             g = -g
         if wd != 0:
@@ -97,3 +102,65 @@ class Adam(Optimizer):
         np.multiply(exp_avg, -step_size, out=tmp)
         tmp /= denom
         p += tmp
+
+
+_JIT_MIN = 4096  # below this the kernel's call costs about what NumPy's dozen small calls do
+
+
+def _kernel_update(p, g, state, group, step, lr, beta1, beta2, wd) -> bool:
+    """The update above in one numba pass, operation by operation (False: NumPy's path is needed)."""
+    m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
+    ams = group["amsgrad"]
+    vmax = state["max_exp_avg_sq"]._data if ams else v
+    dt = p.dtype
+    for a in (p, g, m, v, vmax):
+        if a.dtype != dt or not a.flags.c_contiguous or a.shape != p.shape:
+            return False
+    if dt.kind != "f" or dt.itemsize < 4:
+        return False
+    f = dt.type
+    decoupled = wd != 0 and group["decoupled_weight_decay"]
+    one = f(1)
+    w = 1 - beta1
+    big = not abs(w) < 0.5  # _lerp_'s two formulas
+    _k_adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), vmax.reshape(-1),
+            group["maximize"], decoupled, f(1 - lr * wd) if decoupled else one, wd != 0 and not decoupled,
+            f(wd), big, (one - f(w)) if big else f(w), f(beta2), f(1 - beta2),
+            f((1 - beta2 ** step) ** 0.5), f(group["eps"]), f(-(lr / (1 - beta1 ** step))), ams)
+    return True
+
+
+@_jit.kernel
+def _k_adam(p, g, m, v, vmax, maximize, decoupled, decay, l2, wd, big, w, beta2, one_m_beta2, bc2, eps, neg_step,
+            ams):
+    """Adam._update's NumPy operations, in their order, per element (numba; see dynagrad/_jit.py)."""
+    for i in range(p.shape[0]):
+        gi = g[i]
+        if maximize:
+            gi = -gi
+        pi = p[i]
+        if decoupled:
+            pi = pi * decay
+        elif l2:
+            gi = gi + wd * pi
+        a = m[i]
+        d = gi - a
+        if big:
+            d = d * w
+            a = gi - d
+        else:
+            d = d * w
+            a = a + d
+        m[i] = a
+        t = gi * one_m_beta2
+        t = t * gi
+        vi = v[i] * beta2 + t
+        v[i] = vi
+        if ams:
+            mx = vmax[i]
+            if not (mx != mx or mx >= vi):  # np.maximum: NaN wins
+                mx = vi
+            vmax[i] = mx
+            vi = mx
+        den = math.sqrt(vi) / bc2 + eps
+        p[i] = pi + (a * neg_step) / den

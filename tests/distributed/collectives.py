@@ -127,6 +127,24 @@ assert objs == [{"rank": k, "name": f"r{k}"} for k in ranks]
 lst = [r, "x"] if r == 0 else [None, None]
 dist.broadcast_object_list(lst, src=0)
 assert lst == [0, "x"]
+gathered = [None] * n if r == n - 1 else None
+dist.gather_object(("from", r), gathered, dst=n - 1)
+assert gathered == ([("from", k) for k in ranks] if r == n - 1 else None)
+out = [None]
+dist.scatter_object_list(out, [{"to": k, "pad": "x" * k * 100} for k in ranks] if r == 0 else None, src=0)
+assert out == [{"to": r, "pad": "x" * r * 100}]
+try:
+    dist.gather_object(1, None, dst=0)  # the destination gave no list: it says so (the others wait, then go)
+except ValueError as e:
+    assert r == 0 and "object_gather_list must be a list of" in str(e)
+else:
+    assert r != 0
+try:
+    dist.scatter_object_list([None], [1] if r == 0 else None, src=0)
+except ValueError as e:
+    assert "scatter_object_input_list must hold" in str(e)
+else:
+    raise AssertionError("a wrong scatter_object_input_list was accepted")
 
 # a subgroup of ranks {0, 1}
 sub = dist.new_group([0, 1])

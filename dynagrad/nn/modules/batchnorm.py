@@ -124,22 +124,24 @@ class BatchNorm3d(_BatchNorm):
 
 
 class SyncBatchNorm(_BatchNorm):
-    """Batch norm whose statistics would be reduced across the processes of ``process_group``. As in PyTorch's
-    CPU build, it is plain batch norm without an initialised process group (or in eval), and refuses CPU
-    input when one is initialised (PyTorch syncs only GPU tensors).
+    """Batch norm whose training statistics would be computed over every rank of ``process_group``.
 
-    >>> import dynagrad as torch
-    >>> net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(torch.nn.Sequential(torch.nn.BatchNorm2d(3)))
-    >>> net
-    Sequential(
-      (0): SyncBatchNorm(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
-    )
+    As in PyTorch's CPU build, that synchronisation exists only for GPUs: in training, once a process group is
+    initialized, ``forward`` raises PyTorch's ``ValueError``; otherwise (one process, or ``eval()``) it is
+    ``BatchNorm`` over any input of 2 or more dims. ``convert_sync_batchnorm`` swaps it in for every
+    ``BatchNorm*d`` of a model, keeping their parameters and buffers.
+
+    >>> import dynagrad
+    >>> net = dynagrad.nn.SyncBatchNorm.convert_sync_batchnorm(dynagrad.nn.Sequential(dynagrad.nn.BatchNorm1d(3)))
+    >>> type(net[0]).__name__, net(dynagrad.ones(4, 3)).shape
+    ('SyncBatchNorm', torch.Size([4, 3]))
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, process_group=None, device=None, dtype=None, *,
                  bias: bool = True) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device=device, dtype=dtype,
+                         bias=bias)
         self.process_group = process_group
 
     def _check_input_dim(self, input) -> None:
@@ -150,23 +152,28 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(input)
         if input.size(1) == 0:
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
-        if self.training:
-            from ... import distributed
-            if distributed.is_available() and distributed.is_initialized():
+        bn_training = self.training or (_member(self, "running_mean") is None and
+                                        _member(self, "running_var") is None)
+        if bn_training and self.training:
+            import sys
+            dist = sys.modules.get("dynagrad.distributed.distributed_c10d")  # not initialized if never imported
+            if dist is not None and dist.is_initialized():
                 raise ValueError("SyncBatchNorm expected input tensor to be on GPU or XPU or privateuseone")
         return super().forward(input)
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
-        """``module`` with every batch-norm layer in it replaced by a SyncBatchNorm holding the same
-        parameters and buffers."""
+        """``module`` with every ``BatchNorm*d`` in it replaced by a ``SyncBatchNorm`` holding the same
+        parameters, buffers and mode (a ``BatchNorm*d`` itself gives a new ``SyncBatchNorm``)."""
         out = module
         if isinstance(module, _BatchNorm):
             out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
                       process_group, bias=module.bias is not None)
             if module.affine:
-                out.weight, out.bias = module.weight, module.bias
-            out.running_mean, out.running_var = module.running_mean, module.running_var
+                out.weight = module.weight
+                out.bias = module.bias
+            out.running_mean = module.running_mean
+            out.running_var = module.running_var
             out.num_batches_tracked = module.num_batches_tracked
             out.training = module.training
             if hasattr(module, "qconfig"):

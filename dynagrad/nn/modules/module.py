@@ -822,7 +822,15 @@ class Module:
                     g._vc[0] += 1
 
     def share_memory(self) -> Module:
-        return self
+        """Move every parameter (and its ``.grad``) and buffer into shared memory (``Tensor.share_memory_``), so
+        that processes the module is passed to update the same weights (Hogwild training).
+
+        >>> import dynagrad
+        >>> m = dynagrad.nn.Linear(2, 1).share_memory()
+        >>> m.weight.is_shared()
+        True
+        """
+        return self._apply(lambda t: t.share_memory_())
 
     # -- conversion -----------------------------------------------------------------------------------------
     def _apply(self, fn: Callable, recurse: bool = True) -> Module:

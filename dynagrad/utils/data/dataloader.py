@@ -14,6 +14,7 @@ of the base seed, which is exactly the seed PyTorch gives NumPy.
 from __future__ import annotations
 
 import atexit
+import io
 import itertools
 import math
 import multiprocessing
@@ -199,8 +200,15 @@ def _reduce_tensor(t: Tensor):
     return _rebuild_tensor, (t._data, t.requires_grad)
 
 
-# Only multiprocessing's pickler learns this; plain pickle.dumps of a tensor is left to the Tensor class.
-ForkingPickler.register(Tensor, _reduce_tensor)
+def _dumps(obj) -> bytes:
+    """``obj`` pickled with multiprocessing's pickler, tensors by value: a batch is used once, so copying it
+    through the pipe is cheaper than moving it into shared memory (what dynagrad.multiprocessing's reducers,
+    registered for queues and process arguments in general, would do)."""
+    buf = io.BytesIO()
+    pickler = ForkingPickler(buf, pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table[Tensor] = _reduce_tensor  # this pickler's own table: the global one is untouched
+    pickler.dump(obj)
+    return buf.getvalue()
 
 
 def _send(data_queue, idx, data, worker_id: int) -> None:
@@ -210,10 +218,10 @@ def _send(data_queue, idx, data, worker_id: int) -> None:
     pickled here, the error becomes an exception re-raised in the main process.
     """
     try:
-        payload = bytes(ForkingPickler.dumps(data))
+        payload = _dumps(data)
     except Exception:
         where = f"in DataLoader worker process {worker_id} while pickling its batch"
-        payload = bytes(ForkingPickler.dumps(ExceptionWrapper(where=where)))
+        payload = _dumps(ExceptionWrapper(where=where))
     data_queue.put((idx, payload))
 
 
