@@ -50,6 +50,8 @@ from .dtypes import (
     bool,
     cdouble,
     cfloat,
+    chalf,
+    complex32,
     complex64,
     complex128,
     double,
@@ -279,7 +281,7 @@ _LAZY_SUBMODULES = {"nn", "optim", "distributions", "special", "func", "vision",
                      "viz", "memory", "amp", "onnx", "jit", "distributed", "testing", "linalg", "fft", "cpu", "utils",
                      "compile", "compiler", "cuda", "backends", "accelerator", "mps", "xpu", "version",
                      "torch_version", "__config__", "sparse", "fx", "_dynamo", "_inductor", "signal",
-                     "multiprocessing"}
+                     "multiprocessing", "storage", "_C", "hub", "_subclasses"}
 _LEGACY_TYPES = {"DoubleTensor", "FloatTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
                  "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"}
 # torch.has_* flags: (value, deprecation message or None)
@@ -304,6 +306,14 @@ def __getattr__(name: str):
         return importlib.import_module(".torch_version", __name__).__version__
     if name in _AMP_NAMES:
         return getattr(importlib.import_module(".amp.autocast_mode", __name__), name)
+    if name == "torch":  # torch.torch is torch itself (kornia annotates with torch.torch.Tensor)
+        return importlib.import_module(__name__)
+    if name in ("SymInt", "SymFloat", "SymBool"):
+        return getattr(importlib.import_module("._symbolic", __name__), name)
+    if name in ("from_dlpack", "to_dlpack"):
+        return getattr(importlib.import_module(".utils.dlpack", __name__), name)
+    if name in ("UntypedStorage", "TypedStorage"):
+        return getattr(importlib.import_module(".storage", __name__), name)
     if name in _LEGACY_TYPES:
         return importlib.import_module("._tensortype", __name__).top_level()[name]
     if name in _HAS:

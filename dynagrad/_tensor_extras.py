@@ -151,6 +151,35 @@ def as_subclass(self, cls):
     return out
 
 
+def untyped_storage(self):
+    """The bytes this tensor's memory lives in (``torch.UntypedStorage``; views share their base's)."""
+    from .storage import untyped_storage as _untyped
+    return _untyped(self)
+
+
+def storage(self):
+    """The deprecated ``torch.TypedStorage`` of this tensor's memory (warns once, as PyTorch does)."""
+    from .storage import storage as _typed
+    return _typed(self)
+
+
+def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+    """A DLPack capsule of this tensor's memory (``np.from_dlpack(tensor)`` and other libraries use it)."""
+    from .utils.dlpack import tensor_dlpack
+    return tensor_dlpack(self, stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+
+
+def __dlpack_device__(self):
+    from .utils.dlpack import tensor_dlpack_device
+    return tensor_dlpack_device(self)
+
+
+def is_inference(self) -> bool:
+    """False: dynagrad's ``inference_mode`` works as ``no_grad`` and makes ordinary tensors (with version
+    counters, usable by autograd later), never PyTorch's restricted inference tensors."""
+    return False
+
+
 def module_load(self, other, assign: bool = False):
     """How ``load_state_dict`` turns a state-dict value into this parameter's: ``other.detach()`` with
     ``assign``, else ``self.copy_(other).detach()``."""
@@ -162,7 +191,13 @@ def module_load(self, other, assign: bool = False):
 METHODS = {"cdouble": cdouble, "is_nonzero": is_nonzero, "is_distributed": is_distributed, "is_set_to": is_set_to,
            "dim_order": dim_order, "const_data_ptr": const_data_ptr, "new_empty_strided": new_empty_strided,
            "resize": resize, "resize_as": resize_as, "sum_to_size": sum_to_size, "fill_diagonal_": fill_diagonal_,
-           "map2_": map2_, "as_subclass": as_subclass, "module_load": module_load}
+           "map2_": map2_, "as_subclass": as_subclass, "module_load": module_load,
+           "untyped_storage": untyped_storage, "storage": storage, "__dlpack__": __dlpack__,
+           "__dlpack_device__": __dlpack_device__, "is_inference": is_inference}
+# Tensor.is_<device or layout> flags PyTorch has and which no dynagrad tensor is (CPU, strided, not nested)
+_NEVER = ("is_mps", "is_xpu", "is_ipu", "is_maia", "is_mtia", "is_xla", "is_vulkan", "is_mkldnn", "is_nested")
+METHODS.update({name: property(lambda self: False, doc="False: dynagrad tensors are dense CPU tensors")
+                for name in _NEVER})
 
 
 def _stft_method(self, *args, **kwargs):

@@ -752,9 +752,39 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
 def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False):
     """A 1-D tensor sharing the memory of a Python buffer (bytes, bytearray, array, memoryview)."""
     d = dtypes.as_dtype(dtype)
+    view = memoryview(buffer)
+    if view.nbytes == 0 or count == 0:
+        raise ValueError(f"both buffer length ({view.nbytes}) and count ({count}) must not be 0")
+    if not 0 <= offset < view.nbytes:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+                         f"({view.nbytes} bytes) minus 1")
+    if count < 0 and (view.nbytes - offset) % d.itemsize:
+        raise ValueError(f"buffer length ({view.nbytes - offset} bytes) after offset ({offset} bytes) must be a "
+                         f"multiple of element size ({d.itemsize})")
+    if count > 0 and count * d.itemsize > view.nbytes - offset:
+        raise ValueError(f"requested buffer length ({count} * {d.itemsize} bytes) after offset ({offset} bytes) "
+                         f"must not be greater than actual buffer length ({view.nbytes} bytes)")
     a = xp.frombuffer(buffer, dtype=d.numpy, count=count, offset=offset)
+    if view.readonly:
+        # PyTorch shares a read-only buffer and lets the tensor write into it (mutating, say, a bytes object);
+        # a copy keeps the tensor writable without that
+        if not _FROMBUFFER_WARNED:
+            _warn_readonly_buffer()
+        a = a.copy()
     t = Tensor._wrap(a)
     return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+_FROMBUFFER_WARNED = False
+
+
+def _warn_readonly_buffer() -> None:
+    global _FROMBUFFER_WARNED
+    _FROMBUFFER_WARNED = True
+    import warnings
+    warnings.warn("The given buffer is not writable: torch.frombuffer copied it (PyTorch would share it and let "
+                  "the tensor write into the non-writable buffer). This warning is given once per program.",
+                  UserWarning, stacklevel=3)
 
 
 def from_file(filename, shared=None, size: int = 0, *, dtype=None, layout=None, device=None,

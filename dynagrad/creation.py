@@ -115,7 +115,72 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return Tensor._wrap(_infer_array(data, d))
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy: bool | None = None, requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing its memory when it can: a tensor, a NumPy array, a storage (its bytes seen
+    as ``dtype``), or an object with the buffer protocol; other data (lists, numbers) is copied. ``copy=True``
+    always copies, ``copy=False`` raises ValueError when sharing is impossible.
+
+    >>> import dynagrad as torch, numpy as np
+    >>> a = np.zeros(2, np.float32)
+    >>> t = torch.asarray(a)
+    >>> a[0] = 7
+    >>> t, torch.asarray(t.untyped_storage(), dtype=torch.uint8).shape
+    (tensor([7., 0.]), torch.Size([8]))
+    """
+    _check_device(device, True)
+    d = dtypes.as_dtype(dtype) if dtype is not None else None
+    from .storage import TypedStorage, UntypedStorage
+    if isinstance(obj, TypedStorage):
+        d = d or obj.dtype
+        obj = obj.untyped()
+    if isinstance(obj, UntypedStorage):
+        d = d or dtypes.int64  # PyTorch's default for a storage without a dtype
+        raw = obj._bytes
+        arr = raw[:raw.size - raw.size % d.itemsize].view(d.numpy)
+        if not raw.flags.writeable:
+            arr = arr.copy()
+    elif isinstance(obj, Tensor):
+        arr = obj._data
+        if d is not None and arr.dtype != d.numpy:
+            if copy is False:
+                raise ValueError(f"can't alias tensor with dtype '{dtypes.scalar_name(obj.dtype)}' into dtype "
+                                 f"'{dtypes.scalar_name(d)}'.")
+            out = obj.to(d)
+        elif copy:
+            out = obj.clone()
+        else:
+            out = obj
+        return out.requires_grad_(requires_grad) if requires_grad and not out.requires_grad else out
+    elif isinstance(obj, xp.ndarray) or _has_buffer(obj):
+        src = obj if isinstance(obj, xp.ndarray) else xp.frombuffer(obj, (d or dtypes.get_default_dtype()).numpy)
+        if isinstance(obj, xp.ndarray) and d is not None and src.dtype != d.numpy:
+            if copy is False:
+                raise ValueError(f"can't alias tensor with dtype '{dtypes.scalar_name(dtypes.from_numpy(src.dtype))}'"
+                                 f" into dtype '{dtypes.scalar_name(d)}'.")
+            arr = src.astype(d.numpy)
+        else:
+            dtypes.from_numpy(src.dtype)  # refuse object / string arrays
+            arr = src.copy() if copy or not src.flags.writeable else src
+    else:
+        if copy is False:
+            raise ValueError("can't alias arbitrary sequence into a tensor.")
+        return tensor(obj, dtype=d, requires_grad=requires_grad)
+    if copy and arr.base is not None:
+        arr = arr.copy()
+    t = Tensor._wrap(arr)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _has_buffer(obj) -> bool:
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return True
+    if isinstance(obj, (list, tuple, int, float, complex, bool, str)) or isinstance(obj, xp.generic):
+        return False
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
 
 
 def from_numpy(arr) -> Tensor:

@@ -42,7 +42,7 @@ class dtype:
         return (_by_name, (self.name,))
 
     def to_real(self) -> dtype:
-        return {complex64: float32, complex128: float64}.get(self, self)
+        return {complex64: float32, complex128: float64, complex32: float16}.get(self, self)
 
     def to_complex(self) -> dtype:
         return {float32: complex64, float64: complex128, float16: complex64}.get(self, self)
@@ -118,6 +118,26 @@ bfloat16 = _MLDtype("bfloat16", 2)
 float8_e4m3fn = _MLDtype("float8_e4m3fn", 1)
 float8_e5m2 = _MLDtype("float8_e5m2", 1)
 _ML = (bfloat16, float8_e4m3fn, float8_e5m2)
+
+
+
+class _NoTensorDtype(dtype):
+    """A PyTorch dtype NumPy has no type for (``complex32``, alias ``chalf``): it exists for comparisons and
+    attributes (libraries list it among the complex dtypes), but no dynagrad tensor can have it."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, itemsize: int, category: int) -> None:
+        self.name, self.category, self.itemsize = name, category, itemsize
+        self.is_floating_point, self.is_complex, self.is_signed = category == FLOAT, category == COMPLEX, True
+
+    @property
+    def numpy(self):  # noqa: F811 - shadows the slot of the base class on purpose
+        raise TypeError(f"dynagrad has no {self.name} tensors (NumPy has no such type; PyTorch's own support is "
+                        f"experimental): use complex64")
+
+
+complex32 = chalf = _NoTensorDtype("complex32", 4, COMPLEX)
 
 ALL = [float16, float32, float64, complex64, complex128, uint8, uint16, uint32, uint64,
        int8, int16, int32, int64, bool, bfloat16, float8_e4m3fn, float8_e5m2]
@@ -200,6 +220,11 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     if a in _FLOAT8 or b in _FLOAT8:
         raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote {_title(a)} "
                            f"and {_title(b)}")
+    if a is complex32 or b is complex32:
+        other = b if a is complex32 else a
+        if other.is_complex:
+            return other
+        return complex32 if other.category < FLOAT or other is float16 else to_complex(promote_types(float16, other))
     if a.category != b.category:
         hi, lo = (a, b) if a.category > b.category else (b, a)
         if hi.is_complex and lo.is_floating_point:  # float64 + complex64 -> complex128

@@ -24,6 +24,7 @@ QUALNAMES = {
     'torch.chain_matmul': 'torch.functional.chain_matmul',
     'torch.eig': 'torch._linalg_utils.eig',
     'torch.einsum': 'torch.functional.einsum',
+    'torch.from_dlpack': 'torch.utils.dlpack.from_dlpack',
     'torch.get_rng_state': 'torch.random.get_rng_state',
     'torch.initial_seed': 'torch.random.initial_seed',
     'torch.load': 'torch.serialization.load',
@@ -80,6 +81,7 @@ QUALNAMES = {
     'torch.svd_lowrank': 'torch._lowrank.svd_lowrank',
     'torch.symeig': 'torch._linalg_utils._symeig',
     'torch.tensordot': 'torch.functional.tensordot',
+    'torch.to_dlpack': 'torch._C._to_dlpack',
     'torch.unique': 'torch.functional.unique',
     'torch.unique_consecutive': 'torch.functional.unique_consecutive',
     'torch.unravel_index': 'torch.functional.unravel_index',
@@ -299,6 +301,7 @@ NO_DISPATCH = frozenset({
     'torch.broadcast_shapes',
     'torch.cond',
     'torch.eig',
+    'torch.from_dlpack',
     'torch.get_default_device',
     'torch.get_deterministic_debug_mode',
     'torch.get_float32_matmul_precision',
@@ -353,8 +356,8 @@ PUBLIC = {
         embedding_renorm_ empty empty_like empty_permuted empty_strided eq equal erf erf_ erfc erfc_ erfinv exp exp2
         exp2_ exp_ expm1 expm1_ eye feature_alpha_dropout feature_alpha_dropout_ feature_dropout feature_dropout_
         fill fill_ fix fix_ flatten flip fliplr flipud float_power floor floor_ floor_divide fmax fmin fmod frac
-        frac_ frexp frobenius_norm from_file from_numpy frombuffer full full_like gather gcd gcd_ ge geqrf ger
-        get_autocast_dtype get_default_device get_default_dtype get_deterministic_debug_mode get_device
+        frac_ frexp frobenius_norm from_dlpack from_file from_numpy frombuffer full full_like gather gcd gcd_ ge
+        geqrf ger get_autocast_dtype get_default_device get_default_dtype get_deterministic_debug_mode get_device
         get_device_module get_float32_matmul_precision get_num_interop_threads get_num_threads get_rng_state
         gradient greater greater_equal grid_sampler grid_sampler_2d grid_sampler_3d group_norm gru gru_cell gt
         hamming_window hann_window hardshrink hash_tensor heaviside hinge_embedding_loss histc histogram histogramdd
@@ -383,7 +386,7 @@ PUBLIC = {
         sign signbit sin sin_ sinc sinc_ sinh sinh_ slice_scatter slogdet softmax solve sort sparse_coo_tensor split
         split_with_sizes spmm sqrt sqrt_ square square_ squeeze stack std std_mean stft sub subtract sum svd
         svd_lowrank swapaxes swapdims symeig t take take_along_dim tan tan_ tanh tanh_ tensor tensor_split tensordot
-        threshold threshold_ tile topk trace transpose trapezoid trapz triangular_solve tril tril_indices
+        threshold threshold_ tile to_dlpack topk trace transpose trapezoid trapz triangular_solve tril tril_indices
         triplet_margin_loss triu triu_indices true_divide trunc trunc_ typename unbind unflatten unique
         unique_consecutive unravel_index unsafe_chunk unsafe_split unsafe_split_with_sizes unsqueeze
         use_deterministic_algorithms var var_mean vdot view_as_complex view_as_real vmap vsplit vstack where xlogy

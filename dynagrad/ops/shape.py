@@ -101,8 +101,13 @@ def reshape(x, *shape):
     return as_view(ViewBackward0.apply(x, shape=shape, copy_ok=True), x)
 
 
-def view(x, *shape):
-    """A view with a new shape; RuntimeError when the memory layout does not allow one."""
+def view(x, *shape, dtype=None):
+    """A view with a new shape, or of the same memory as another ``dtype`` (``view(torch.int32)`` or
+    ``view(dtype=torch.int32)``); RuntimeError when the memory layout does not allow one."""
+    if dtype is not None:
+        if shape:
+            raise TypeError("view() received both a shape and dtype=; pass one of them")
+        shape = (dtype,)
     if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, Size)):
         from ..dtypes import as_dtype
         dt = as_dtype(shape[0])

@@ -7,7 +7,43 @@ from collections.abc import Callable
 import dynagrad
 from dynagrad import nn
 
-__all__ = ["Conv2dNormActivation", "SqueezeExcitation", "MLP", "StochasticDepth", "stochastic_depth", "Permute"]
+__all__ = ["Conv2dNormActivation", "SqueezeExcitation", "MLP", "StochasticDepth", "stochastic_depth", "Permute",
+           "FrozenBatchNorm2d"]
+
+
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm with fixed statistics and affine terms, all buffers (nothing trains, in any mode): detection
+    backbones and timm's frozen layers use it. Loading a BatchNorm2d's state dict drops its
+    ``num_batches_tracked``.
+
+    >>> m = FrozenBatchNorm2d(2)
+    >>> m, sorted(m.state_dict())
+    (FrozenBatchNorm2d(2, eps=1e-05), ['bias', 'running_mean', 'running_var', 'weight'])
+    >>> m(dynagrad.ones(1, 2, 1, 1)).flatten().tolist()
+    [0.9999949932098389, 0.9999949932098389]
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("weight", dynagrad.ones(num_features))
+        self.register_buffer("bias", dynagrad.zeros(num_features))
+        self.register_buffer("running_mean", dynagrad.zeros(num_features))
+        self.register_buffer("running_var", dynagrad.ones(num_features))
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        state_dict.pop(prefix + "num_batches_tracked", None)  # a BatchNorm2d's counter has no place here
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def forward(self, x):
+        scale = self.weight.reshape(1, -1, 1, 1) * (self.running_var.reshape(1, -1, 1, 1) + self.eps).rsqrt()
+        shift = self.bias.reshape(1, -1, 1, 1) - self.running_mean.reshape(1, -1, 1, 1) * scale
+        return x * scale + shift
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.weight.shape[0]}, eps={self.eps})"
 
 
 class Conv2dNormActivation(nn.Sequential):

@@ -15,10 +15,31 @@ again (``dynagrad.compile``'s guards), so a traced module never silently compute
 """
 from __future__ import annotations
 
-from .compile import CompiledFunction
+from typing import Any, Final, NamedTuple
+
+from ..compile import CompiledFunction
 
 __all__ = ["trace", "script", "TracedModule", "ScriptModule", "is_scripting", "is_tracing", "ignore", "unused",
-           "export", "save", "load", "freeze"]
+           "export", "save", "load", "freeze", "Final", "annotate", "Attribute", "interface"]
+
+# Type annotations TorchScript reads and eager Python ignores (``fused_attn: torch.jit.Final[bool]`` in timm):
+# ``Final`` is typing.Final, as in PyTorch.
+
+
+def annotate(the_type: Any, the_value: Any) -> Any:
+    """A type hint for TorchScript; in eager code (all of dynagrad) it returns ``the_value``."""
+    return the_value
+
+
+class Attribute(NamedTuple):
+    """``torch.jit.Attribute(value, type)``: an attribute's TorchScript type; eager code uses ``value``."""
+    value: Any
+    type: Any
+
+
+def interface(obj):
+    """A TorchScript interface declaration; in eager code the class itself."""
+    return obj
 
 
 class TracedModule:
@@ -85,7 +106,7 @@ def is_scripting() -> bool:
 
 
 def is_tracing() -> bool:
-    from .autograd import state
+    from ..autograd import state
     return state.tracer is not None
 
 
