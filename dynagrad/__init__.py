@@ -17,7 +17,10 @@ from . import (
 from . import dtypes as _dtypes
 from ._device import get_default_device, set_default_device
 from ._printing import set_printoptions
+from ._stft import istft, stft
 from ._threads import get_num_threads, set_num_threads
+from ._toplevel import *  # noqa: F403
+from ._windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window
 from .autograd import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -58,9 +61,9 @@ from .dtypes import (
     dtype,
     finfo,
     float,
-    float16,
     float8_e4m3fn,
     float8_e5m2,
+    float16,
     float32,
     float64,
     get_default_dtype,
@@ -80,6 +83,8 @@ from .dtypes import (
     uint32,
     uint64,
 )
+from .ops.combine import *  # noqa: F403
+from .ops.distance import cdist
 from .ops.elementwise import *  # noqa: F403
 from .ops.elementwise import abs, pow, round  # noqa: A004
 from .ops.index import *  # noqa: F403
@@ -88,15 +93,10 @@ from .ops.linalg import *  # noqa: F403
 from .ops.math import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .ops.reduce import all, any, max, min, return_types, sum  # noqa: A004
+from .ops.sampling import affine_grid_generator, grid_sampler, grid_sampler_2d, grid_sampler_3d
 from .ops.shape import *  # noqa: F403
 from .ops.sorting import *  # noqa: F403
-from .ops.distance import cdist
-from .ops.combine import *  # noqa: F403
 from .ops.stats import *  # noqa: F403
-from ._toplevel import *  # noqa: F403
-from ._windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window
-from ._stft import istft, stft
-from .ops.sampling import affine_grid_generator, grid_sampler, grid_sampler_2d, grid_sampler_3d
 from .random import (
     Generator,
     _sample_dirichlet,

@@ -9,13 +9,13 @@ from . import dtypes
 from . import random as _random
 from .autograd import state
 from .backend import xp
+from .ops import combine as CB
 from .ops import elementwise as E
 from .ops import index as I
 from .ops import linalg as L
 from .ops import math as M
 from .ops import reduce as R
 from .ops import shape as S
-from .ops import combine as CB
 from .ops import sorting as SO
 from .ops import stats as ST
 from .ops.elementwise import *  # noqa: F403 - re-exported for getattr by name

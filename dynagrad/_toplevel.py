@@ -580,7 +580,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1):  # noqa: A002
         if n < edge_order + 1:
             raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
 
-        def at(i, m=1):
+        def at(i, m=1, d=d):
             return S.narrow(x, d, i, m)
         if isinstance(h, Tensor):  # coordinates along d
             c = h.to(x.dtype) if h.dtype != x.dtype else h
@@ -588,7 +588,7 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1):  # noqa: A002
             shape[d] = n
             c = c.reshape(shape)
 
-            def cd(i, m=1):
+            def cd(i, m=1, c=c, d=d):
                 return S.narrow(c, d, i, m)
             dx1 = cd(1, n - 2) - cd(0, n - 2)
             dx2 = cd(2, n - 2) - cd(1, n - 2)

@@ -26,10 +26,10 @@ import numpy as np
 
 from . import dtypes
 from ._device import _check_device
-from .autograd import state as _state
 from ._device import device as _device_cls
 from ._rng import kernels as _K
 from ._rng import rejection as _rej
+from .autograd import state as _state
 
 _DEFAULT_SEED = 67280421310721  # c10::detail::default_rng_seed_val: a new Generator's seed
 _STATE_SIZE = 5056  # sizeof(CPUGeneratorImplState)

@@ -489,4 +489,4 @@ def ifftshift(input, dim=None) -> Tensor:  # noqa: A002
     return _shift(input, dim, True)
 
 
-del Sequence, _ops
+del _ops

@@ -19,6 +19,7 @@ import warnings
 
 from .. import _source, dtypes
 from .. import random as _random
+from ..autograd.function import check_no_requires_grad as _no_grad_arg
 from ..backend import xp
 from ..ops import elementwise as E
 from ..ops import index as I
@@ -35,7 +36,13 @@ from ..ops.conv import (  # noqa: F401 - re-exported
     fold,
     unfold,
 )
-from ..autograd.function import check_no_requires_grad as _no_grad_arg
+from ..ops.ctc import ctc_loss  # noqa: F401 - re-exported
+from ..ops.fractional_pool import (  # noqa: F401 - re-exported
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
 from ..ops.inplace import apply_inplace
 from ..ops.pad import pad_index
 from ..ops.pool import (  # noqa: F401 - re-exported
@@ -59,15 +66,8 @@ from ..ops.pool import (  # noqa: F401 - re-exported
     max_unpool3d,
 )
 from ..ops.reduce import log_softmax, softmax
-from ..ops.ctc import ctc_loss  # noqa: F401 - re-exported
-from ..ops.fractional_pool import (  # noqa: F401 - re-exported
-    fractional_max_pool2d,
-    fractional_max_pool2d_with_indices,
-    fractional_max_pool3d,
-    fractional_max_pool3d_with_indices,
-)
-from ..ops.sampling import affine_grid, grid_sample  # noqa: F401 - re-exported
 from ..ops.resize import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: F401 - re-exported
+from ..ops.sampling import affine_grid, grid_sample  # noqa: F401 - re-exported
 from ..tensor import Tensor, bump_version
 from . import _ops as O
 

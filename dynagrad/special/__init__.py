@@ -31,12 +31,12 @@ from ..distributions._special import (
     polygamma,
 )
 from ..ops import _dual as D
-from ..tensor import Tensor
 from ..ops.elementwise import _float_input, _refuse, erf, exp2, expm1, log1p, sigmoid, xlog1py, xlogy
+from ..ops.math import i0
 from ..ops.reduce import log_softmax as _log_softmax
 from ..ops.reduce import logsumexp as _logsumexp
 from ..ops.reduce import softmax as _softmax
-from ..ops.math import i0
+from ..tensor import Tensor
 from . import _functions as _F
 from ._functions import *  # noqa: F403 - the Bessel, Airy, zeta and polynomial functions
 

@@ -12,8 +12,9 @@ def main():
     dist.init_process_group("gloo")
     t = torch.ones(1) * dist.get_rank()
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    print("torchrun rank", os.environ["RANK"], os.environ["LOCAL_RANK"], os.environ["WORLD_SIZE"],
-          dist.get_world_size(), dist.is_torchelastic_launched(), t.item(), os.environ["MASTER_PORT"], flush=True)
+    fields = ("torchrun rank", os.environ["RANK"], os.environ["LOCAL_RANK"], os.environ["WORLD_SIZE"],
+              dist.get_world_size(), dist.is_torchelastic_launched(), t.item(), os.environ["MASTER_PORT"])
+    print(" ".join(map(str, fields)), flush=True)  # one write: the ranks share stdout
     dist.destroy_process_group()
 
 
