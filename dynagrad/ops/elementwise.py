@@ -714,7 +714,8 @@ sinh = _unary("sinh", xp.sinh, lambda g, x, out: g * ((D.exp(x) + D.exp(-x)) * 0
 cosh = _unary("cosh", xp.cosh, lambda g, x, out: g * ((D.exp(x) - D.exp(-x)) * 0.5), save_in=True)
 tanh = _unary("tanh", xp.tanh, lambda g, x, out: g * (1 - out * out), save_out=True)
 asinh = _unary("asinh", xp.arcsinh, lambda g, x, out: g / D.sqrt(x * x + 1), save_in=True)
-acosh = _unary("acosh", xp.arccosh, lambda g, x, out: g / (D.sqrt(x - 1) * D.sqrt(x + 1) if D.is_complex(x)  # its branch
+# complex inputs: PyTorch's branch, sqrt(x - 1) * sqrt(x + 1)
+acosh = _unary("acosh", xp.arccosh, lambda g, x, out: g / (D.sqrt(x - 1) * D.sqrt(x + 1) if D.is_complex(x)
                                                            else D.sqrt(x * x - 1)), save_in=True)
 atanh = _unary("atanh", xp.arctanh, lambda g, x, out: g / (1 - x * x), save_in=True)
 sigmoid = _unary("sigmoid", _sigmoid, lambda g, x, out: g * out * (1 - out), save_out=True)

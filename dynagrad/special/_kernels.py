@@ -261,7 +261,8 @@ def j1(x):
 
     def small(a):
         z = a * a
-        return _horner(z, J1_RP) / _horner(z, J1_RQ) * a * (z - 1.46819706421238932572e+01) * (z - 4.92184563216946036703e+01)
+        return (_horner(z, J1_RP) / _horner(z, J1_RQ) * a
+                * (z - 1.46819706421238932572e+01) * (z - 4.92184563216946036703e+01))
     out = _where(ax <= 5, small, lambda a: _asymptotic(a, 1, False), ax)
     return np.where(x < 0, -out, out)
 
@@ -580,7 +581,8 @@ def _shifted(x, n, kind):
                 v = np.cos(mi * t)
             elif kind == "u":
                 s = np.sin(t)
-                v = np.where(s != 0, np.sin((mi + 1) * t) / np.where(s != 0, s, 1), (mi + 1) * np.cos((mi + 1) * t) / yi)
+                v = np.where(s != 0, np.sin((mi + 1) * t) / np.where(s != 0, s, 1),
+                             (mi + 1) * np.cos((mi + 1) * t) / yi)
             elif kind == "v":
                 v = np.where(np.sin(t / 2) != 1, np.cos((mi + 0.5) * t) / np.cos(t / 2),
                              np.where(n[inside] % 2 == 0, 2 * mi + 1, -(2 * mi + 1)))
