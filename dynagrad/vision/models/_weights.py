@@ -1,5 +1,5 @@
-"""The published ImageNet checkpoints of each architecture: file names, sizes and preprocessing (facts taken
-from torchvision's model cards), as ``WeightsEnum`` classes. Loading reads the hub cache only."""
+"""The published ImageNet checkpoints of each architecture: file names, sizes and preprocessing (facts
+taken from torchvision's model cards), as ``WeightsEnum`` classes. Loading reads the hub cache only."""
 from __future__ import annotations
 
 import functools
