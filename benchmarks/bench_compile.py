@@ -4,7 +4,7 @@ Cases: the seed MLP step (784-128-64-10, SGD momentum 0.9, batch 64; the NumPy r
 the seed seq2seq GRU step (c07: GRUCell encoder/decoder, length 6, batch 16, Adam), the seed
 Transformer step (c08, AdamW), and issue 17's cases (``speed_cases``): the seed ConvNet step (batch 32,
 1x28x28, SGD) and the LSTM LM step (h128, T35, B32, Adam) compiled whole, and nanoGPT's model (4 layers,
-4 heads, 128 wide, block 64, batch 12; ``nanogpt(lib)`` is its model.py for either framework) compiled
+4 heads, 128 wide, block 64, batch 12; benchmarks/models.py's ``nanogpt``) compiled
 as nanoGPT compiles it, trained as its train.py does (AdamW groups, clipping). ``compile_times()`` measures
 how long the first (tracing) call of a compiled MLP step takes, in a fresh process and again in the same
 process.
@@ -120,142 +120,12 @@ def _compiled_noarg(step):
 
 # -- the issue-17 speed cases: the seed ConvNet, the LSTM LM and a nanoGPT-size GPT, compiled steps ----------
 
-def nanogpt(lib):
-    """nanoGPT's model.py, as nanoGPT writes it, for ``lib`` (dynagrad or torch): returns (GPTConfig, GPT)."""
-    import math
-    nn, F = lib.nn, lib.nn.functional
-
-    class GPTConfig:
-        def __init__(self, block_size=64, vocab_size=65, n_layer=4, n_head=4, n_embd=128, dropout=0.0,
-                     bias=True):
-            self.block_size, self.vocab_size, self.n_layer, self.n_head = block_size, vocab_size, n_layer, n_head
-            self.n_embd, self.dropout, self.bias = n_embd, dropout, bias
-
-    class CausalSelfAttention(nn.Module):
-        def __init__(self, config):
-            super().__init__()
-            assert config.n_embd % config.n_head == 0
-            self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
-            self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
-            self.attn_dropout = nn.Dropout(config.dropout)
-            self.resid_dropout = nn.Dropout(config.dropout)
-            self.n_head = config.n_head
-            self.n_embd = config.n_embd
-            self.dropout = config.dropout
-            self.flash = hasattr(lib.nn.functional, 'scaled_dot_product_attention')
-
-        def forward(self, x):
-            B, T, C = x.size()
-            q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-            k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-            q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-            v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-            y = lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=None,
-                                                               dropout_p=self.dropout if self.training else 0,
-                                                               is_causal=True)
-            y = y.transpose(1, 2).contiguous().view(B, T, C)
-            return self.resid_dropout(self.c_proj(y))
-
-    class MLP(nn.Module):
-        def __init__(self, config):
-            super().__init__()
-            self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-            self.gelu = nn.GELU()
-            self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
-            self.dropout = nn.Dropout(config.dropout)
-
-        def forward(self, x):
-            return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
-
-    class Block(nn.Module):
-        def __init__(self, config):
-            super().__init__()
-            self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
-            self.attn = CausalSelfAttention(config)
-            self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-            self.mlp = MLP(config)
-
-        def forward(self, x):
-            x = x + self.attn(self.ln_1(x))
-            x = x + self.mlp(self.ln_2(x))
-            return x
-
-    class GPT(nn.Module):
-        def __init__(self, config):
-            super().__init__()
-            self.config = config
-            self.transformer = nn.ModuleDict(dict(
-                wte=nn.Embedding(config.vocab_size, config.n_embd),
-                wpe=nn.Embedding(config.block_size, config.n_embd),
-                drop=nn.Dropout(config.dropout),
-                h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
-            ))
-            self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-            self.transformer.wte.weight = self.lm_head.weight
-            self.apply(self._init_weights)
-            for pn, p in self.named_parameters():
-                if pn.endswith('c_proj.weight'):
-                    lib.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
-
-        def _init_weights(self, module):
-            if isinstance(module, nn.Linear):
-                lib.nn.init.normal_(module.weight, mean=0.0, std=0.02)
-                if module.bias is not None:
-                    lib.nn.init.zeros_(module.bias)
-            elif isinstance(module, nn.Embedding):
-                lib.nn.init.normal_(module.weight, mean=0.0, std=0.02)
-
-        def forward(self, idx, targets=None):
-            device = idx.device
-            b, t = idx.size()
-            assert t <= self.config.block_size, f"Cannot forward sequence of length {t}"
-            pos = lib.arange(0, t, dtype=lib.long, device=device)
-            tok_emb = self.transformer.wte(idx)
-            pos_emb = self.transformer.wpe(pos)
-            x = self.transformer.drop(tok_emb + pos_emb)
-            for block in self.transformer.h:
-                x = block(x)
-            x = self.transformer.ln_f(x)
-            if targets is not None:
-                logits = self.lm_head(x)
-                loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
-            else:
-                logits = self.lm_head(x[:, [-1], :])
-                loss = None
-            return logits, loss
-
-        def configure_optimizers(self, weight_decay, learning_rate, betas):
-            param_dict = {pn: p for pn, p in self.named_parameters() if p.requires_grad}
-            decay_params = [p for n, p in param_dict.items() if p.dim() >= 2]
-            nodecay_params = [p for n, p in param_dict.items() if p.dim() < 2]
-            optim_groups = [{'params': decay_params, 'weight_decay': weight_decay},
-                            {'params': nodecay_params, 'weight_decay': 0.0}]
-            return lib.optim.AdamW(optim_groups, lr=learning_rate, betas=betas)
-
-    return GPTConfig, GPT
-
-
-def _gpt_step(lib, model, x_np, y_np, compiled=False):
-    """nanoGPT's train.py inner loop (one micro-step): forward with targets, backward, clip, step."""
-    opt = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3, betas=(0.9, 0.99))
-    m = dynagrad.compile(model) if compiled else model
-    x, y = lib.from_numpy(x_np.copy()), lib.from_numpy(y_np.copy())
-
-    def step():
-        _, loss = m(x, y)
-        loss.backward()
-        lib.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    return step
-
-
 def speed_cases(torch) -> list[tuple[str, dict, int]]:
     """The seed ConvNet, the LSTM LM and the nanoGPT-size GPT: eager and compiled dynagrad beside PyTorch
     eager (the compiled step: the whole training step for the ConvNet and the LSTM LM, the model as nanoGPT
     compiles it for the GPT)."""
     from benchmarks import bench_conv, bench_seq
+    from benchmarks import models as gpt_models
     libs = {"dynagrad": dynagrad} | ({"torch": torch} if torch is not None else {})
     rng = np.random.default_rng(0)
     out = []
@@ -290,14 +160,17 @@ def speed_cases(torch) -> list[tuple[str, dict, int]]:
     models = {}
     for name in ["dynagrad", "dynagrad compiled"] + (["torch"] if torch is not None else []):
         lib = libs.get(name, dynagrad)
-        GPTConfig, GPT = nanogpt(lib)
         lib.manual_seed(0)
-        models[name] = GPT(GPTConfig())
+        models[name] = gpt_models.nanogpt(lib, n_layer=4, n_head=4, n_embd=128, block_size=64, vocab_size=65,
+                                          bias=True)
     if torch is not None:
         bench_seq._copy_params(models["torch"], models["dynagrad"])
         bench_seq._copy_params(models["torch"], models["dynagrad compiled"])
     for name, m in models.items():
-        fns[name] = _gpt_step(libs.get(name, dynagrad), m, x_np, y_np, compiled=name == "dynagrad compiled")
+        lib = libs.get(name, dynagrad)
+        x, y = lib.from_numpy(x_np.copy()), lib.from_numpy(y_np.copy())
+        # nanoGPT compiles the model, not the step (train.py: model = torch.compile(model))
+        fns[name] = gpt_models.nanogpt_step(lib, dynagrad.compile(m) if name == "dynagrad compiled" else m, x, y)
     out.append(("nanoGPT-size GPT train step (4 layers, 4 heads, 128 wide, block 64, batch 12, compiled)",
                 fns, 5))
     return out
