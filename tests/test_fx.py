@@ -674,3 +674,23 @@ def test_interpreter_api():
     with pytest.raises(RuntimeError, match="While executing %mul"):
         fx.Interpreter(gm).run(x, dynagrad.ones(3))
     assert fx.Interpreter(fx.symbolic_trace(_ShapeUser())).fetch_attr("w").shape == (2, 3)
+
+
+def _constant_receiver_ops(torch):
+    """A constant tensor meeting a Proxy as a method's receiver, a function's argument and an operand."""
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.plain = torch.full((3,), 0.5)
+
+        def forward(self, z):
+            return self.plain.mul(z) + torch.mul(self.plain, z) + self.plain * z + self.plain.add(z).sum()
+    gm = torch.fx.symbolic_trace(M())
+    return [n.op for n in gm.graph.nodes if n.op in ("call_method", "call_function")]
+
+
+def test_constant_tensor_methods_record_call_method_as_pytorch():
+    got = _constant_receiver_ops(dynagrad)
+    want = reference(_constant_receiver_ops)
+    assert got == want
+    assert got[:2] == ["call_method", "call_function"]  # t.mul(proxy), torch.mul(t, proxy)
