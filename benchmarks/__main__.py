@@ -22,7 +22,7 @@ def main(argv=None) -> int:
     harness.reexec_without_blas_overrides()
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     ap.add_argument("--only", default=",".join(SUITES),
-                    help=f"comma-separated suites from: {', '.join(SUITES)}, memory, blas")
+                    help=f"comma-separated suites from: {', '.join(SUITES)}, memory, blas, floor")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
     ap.add_argument("--json", default="benchmarks/results.json", help="where to write the numbers")
@@ -41,6 +41,8 @@ def main(argv=None) -> int:
           f"{env['cpus']} CPUs")
     results = []
     suites = args.only.split(",")
+    everything = args.only == ",".join(SUITES)
+    floor = [] if torch is not None and ("floor" in suites or everything) else None
     for threads in thread_counts:
         harness.set_threads(torch, threads)
         print(f"-- {threads} thread{'s' if threads > 1 else ''} (dynagrad and PyTorch)", flush=True)
@@ -57,19 +59,23 @@ def main(argv=None) -> int:
                 reps = 3 if args.quick else (min(args.repeats, 5) if number == 1 else args.repeats)
                 results.append(harness.time_case(name, fns, n, reps, threads=threads))
                 print(f"  measured: {name}", flush=True)
+        if floor is not None:
+            from . import bench_floor
+            floor += bench_floor.floors(torch, threads, repeats=3 if args.quick else 5)
+            print("  measured: the BLAS floor of the model workloads", flush=True)
     full = max(thread_counts)
     harness.follow_load(full)  # the memory, BLAS and busy-core rows measure dynagrad's default pool
     if torch is not None:
         torch.set_num_threads(full)
     memory = model_memory = None
-    if "memory" in suites or args.only == ",".join(SUITES):
+    if "memory" in suites or everything:
         from . import bench_mlp, peak
         memory = bench_mlp.peak_memory([fw for fw in ("dynagrad", "torch", "numpy")
                                         if fw != "torch" or torch is not None])
         model_memory = peak.workloads(["dynagrad"] + (["torch"] if torch is not None else []), full,
                                       steps=2 if args.quick else 3)
     blas = None
-    if "blas" in suites or args.only == ",".join(SUITES):
+    if "blas" in suites or everything:
         from . import bench_blas
         blas = bench_blas.sweep(repeats=3 if args.quick else 5, quick=args.quick)
         busy = bench_blas.busy_mlp(torch, 3 if args.quick else args.repeats, args.quick)
@@ -96,12 +102,16 @@ def main(argv=None) -> int:
     if blas:
         print("\nBLAS threads per matmul shape (float32, NumPy's BLAS as dynagrad uses it; alternating, medians):")
         print(bench_blas.table(blas))
+    if floor:
+        print("\nThe BLAS floor: each model step's matrix products alone (shapes from PyTorch's profiler), in "
+              "NumPy's BLAS (dynagrad's) and PyTorch's, over PyTorch's whole step:")
+        print(bench_floor.table(floor))
     imports = harness.import_times()
     print("\nImport time, median of 5 fresh interpreters: " +
           ", ".join(f"{mod} {secs:.3f} s" for mod, secs in imports.items()))
     harness.save_json(args.json, results, {"suites": suites, "threads": thread_counts, "clock": args.clock,
                                            "peak_memory": memory, "peak_memory_models": model_memory,
-                                           "blas_threads": blas, "import_seconds": imports})
+                                           "blas_threads": blas, "blas_floor": floor, "import_seconds": imports})
     print(f"wrote {args.json}")
     return 0
 

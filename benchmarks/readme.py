@@ -92,6 +92,15 @@ def render(data: dict) -> str:
                               if r["shape"].startswith(("MLP fc1 forward, batch 64", "GRU hidden")))
                   + ". The pool is fixed by default, for bit-identical reruns; DYNAGRAD_ADAPTIVE_THREADS=1 makes it "
                   "follow other processes' load (see dynagrad/_threads.py)."]
+    floor = data.get("blas_floor") or []
+    if floor:
+        from .bench_floor import table as floor_table
+        lines += ["", "The BLAS floor (`--only floor`): each training step's matrix products alone, with the shapes "
+                  "PyTorch's profiler records for one step, timed in NumPy's BLAS (which dynagrad calls; "
+                  "convolutions as im2col products) and in PyTorch (its MKL products and oneDNN convolutions, "
+                  "forward and backward), over PyTorch's whole step. \"Products only\" is the ratio dynagrad "
+                  "would have if nothing but its products took time; \"rest at PyTorch's speed\" the ratio if "
+                  "everything else were exactly as fast as PyTorch's.", "", floor_table(floor)]
     return "\n".join(lines)
 
 

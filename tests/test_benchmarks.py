@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import bench_blas, harness, readme
+from tests.helpers import HAVE_TORCH, torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,3 +103,46 @@ def test_the_command_runs_quick(tmp_path):
     assert any(r["name"].startswith("tiny forward+backward") for r in data["results"])
     assert {r["threads"] for r in data["results"]} == {1, 2}
     assert "| benchmark" in res.stdout and "BLAS:" in res.stdout
+
+
+def test_floor_counts_the_im2col_products_of_a_convolution():
+    from benchmarks import bench_floor
+    # 3x3, padding 1, stride 1 on 8x8: 8*8*8 positions, 16*9 patch rows, 32 filters
+    gemms = bench_floor._im2col_gemms((8, 16, 8, 8), (32, 16, 3, 3), (1, 1), (1, 1), (1, 1), 1, True)
+    assert gemms == [((512, 144), (144, 32)), ((144, 512), (512, 32)), ((512, 32), (32, 144))]
+    # the first layer's input needs no gradient; stride 2 halves each side; groups split channels
+    gemms = bench_floor._im2col_gemms((2, 4, 9, 9), (6, 2, 3, 3), (2, 2), (0, 0), (1, 1), 2, False)
+    assert gemms == [((32, 18), (18, 3)), ((18, 32), (32, 3))] * 2
+
+
+def test_floor_ratios_and_table():
+    from benchmarks import bench_floor
+    row = {"workload": "GPT step", "threads": 1, "products": 10, "distinct_shapes": 3, "dynagrad_step_s": 0.12,
+           "torch_step_s": 0.1, "numpy_products_s": 0.06, "torch_products_s": 0.05}
+    now, only, rest = bench_floor.ratios(row)
+    assert (round(now, 6), round(only, 6), round(rest, 6)) == (1.2, 0.6, 1.1)
+    assert "| GPT step | 1 | 10 | 100.00 ms | 50.00 ms | 60.00 ms | 1.20x | 0.60x | 1.10x |" in \
+        bench_floor.table([row]).replace("  ", " ").replace("  ", " ")
+    data = {**_fake_results(), "blas_floor": [row]}
+    assert "| GPT step |" in readme.render(data) and "BLAS floor" in readme.render(data)
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="the floor reads PyTorch's profiler")
+def test_floor_finds_a_steps_products_and_convolutions():
+    from benchmarks import bench_floor
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.Conv2d(4, 4, 3, padding=1),
+                                torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 5))
+    x = torch.randn(2, 1, 6, 6)
+
+    def step():
+        model.zero_grad()
+        model(x).sum().backward()
+    found = bench_floor.product_shapes(step, torch)
+    convs = sorted(k for k in found if k[0] == "conv")
+    assert convs == [("conv", (2, 1, 6, 6), (4, 1, 3, 3), (1, 1), (1, 1), (1, 1), 1, False),
+                     ("conv", (2, 4, 6, 6), (4, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1, True)]
+    assert sum(v for k, v in found.items() if k[0] == "mm") >= 2  # the linear layer forward and its weight grad
+    numpy_products, torch_products = bench_floor._product_fns(found, torch)
+    numpy_products()
+    torch_products()
