@@ -194,6 +194,39 @@ print(json.dumps({{"import_s": t1 - t0, "first_call_s": t3 - t2, "second_call_s"
 """
 
 
+_SPEED_CHILD = r"""
+import sys, time, json
+sys.path.insert(0, {root!r})
+import dynagrad
+from benchmarks import bench_compile
+name, fns, _ = bench_compile.speed_cases(None)[{index}]
+step = fns["dynagrad compiled"]
+t0 = time.perf_counter(); step(); first = time.perf_counter() - t0
+times = []
+for _ in range(3):
+    t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
+print(json.dumps({{"name": name, "first_call_s": first, "step_s": min(times), "compile_s": first - min(times)}}))
+"""
+
+
+def speed_compile_times(cases=range(3)) -> dict:
+    """What compiling costs in issue 17's training steps (ConvNet, LSTM LM, nanoGPT-size GPT), each in a
+    fresh process as a program meets it: the first call of the compiled step (tracing, passes, code
+    generation, and the compiler's one-time start-up; numba's kernels come from its on-disk cache once
+    built) less a steady step."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = {}
+    for index in cases:
+        proc = subprocess.run([sys.executable, "-c", _SPEED_CHILD.format(root=root, index=index)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            out[f"case {index}"] = {"error": proc.stderr.strip().splitlines()[-1:]}
+            continue
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        out[row.pop("name")] = row
+    return out
+
+
 def compile_times() -> dict:
     """Compile times of the MLP step: the first call in a fresh process (cold: tracing, passes, codegen),
     the next call, and the first call of a second compiled copy in the same process (warm)."""
@@ -213,3 +246,4 @@ if __name__ == "__main__":  # env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE pytho
     fws = [fw for fw in ("dynagrad", "dynagrad compiled", "torch", "numpy") if any(fw in r.times for r in results)]
     print(harness.table(results, fws))
     print("compile times:", json.dumps(compile_times(), indent=1))
+    print("compile times of the issue-17 steps:", json.dumps(speed_compile_times(), indent=1))

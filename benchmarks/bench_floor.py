@@ -16,8 +16,6 @@ its share stays in PyTorch's rest.
 from __future__ import annotations
 
 import collections
-import statistics
-import time
 
 import numpy as np
 
@@ -118,16 +116,8 @@ def measure(name: str, steps: dict, torch, threads: int, repeats: int = 5) -> di
     numpy_products, torch_products = _product_fns(shapes, torch)
     fns = {"dynagrad step": steps["dynagrad"], "torch step": steps["torch"],
            "numpy products": numpy_products, "torch products": torch_products}
-    times = {k: [] for k in fns}
-    for fn in fns.values():
-        fn()
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            time.sleep(harness.SETTLE_S if threads > 1 else 0)
-            t0 = harness.clock()
-            fn()
-            times[k].append(harness.clock() - t0)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    res = harness.time_case(name, fns, 1, repeats, threads=threads)
+    med = {k: res.stat(k)[0] for k in fns}
     return {"workload": name, "threads": threads, "products": sum(shapes.values()),
             "distinct_shapes": len(shapes), **{k.replace(" ", "_") + "_s": v for k, v in med.items()}}
 

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 
 BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 SETTLE_S = 0.15  # > OpenBLAS's spin-wait (~0.1 s measured: NumPy's OpenBLAS 0.3.31 on 2 cores)
-_POOL = {"torch": "torch"}  # which thread pool a framework's BLAS uses; dynagrad and numpy share NumPy's
+# which thread pool a framework's BLAS uses, by the first word of its column ("torch", "torch step"); dynagrad
+# and numpy share NumPy's
+_POOL = {"torch": "torch"}
 
 
 def reexec_without_blas_overrides() -> None:
@@ -106,10 +108,10 @@ def time_case(name: str, fns: dict, number: int, repeats: int, warmup: int = 1, 
     pool = None
     for _ in range(repeats):
         for fw, fn in fns.items():
-            if _POOL.get(fw, "numpy") != pool:
+            if _POOL.get(fw.split()[0], "numpy") != pool:
                 if pool is not None:
                     time.sleep(SETTLE_S)
-                pool = _POOL.get(fw, "numpy")
+                pool = _POOL.get(fw.split()[0], "numpy")
                 fn()
             t0 = clock()
             for _ in range(number):

@@ -146,3 +146,12 @@ def test_floor_finds_a_steps_products_and_convolutions():
     numpy_products, torch_products = bench_floor._product_fns(found, torch)
     numpy_products()
     torch_products()
+
+
+def test_speed_compile_times_reports_the_first_call_above_a_steady_step():
+    from benchmarks import bench_compile
+    got = bench_compile.speed_compile_times(cases=[1])  # the LSTM LM: the quickest to build
+    (name, row), = got.items()
+    assert name.startswith("LSTM LM train step") and "error" not in row, row
+    assert row["first_call_s"] > row["step_s"] > 0
+    assert abs(row["compile_s"] - (row["first_call_s"] - row["step_s"])) < 1e-9

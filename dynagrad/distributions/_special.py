@@ -322,8 +322,7 @@ def _erfinv_array(a):
             xm = xm - (_erf_small(xm) - ym) / (2 / math.sqrt(math.pi) * xp.exp(-xm * xm))
             q = _erfc_array(xt)
             xt = xt + (xp.log(q) - log_q) * q / (2 / math.sqrt(math.pi) * xp.exp(-xt * xt))
-        xs = xs.copy()
-        xs[mid], xs[far] = xm, xt
+        xs[mid], xs[far] = xm, xt  # xs is where()'s own array: written in place
         xs = xs.reshape(y.shape)
         out = s * xs
         out = xp.where(ay == 1, s * xp.inf, out)
